@@ -1,0 +1,52 @@
+// Every public export by name (no `export *`), so the API surface is reviewable here.
+export { defineTool } from "./tool/define-tool.js";
+export { toolResult } from "./tool/result.js";
+export type {
+  InferArgs,
+  InferReturn,
+  RawToolResult,
+  SideEffect,
+  ToolAnnotationOptions,
+  ToolContext,
+  ToolDefinition,
+  ToolHandler,
+  ToolSpec,
+} from "./tool/types.js";
+export { createToolServer } from "./server/create-tool-server.js";
+export type { CallOptions, ToolServer, ToolServerOptions } from "./server/create-tool-server.js";
+export { DEFAULT_MAX_BODY_BYTES } from "./server/http-server.js";
+export type { HttpOptions, ListenOptions, ListeningAddress } from "./server/http-server.js";
+export type { SessionOptions } from "./server/sessions.js";
+export { ERROR_TYPES, ERROR_TYPE_NAMES, isErrorType } from "./errors/registry.js";
+export type { ErrorType } from "./errors/registry.js";
+export {
+  ToolError,
+  conflict,
+  forbidden,
+  inProgress,
+  invalidInput,
+  isToolError,
+  notFound,
+  rateLimited,
+  timeout,
+  unauthenticated,
+  unavailable,
+} from "./errors/tool-error.js";
+export type { FieldIssue, ToolErrorOptions } from "./errors/tool-error.js";
+export { toErrorResult } from "./errors/to-result.js";
+export type { WireError } from "./errors/to-result.js";
+export { compose } from "./pipeline/compose.js";
+export { defaultStages } from "./pipeline/default-stages.js";
+export { execute, DEFAULT_TIMEOUT_MS } from "./pipeline/stages/execute.js";
+export type { ExecuteOptions } from "./pipeline/stages/execute.js";
+export { mapErrors } from "./pipeline/stages/map-errors.js";
+export { requestId } from "./pipeline/stages/request-id.js";
+export type { RequestIdOptions } from "./pipeline/stages/request-id.js";
+export { resolveTool } from "./pipeline/stages/resolve-tool.js";
+export { validateInput } from "./pipeline/stages/validate-input.js";
+export { validateOutput } from "./pipeline/stages/validate-output.js";
+export type { CallContext, Next, Stage, Transport } from "./pipeline/types.js";
+export { ANONYMOUS_PRINCIPAL } from "./auth/principal.js";
+export type { Principal } from "./auth/principal.js";
+export { createLogger, silentLogger } from "./log/logger.js";
+export type { Logger } from "./log/logger.js";

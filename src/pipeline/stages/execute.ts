@@ -1,0 +1,93 @@
+import { ToolError } from "../../errors/tool-error.js";
+import { toCallToolResult } from "../../tool/result.js";
+import type { ToolContext } from "../../tool/types.js";
+import type { Stage } from "../types.js";
+import { requireTool } from "./require-tool.js";
+
+export interface ExecuteOptions {
+  /** Deadline for tools that set none. Default 30 000 ms. */
+  defaultTimeoutMs?: number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+class DeadlineExceeded extends Error {
+  override readonly name = "DeadlineExceeded";
+}
+class CancelledByClient extends Error {
+  override readonly name = "CancelledByClient";
+}
+
+/**
+ * Runs the handler under the call's deadline. At the deadline the handler's signal
+ * aborts and the caller gets `timeout` at once, even if the handler ignores the
+ * signal (unlike a bare promise race, the work is told to stop). The timer and the
+ * listeners are always cleared.
+ */
+export function execute(options: ExecuteOptions = {}): Stage {
+  const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isInteger(defaultTimeoutMs) || defaultTimeoutMs <= 0 || defaultTimeoutMs > 2_147_483_647) {
+    throw new TypeError("execute: defaultTimeoutMs must be a positive integer number of milliseconds.");
+  }
+  return async function executeStage(ctx) {
+    const tool = requireTool(ctx, "execute");
+    const timeoutMs = tool.timeoutMs ?? defaultTimeoutMs;
+    const deadline = ctx.startedAt + timeoutMs;
+    ctx.deadline = deadline;
+
+    const controller = new AbortController();
+    const onClientAbort = () => controller.abort(new CancelledByClient("The client cancelled the call."));
+    if (ctx.signal.aborted) onClientAbort();
+    else ctx.signal.addEventListener("abort", onClientAbort, { once: true });
+    const timer = setTimeout(
+      () => controller.abort(new DeadlineExceeded(`Deadline of ${timeoutMs} ms passed.`)),
+      Math.max(0, deadline - Date.now()),
+    );
+    let removeAbortListener: (() => void) | undefined;
+    try {
+      const toolCtx: ToolContext = {
+        signal: controller.signal,
+        requestId: ctx.requestId,
+        principal: ctx.principal,
+        log: ctx.log,
+        deadline,
+        tool: { name: tool.name, version: tool.version },
+      };
+      const work = Promise.resolve().then(() => tool.handler(ctx.args, toolCtx));
+      const aborted = new Promise<never>((_, reject) => {
+        const onAbort = () => reject(controller.signal.reason as Error);
+        if (controller.signal.aborted) onAbort();
+        controller.signal.addEventListener("abort", onAbort, { once: true });
+        removeAbortListener = () => controller.signal.removeEventListener("abort", onAbort);
+      });
+      // A handler that ignores its signal settles later; its outcome must not become an
+      // unhandled rejection, and a late failure is still worth a log line.
+      work.catch((error: unknown) => {
+        if (controller.signal.aborted) ctx.log.warn({ err: error }, "tool handler failed after its deadline");
+      });
+      const value = await Promise.race([work, aborted]);
+      return toCallToolResult(value);
+    } catch (error) {
+      if (controller.signal.aborted && error === controller.signal.reason) {
+        if (error instanceof CancelledByClient) {
+          throw new ToolError("timeout", "The call was cancelled before it finished.");
+        }
+        throw new ToolError(
+          "timeout",
+          `${tool.name} did not finish within ${timeoutMs} ms. It is safe to retry; if it keeps timing out, try again later.`,
+        );
+      }
+      // A handler that surfaces the abort itself (e.g. fetch's AbortError) after the deadline.
+      if (controller.signal.aborted && controller.signal.reason instanceof DeadlineExceeded) {
+        throw new ToolError("timeout", `${tool.name} did not finish within ${timeoutMs} ms. It is safe to retry.`, {
+          cause: error,
+        });
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      removeAbortListener?.();
+      ctx.signal.removeEventListener("abort", onClientAbort);
+    }
+  };
+}

@@ -1,0 +1,18 @@
+import { randomUUID } from "node:crypto";
+import type { Stage } from "../types.js";
+
+export interface RequestIdOptions {
+  /** Makes the id of one call. Default: a random UUID. */
+  generate?: () => string;
+}
+
+/** Gives every call an id and binds it, with the tool name, to the call's logger. */
+export function requestId(options: RequestIdOptions = {}): Stage {
+  const generate = options.generate ?? randomUUID;
+  if (typeof generate !== "function") throw new TypeError("requestId: generate must be a function.");
+  return function requestIdStage(ctx, next) {
+    ctx.requestId = generate();
+    ctx.log = ctx.log.child({ requestId: ctx.requestId, tool: ctx.toolName });
+    return next();
+  };
+}

@@ -1,0 +1,25 @@
+import { invalidInput, type FieldIssue } from "../../errors/tool-error.js";
+import type { Stage } from "../types.js";
+import { requireTool } from "./require-tool.js";
+
+const MAX_ISSUES = 50;
+
+/**
+ * Re-validates every call's arguments against the tool's schema: the schema guides
+ * the model but does not bind it. Missing arguments are validated as `{}`.
+ */
+export function validateInput(): Stage {
+  return function validateInputStage(ctx, next) {
+    const tool = requireTool(ctx, "validateInput");
+    const outcome = tool.parseInput(ctx.rawArguments ?? {});
+    if (!outcome.ok) throw invalidInput(summarize(tool.name, outcome.issues), outcome.issues.slice(0, MAX_ISSUES));
+    ctx.args = outcome.value;
+    return next();
+  };
+}
+
+function summarize(toolName: string, issues: readonly FieldIssue[]): string {
+  const shown = issues.slice(0, 3).map((i) => `${i.path} ${i.message}${i.expected ? ` (expected ${i.expected})` : ""}`);
+  const more = issues.length > 3 ? `; and ${issues.length - 3} more` : "";
+  return `Invalid arguments for ${toolName}: ${shown.join("; ")}${more}. Fix these fields and call again.`;
+}

@@ -1,0 +1,36 @@
+import type { CallToolResult } from "@modelcontextprotocol/server";
+import type { Principal } from "../auth/principal.js";
+import type { Logger } from "../log/logger.js";
+import type { ToolDefinition } from "../tool/types.js";
+
+export type Transport = "http" | "stdio" | "direct";
+
+/**
+ * The state of one `tools/call` as it passes the stages. Stages fill the optional
+ * fields in order: `tool` (resolve), `args` (validate input), `deadline` (execute).
+ */
+export interface CallContext {
+  requestId: string;
+  readonly toolName: string;
+  /** The arguments exactly as the client sent them. Untrusted. */
+  readonly rawArguments: unknown;
+  /** `params._meta` of the request, if any. Untrusted. */
+  readonly meta: Readonly<Record<string, unknown>> | undefined;
+  readonly transport: Transport;
+  /** The HTTP request's headers (HTTP transport only). */
+  readonly headers: Headers | undefined;
+  /** Aborts when the client cancels the request or disconnects. */
+  readonly signal: AbortSignal;
+  readonly startedAt: number;
+  readonly lookup: (name: string) => ToolDefinition | undefined;
+  log: Logger;
+  principal: Principal;
+  tool?: ToolDefinition;
+  args?: unknown;
+  deadline?: number;
+}
+
+export type Next = () => Promise<CallToolResult>;
+
+/** One box of the pipeline. Built by a factory that checks its options when called. */
+export type Stage = (ctx: CallContext, next: Next) => Promise<CallToolResult>;

@@ -1,0 +1,188 @@
+import { createServer, type IncomingMessage, type Server as NodeHttpServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+  hostHeaderValidation,
+  originValidation,
+  toNodeHandler,
+  type NodeIncomingMessageLike,
+} from "@modelcontextprotocol/node";
+import {
+  createMcpHandler,
+  isJsonContentType,
+  localhostAllowedHostnames,
+  type McpServerFactory,
+} from "@modelcontextprotocol/server";
+import type { Logger } from "../log/logger.js";
+import { INVALID_REQUEST, PARSE_ERROR, sendJson, sendJsonRpcError } from "./http-responses.js";
+import { BodyTooLarge, readBody } from "./read-body.js";
+import { createSessionRouter, type SessionRouter } from "./sessions.js";
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export interface HttpOptions {
+  /** Path of the MCP endpoint. Default `/mcp`. */
+  path?: string;
+  /** Largest request body accepted, in bytes; larger bodies get 413. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /**
+   * Host header names accepted (DNS-rebinding protection). Default when bound to a
+   * loopback address: localhost, 127.0.0.1 and [::1]; otherwise no check unless set.
+   */
+  allowedHosts?: string[];
+  /** Origin host names accepted from browsers. Default: as `allowedHosts`. */
+  allowedOrigins?: string[];
+  /**
+   * Stateful sessions (`Mcp-Session-Id`) for 2025-era clients. Off by default:
+   * stateless serving lets any instance behind a load balancer answer any request.
+   */
+  sessions?: boolean | { idleTimeoutMs?: number; maxSessions?: number };
+  /** Time allowed to receive a whole request (slow clients are cut off). Default 30 s. */
+  requestTimeoutMs?: number;
+}
+
+export interface ListenOptions {
+  port?: number;
+  host?: string;
+}
+
+export interface ListeningAddress {
+  url: string;
+  host: string;
+  port: number;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
+
+export function checkHttpOptions(options: HttpOptions): void {
+  if (options.path !== undefined && (typeof options.path !== "string" || !options.path.startsWith("/"))) {
+    throw new TypeError("http.path must be a string starting with '/'.");
+  }
+  for (const key of ["maxBodyBytes", "requestTimeoutMs"] as const) {
+    const value = options[key];
+    if (value !== undefined && (!Number.isInteger(value) || value <= 0)) {
+      throw new TypeError(`http.${key} must be a positive integer.`);
+    }
+  }
+  for (const key of ["allowedHosts", "allowedOrigins"] as const) {
+    const value = options[key];
+    if (value !== undefined && (!Array.isArray(value) || !value.every((v) => typeof v === "string"))) {
+      throw new TypeError(`http.${key} must be an array of host names.`);
+    }
+  }
+}
+
+export interface HttpServerHandle {
+  address: ListeningAddress;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves MCP Streamable HTTP on node:http. The guards that do not need the SDK run
+ * first (path, Host/Origin, method, content type, body size, JSON), each answering
+ * with a clear JSON-RPC error; then the SDK's handler serves the message.
+ */
+export async function startHttpServer(
+  factory: McpServerFactory,
+  options: HttpOptions,
+  listen: ListenOptions,
+  log: Logger,
+): Promise<HttpServerHandle> {
+  const host = listen.host ?? "127.0.0.1";
+  const port = listen.port ?? 3000;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new TypeError(`listen: port must be an integer from 0 to 65535 (got ${String(port)}).`);
+  }
+  const path = options.path ?? "/mcp";
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const loopback = LOOPBACK.test(host);
+  const allowedHosts = options.allowedHosts ?? (loopback ? localhostAllowedHostnames() : undefined);
+  const allowedOrigins = options.allowedOrigins ?? allowedHosts;
+  const checkHost = allowedHosts ? hostHeaderValidation(allowedHosts) : undefined;
+  const checkOrigin = allowedOrigins ? originValidation(allowedOrigins) : undefined;
+  const onerror = (error: Error) => log.warn({ err: error }, "MCP transport error");
+
+  const stateless = createMcpHandler(factory, { legacy: "stateless", maxRequestBodySize: maxBodyBytes, onerror });
+  const serveStateless = toNodeHandler(stateless, { maxRequestBodySize: maxBodyBytes, onerror });
+  const sessions: SessionRouter | undefined = options.sessions
+    ? createSessionRouter(factory, options.sessions === true ? {} : options.sessions, maxBodyBytes, log)
+    : undefined;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (url.pathname === "/healthz" && req.method === "GET") return sendJson(res, 200, { status: "ok" });
+    if (url.pathname !== path) {
+      return sendJsonRpcError(res, 404, INVALID_REQUEST, `Not found. The MCP endpoint is ${path}.`);
+    }
+    if (checkHost && !checkHost(req, res)) return;
+    if (checkOrigin && !checkOrigin(req, res)) return;
+    if (req.method !== "POST") {
+      if (sessions && (req.method === "GET" || req.method === "DELETE")) return sessions.handle(req, res, undefined);
+      return sendJsonRpcError(res, 405, INVALID_REQUEST, "Method not allowed. Send MCP messages with POST.", {
+        allow: "POST",
+      });
+    }
+    if (!isJsonContentType(req.headers["content-type"] ?? null)) {
+      return sendJsonRpcError(res, 415, INVALID_REQUEST, "Unsupported Content-Type. Send the body as application/json.");
+    }
+    let body: unknown;
+    try {
+      const raw = await readBody(req, maxBodyBytes);
+      body = JSON.parse(raw.toString("utf8"));
+    } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        // The rest of the body is never read, so the connection cannot be reused.
+        return sendJsonRpcError(res, 413, INVALID_REQUEST, `Request body exceeds the limit of ${maxBodyBytes} bytes.`, {
+          connection: "close",
+        });
+      }
+      if (error instanceof SyntaxError) {
+        return sendJsonRpcError(res, 400, PARSE_ERROR, "Parse error: the request body is not valid JSON.");
+      }
+      throw error;
+    }
+    if (sessions && (await sessions.claims(req, body))) return sessions.handle(req, res, body);
+    return serveStateless(req as NodeIncomingMessageLike, res, body);
+  }
+
+  const server: NodeHttpServer = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      log.error({ err: error }, "unexpected error serving an HTTP request");
+      sendJsonRpcError(res, 500, -32603, "Internal error.");
+    });
+  });
+  server.requestTimeout = options.requestTimeoutMs ?? 30_000;
+  server.headersTimeout = Math.min(server.requestTimeout, 20_000);
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      server.off("listening", onListening);
+      if (error.code === "EADDRINUSE") {
+        reject(new Error(`Port ${port} on ${host} is already in use. Choose another port.`, { cause: error }));
+      } else reject(error);
+    };
+    const onListening = () => {
+      server.off("error", onError);
+      resolve();
+    };
+    server.once("error", onError);
+    server.once("listening", onListening);
+    server.listen(port, host);
+  });
+  server.on("error", (error) => log.error({ err: error }, "HTTP server error"));
+
+  const bound = server.address() as AddressInfo;
+  const urlHost = bound.family === "IPv6" ? `[${bound.address}]` : bound.address;
+  const address: ListeningAddress = { host: bound.address, port: bound.port, url: `http://${urlHost}:${bound.port}${path}` };
+
+  return {
+    address,
+    async close() {
+      await stateless.close();
+      await sessions?.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

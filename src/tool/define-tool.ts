@@ -1,0 +1,117 @@
+import type { ToolAnnotations } from "@modelcontextprotocol/server";
+import type * as z from "zod";
+import type { FieldIssue } from "../errors/tool-error.js";
+import { isZodSchema, toJsonSchema, type SchemaInput } from "../validation/json-schema.js";
+import { compileValidator, type ValidationOutcome } from "../validation/validator.js";
+import type { ToolDefinition, ToolSpec } from "./types.js";
+
+// https://modelcontextprotocol.io/specification/2025-11-25/server/tools#tool-names
+const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 section 3.3 scope-token
+const MAX_TIMEOUT_MS = 2_147_483_647; // setTimeout's limit
+
+/**
+ * Defines a tool. Every option is checked here, once: a bad definition is a
+ * `TypeError` at startup, never a surprise on the first call.
+ */
+export function defineTool<I extends SchemaInput, O extends SchemaInput | undefined = undefined>(
+  spec: ToolSpec<I, O>,
+): ToolDefinition {
+  if (typeof spec !== "object" || spec === null) throw new TypeError("defineTool expects an options object.");
+  const where = `Tool '${String(spec.name)}'`;
+  if (typeof spec.name !== "string" || !TOOL_NAME.test(spec.name)) {
+    throw new TypeError(`${where}: name must be 1-128 characters of letters, digits, '_', '-' or '.'.`);
+  }
+  if (typeof spec.version !== "string" || !SEMVER.test(spec.version)) {
+    throw new TypeError(`${where}: version must be a semantic version such as "1.0.0".`);
+  }
+  if (typeof spec.description !== "string" || spec.description.trim() === "") {
+    throw new TypeError(`${where}: description is required; the model chooses tools by it.`);
+  }
+  if (spec.title !== undefined && typeof spec.title !== "string") throw new TypeError(`${where}: title must be a string.`);
+  if (spec.sideEffect !== "read" && spec.sideEffect !== "write") {
+    throw new TypeError(`${where}: sideEffect must be "read" or "write".`);
+  }
+  if (!Array.isArray(spec.scopes) || !spec.scopes.every((s) => typeof s === "string" && SCOPE.test(s))) {
+    throw new TypeError(`${where}: scopes must be an array of scope names without spaces ([] for none).`);
+  }
+  if (
+    spec.timeoutMs !== undefined &&
+    (!Number.isInteger(spec.timeoutMs) || spec.timeoutMs <= 0 || spec.timeoutMs > MAX_TIMEOUT_MS)
+  ) {
+    throw new TypeError(`${where}: timeoutMs must be a positive integer number of milliseconds.`);
+  }
+  if (typeof spec.handler !== "function") throw new TypeError(`${where}: handler must be a function.`);
+
+  const inputSchema = toJsonSchema(spec.input, "input", `${where}: input`);
+  const inputValidator = compileValidator(inputSchema, `${where}: input`);
+  const zodInput = isZodSchema(spec.input) ? spec.input : undefined;
+  const outputSchema = spec.output === undefined ? undefined : toJsonSchema(spec.output, "output", `${where}: output`);
+  const outputValidator = outputSchema ? compileValidator(outputSchema, `${where}: output`) : undefined;
+
+  return Object.freeze({
+    name: spec.name,
+    version: spec.version,
+    title: spec.title,
+    description: spec.description,
+    scopes: Object.freeze([...spec.scopes]),
+    sideEffect: spec.sideEffect,
+    timeoutMs: spec.timeoutMs,
+    annotations: Object.freeze(deriveAnnotations(spec, where)),
+    inputSchema: deepFreeze(inputSchema),
+    outputSchema: outputSchema ? deepFreeze(outputSchema) : undefined,
+    parseInput: (raw: unknown) => parseInput(raw, inputValidator.validate, zodInput),
+    checkOutput: outputValidator?.validate,
+    handler: spec.handler as (args: unknown, ctx: unknown) => unknown,
+  });
+}
+
+/**
+ * Annotations are derived, not forgotten: `readOnlyHint` follows `sideEffect`, so a
+ * write tool can never advertise itself as read-only.
+ */
+function deriveAnnotations(spec: ToolSpec<SchemaInput, SchemaInput | undefined>, where: string): ToolAnnotations {
+  const given = (spec.annotations ?? {}) as ToolAnnotations;
+  if ("readOnlyHint" in given) {
+    throw new TypeError(`${where}: readOnlyHint is derived from sideEffect; do not set it.`);
+  }
+  const annotations: ToolAnnotations = { ...given, readOnlyHint: spec.sideEffect === "read" };
+  if (spec.sideEffect === "write") {
+    annotations.destructiveHint ??= true;
+    annotations.idempotentHint ??= false;
+  }
+  if (spec.title !== undefined) annotations.title ??= spec.title;
+  return annotations;
+}
+
+function parseInput(
+  raw: unknown,
+  validate: (value: unknown) => ValidationOutcome<unknown>,
+  zodInput: z.ZodType | undefined,
+): ValidationOutcome<unknown> {
+  // JSON Schema first: it is the published contract. Then zod, for refinements and
+  // transforms that JSON Schema cannot express, and to hand the handler zod's output type.
+  const checked = validate(raw);
+  if (!checked.ok || !zodInput) return checked;
+  const parsed = zodInput.safeParse(checked.value);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const issues: FieldIssue[] = parsed.error.issues.map((issue) => ({
+    path: toPointer(issue.path),
+    message: issue.message,
+  }));
+  return { ok: false, issues };
+}
+
+function toPointer(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return "/";
+  return path.map((p) => "/" + String(p).replaceAll("~", "~0").replaceAll("/", "~1")).join("");
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,32 @@
+import type { CallToolResult } from "@modelcontextprotocol/server";
+import type { RawToolResult } from "./types.js";
+
+const RAW = Symbol.for("toolgate.rawToolResult");
+
+/** Returns a hand-built MCP result from a handler (e.g. image or resource content). */
+export function toolResult(result: CallToolResult): RawToolResult {
+  if (typeof result !== "object" || result === null || !Array.isArray(result.content)) {
+    throw new TypeError("toolResult expects a CallToolResult with a content array.");
+  }
+  return { [RAW]: true, result } as unknown as RawToolResult;
+}
+
+function isRaw(value: unknown): value is { result: CallToolResult } {
+  return typeof value === "object" && value !== null && RAW in value;
+}
+
+/**
+ * A handler's return value as an MCP result: a string is text; an object is
+ * `structuredContent` plus the same JSON as text (for clients that show only text);
+ * other JSON values are text JSON.
+ */
+export function toCallToolResult(value: unknown): CallToolResult {
+  if (isRaw(value)) return value.result;
+  if (typeof value === "string") return { content: [{ type: "text", text: value }] };
+  if (value === undefined) return { content: [] };
+  const text = JSON.stringify(value);
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    return { content: [{ type: "text", text }], structuredContent: value as Record<string, unknown> };
+  }
+  return { content: [{ type: "text", text }] };
+}

@@ -1,0 +1,79 @@
+import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/server";
+import type * as z from "zod";
+import type { Principal } from "../auth/principal.js";
+import type { Logger } from "../log/logger.js";
+import type { JsonSchema, SchemaInput } from "../validation/json-schema.js";
+import type { ValidationOutcome } from "../validation/validator.js";
+
+export type SideEffect = "read" | "write";
+
+/** What a handler receives besides its arguments. */
+export interface ToolContext {
+  /** Aborts at the call's deadline or when the client cancels. Pass it to every I/O call. */
+  readonly signal: AbortSignal;
+  readonly requestId: string;
+  /** Who the call is for. Anonymous until an auth verifier is configured. */
+  readonly principal: Principal;
+  /** A child logger bound to this call (request id, tool). Goes to the server log only. */
+  readonly log: Logger;
+  /** Epoch milliseconds at which the call's deadline passes. */
+  readonly deadline: number;
+  readonly tool: { readonly name: string; readonly version: string };
+}
+
+declare const rawResultBrand: unique symbol;
+/** A hand-built MCP result (e.g. image content), returned through `toolResult(...)`. */
+export interface RawToolResult {
+  readonly [rawResultBrand]: true;
+  readonly result: CallToolResult;
+}
+
+export type JsonObject = Record<string, unknown>;
+
+export type InferArgs<I> = I extends z.ZodType ? z.output<I> : JsonObject;
+export type InferReturn<O> = [O] extends [undefined]
+  ? string | number | boolean | null | JsonObject | unknown[] | RawToolResult
+  : (O extends z.ZodType ? z.input<O> : JsonObject) | RawToolResult;
+
+export type ToolHandler<I, O> = (args: InferArgs<I>, ctx: ToolContext) => Promise<InferReturn<O>> | InferReturn<O>;
+
+/** Annotations a tool author may set; `readOnlyHint` is derived from `sideEffect`. */
+export type ToolAnnotationOptions = Pick<ToolAnnotations, "title" | "destructiveHint" | "idempotentHint" | "openWorldHint">;
+
+export interface ToolSpec<I extends SchemaInput, O extends SchemaInput | undefined> {
+  /** 1-128 characters: letters, digits, `_`, `-`, `.`. */
+  name: string;
+  /** The contract version (semver). Change it whenever the schema or description changes. */
+  version: string;
+  title?: string;
+  /** Written for the model: what the tool does, when to use it, what the arguments mean. */
+  description: string;
+  input: I;
+  output?: O;
+  /** Scopes the caller's token must carry (least privilege). `[]` for none. */
+  scopes: readonly string[];
+  sideEffect: SideEffect;
+  /** Deadline of one call in milliseconds (default: the server's, 30 000). */
+  timeoutMs?: number;
+  annotations?: ToolAnnotationOptions;
+  handler: ToolHandler<I, O>;
+}
+
+/** A defined tool: immutable, schemas converted and compiled once. */
+export interface ToolDefinition {
+  readonly name: string;
+  readonly version: string;
+  readonly title: string | undefined;
+  readonly description: string;
+  readonly scopes: readonly string[];
+  readonly sideEffect: SideEffect;
+  readonly timeoutMs: number | undefined;
+  readonly annotations: Readonly<ToolAnnotations>;
+  readonly inputSchema: Readonly<JsonSchema>;
+  readonly outputSchema: Readonly<JsonSchema> | undefined;
+  /** Validates (and for zod tools, parses) raw arguments. */
+  readonly parseInput: (raw: unknown) => ValidationOutcome<unknown>;
+  /** Validates structured output when an output schema is declared. */
+  readonly checkOutput: ((value: unknown) => ValidationOutcome<unknown>) | undefined;
+  readonly handler: (args: unknown, ctx: ToolContext) => unknown;
+}
