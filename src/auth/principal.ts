@@ -13,6 +13,6 @@ export interface Principal {
 export const ANONYMOUS_PRINCIPAL: Principal = Object.freeze({
   issuer: "toolgate:anonymous",
   subject: "anonymous",
-  scopes: Object.freeze([]) as readonly string[],
+  scopes: Object.freeze([]),
   anonymous: true,
 });

@@ -36,7 +36,11 @@ export function toErrorResult(error: ToolError): CallToolResult {
  * else becomes `internal` with a fresh incident id, and its real cause (stack, message)
  * goes to the server log only.
  */
-export function toToolError(thrown: unknown, log: Logger, context: Record<string, unknown> = {}): ToolError {
+export function toToolError(
+  thrown: unknown,
+  log: Logger,
+  context: Record<string, unknown> = {},
+): ToolError {
   if (isToolError(thrown)) {
     if (thrown.cause !== undefined) {
       log.warn({ ...context, errorType: thrown.type, err: thrown.cause }, "tool error with cause");

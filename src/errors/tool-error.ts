@@ -32,13 +32,17 @@ export class ToolError extends Error {
     if (!isErrorType(type)) {
       throw new TypeError(`Unknown error type '${String(type)}'; use one of the error registry.`);
     }
-    super(message ?? ERROR_TYPES[type].message, options.cause === undefined ? {} : { cause: options.cause });
+    super(
+      message ?? ERROR_TYPES[type].message,
+      options.cause === undefined ? {} : { cause: options.cause },
+    );
     this.type = type;
     this.retryable = ERROR_TYPES[type].retryable;
     if (options.retryAfterMs !== undefined && !(options.retryAfterMs >= 0)) {
       throw new TypeError("retryAfterMs must be a non-negative number of milliseconds.");
     }
-    this.retryAfterMs = options.retryAfterMs === undefined ? undefined : Math.ceil(options.retryAfterMs);
+    this.retryAfterMs =
+      options.retryAfterMs === undefined ? undefined : Math.ceil(options.retryAfterMs);
     this.details = options.details;
     this.incidentId = options.incidentId;
   }

@@ -23,7 +23,8 @@ export function compose(stages: readonly Stage[]): (ctx: CallContext) => Promise
       try {
         return stage(ctx, () => dispatch(i + 1));
       } catch (error) {
-        return Promise.reject(error as Error);
+        // A stage that throws synchronously still yields a rejected promise, never a throw.
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
     };
     return dispatch(0);

@@ -11,5 +11,12 @@ import type { Stage } from "./types.js";
  * idempotency, audit) slot in between these.
  */
 export function defaultStages(options: ExecuteOptions = {}): Stage[] {
-  return [requestId(), mapErrors(), resolveTool(), validateInput(), validateOutput(), execute(options)];
+  return [
+    requestId(),
+    mapErrors(),
+    resolveTool(),
+    validateInput(),
+    validateOutput(),
+    execute(options),
+  ];
 }

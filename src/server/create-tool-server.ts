@@ -50,8 +50,10 @@ export interface ToolServer {
 }
 
 export function createToolServer(options: ToolServerOptions): ToolServer {
-  if (typeof options !== "object" || options === null) throw new TypeError("createToolServer expects an options object.");
-  if (typeof options.name !== "string" || options.name === "") throw new TypeError("createToolServer: name is required.");
+  if (typeof options !== "object" || options === null)
+    throw new TypeError("createToolServer expects an options object.");
+  if (typeof options.name !== "string" || options.name === "")
+    throw new TypeError("createToolServer: name is required.");
   if (typeof options.version !== "string" || options.version === "") {
     throw new TypeError("createToolServer: version is required.");
   }
@@ -60,9 +62,15 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
   const registry = createToolRegistry(options.tools);
   const stages =
     options.stages ??
-    defaultStages(options.defaultTimeoutMs === undefined ? {} : { defaultTimeoutMs: options.defaultTimeoutMs });
+    defaultStages(
+      options.defaultTimeoutMs === undefined ? {} : { defaultTimeoutMs: options.defaultTimeoutMs },
+    );
   const runCall = compose(stages);
-  const info = { name: options.name, version: options.version, ...(options.instructions ? { instructions: options.instructions } : {}) };
+  const info = {
+    name: options.name,
+    version: options.version,
+    ...(options.instructions ? { instructions: options.instructions } : {}),
+  };
   const factory = createMcpServerFactory(info, registry, runCall, log);
 
   const httpServers = new Set<HttpServerHandle>();
@@ -79,9 +87,12 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
       return handle.address;
     },
     handleStdio() {
-      if (stdio) return Promise.reject(new Error("handleStdio() is already serving this process's stdio."));
+      if (stdio)
+        return Promise.reject(new Error("handleStdio() is already serving this process's stdio."));
       return new Promise<void>((resolve) => {
-        stdio = serveStdio(factory, { onerror: (error) => log.warn({ err: error }, "stdio transport error") });
+        stdio = serveStdio(factory, {
+          onerror: (error) => log.warn({ err: error }, "stdio transport error"),
+        });
         process.stdin.once("close", () => resolve());
         process.stdin.once("end", () => resolve());
       });

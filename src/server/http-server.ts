@@ -1,4 +1,9 @@
-import { createServer, type IncomingMessage, type Server as NodeHttpServer, type ServerResponse } from "node:http";
+import {
+  createServer,
+  type IncomingMessage,
+  type Server as NodeHttpServer,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   hostHeaderValidation,
@@ -54,7 +59,10 @@ export interface ListeningAddress {
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
 
 export function checkHttpOptions(options: HttpOptions): void {
-  if (options.path !== undefined && (typeof options.path !== "string" || !options.path.startsWith("/"))) {
+  if (
+    options.path !== undefined &&
+    (typeof options.path !== "string" || !options.path.startsWith("/"))
+  ) {
     throw new TypeError("http.path must be a string starting with '/'.");
   }
   for (const key of ["maxBodyBytes", "requestTimeoutMs"] as const) {
@@ -65,7 +73,10 @@ export function checkHttpOptions(options: HttpOptions): void {
   }
   for (const key of ["allowedHosts", "allowedOrigins"] as const) {
     const value = options[key];
-    if (value !== undefined && (!Array.isArray(value) || !value.every((v) => typeof v === "string"))) {
+    if (
+      value !== undefined &&
+      (!Array.isArray(value) || !value.every((v) => typeof v === "string"))
+    ) {
       throw new TypeError(`http.${key} must be an array of host names.`);
     }
   }
@@ -101,28 +112,50 @@ export async function startHttpServer(
   const checkOrigin = allowedOrigins ? originValidation(allowedOrigins) : undefined;
   const onerror = (error: Error) => log.warn({ err: error }, "MCP transport error");
 
-  const stateless = createMcpHandler(factory, { legacy: "stateless", maxRequestBodySize: maxBodyBytes, onerror });
+  const stateless = createMcpHandler(factory, {
+    legacy: "stateless",
+    maxRequestBodySize: maxBodyBytes,
+    onerror,
+  });
   const serveStateless = toNodeHandler(stateless, { maxRequestBodySize: maxBodyBytes, onerror });
   const sessions: SessionRouter | undefined = options.sessions
-    ? createSessionRouter(factory, options.sessions === true ? {} : options.sessions, maxBodyBytes, log)
+    ? createSessionRouter(
+        factory,
+        options.sessions === true ? {} : options.sessions,
+        maxBodyBytes,
+        log,
+      )
     : undefined;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
-    if (url.pathname === "/healthz" && req.method === "GET") return sendJson(res, 200, { status: "ok" });
+    if (url.pathname === "/healthz" && req.method === "GET")
+      return sendJson(res, 200, { status: "ok" });
     if (url.pathname !== path) {
       return sendJsonRpcError(res, 404, INVALID_REQUEST, `Not found. The MCP endpoint is ${path}.`);
     }
     if (checkHost && !checkHost(req, res)) return;
     if (checkOrigin && !checkOrigin(req, res)) return;
     if (req.method !== "POST") {
-      if (sessions && (req.method === "GET" || req.method === "DELETE")) return sessions.handle(req, res, undefined);
-      return sendJsonRpcError(res, 405, INVALID_REQUEST, "Method not allowed. Send MCP messages with POST.", {
-        allow: "POST",
-      });
+      if (sessions && (req.method === "GET" || req.method === "DELETE"))
+        return sessions.handle(req, res, undefined);
+      return sendJsonRpcError(
+        res,
+        405,
+        INVALID_REQUEST,
+        "Method not allowed. Send MCP messages with POST.",
+        {
+          allow: "POST",
+        },
+      );
     }
     if (!isJsonContentType(req.headers["content-type"] ?? null)) {
-      return sendJsonRpcError(res, 415, INVALID_REQUEST, "Unsupported Content-Type. Send the body as application/json.");
+      return sendJsonRpcError(
+        res,
+        415,
+        INVALID_REQUEST,
+        "Unsupported Content-Type. Send the body as application/json.",
+      );
     }
     let body: unknown;
     try {
@@ -131,12 +164,23 @@ export async function startHttpServer(
     } catch (error) {
       if (error instanceof BodyTooLarge) {
         // The rest of the body is never read, so the connection cannot be reused.
-        return sendJsonRpcError(res, 413, INVALID_REQUEST, `Request body exceeds the limit of ${maxBodyBytes} bytes.`, {
-          connection: "close",
-        });
+        return sendJsonRpcError(
+          res,
+          413,
+          INVALID_REQUEST,
+          `Request body exceeds the limit of ${maxBodyBytes} bytes.`,
+          {
+            connection: "close",
+          },
+        );
       }
       if (error instanceof SyntaxError) {
-        return sendJsonRpcError(res, 400, PARSE_ERROR, "Parse error: the request body is not valid JSON.");
+        return sendJsonRpcError(
+          res,
+          400,
+          PARSE_ERROR,
+          "Parse error: the request body is not valid JSON.",
+        );
       }
       throw error;
     }
@@ -157,7 +201,11 @@ export async function startHttpServer(
     const onError = (error: NodeJS.ErrnoException) => {
       server.off("listening", onListening);
       if (error.code === "EADDRINUSE") {
-        reject(new Error(`Port ${port} on ${host} is already in use. Choose another port.`, { cause: error }));
+        reject(
+          new Error(`Port ${port} on ${host} is already in use. Choose another port.`, {
+            cause: error,
+          }),
+        );
       } else reject(error);
     };
     const onListening = () => {
@@ -172,7 +220,11 @@ export async function startHttpServer(
 
   const bound = server.address() as AddressInfo;
   const urlHost = bound.family === "IPv6" ? `[${bound.address}]` : bound.address;
-  const address: ListeningAddress = { host: bound.address, port: bound.port, url: `http://${urlHost}:${bound.port}${path}` };
+  const address: ListeningAddress = {
+    host: bound.address,
+    port: bound.port,
+    url: `http://${urlHost}:${bound.port}${path}`,
+  };
 
   return {
     address,

@@ -1,4 +1,4 @@
-import { Server, type CallToolResult, type ServerContext } from "@modelcontextprotocol/server";
+import { Server, type CallToolResult } from "@modelcontextprotocol/server";
 import { ANONYMOUS_PRINCIPAL } from "../auth/principal.js";
 import type { Logger } from "../log/logger.js";
 import type { CallContext, Transport } from "../pipeline/types.js";
@@ -18,7 +18,12 @@ export type RunCall = (ctx: CallContext) => Promise<CallToolResult>;
  * listing and `tools/call` hands everything to the toolgate pipeline, so both
  * transports run exactly the same stages.
  */
-export function createMcpServerFactory(info: ServerInfo, registry: ToolRegistry, runCall: RunCall, log: Logger) {
+export function createMcpServerFactory(
+  info: ServerInfo,
+  registry: ToolRegistry,
+  runCall: RunCall,
+  log: Logger,
+) {
   const serverOptions = {
     capabilities: { tools: { listChanged: false } },
     ...(info.instructions === undefined ? {} : { instructions: info.instructions }),
@@ -31,7 +36,7 @@ export function createMcpServerFactory(info: ServerInfo, registry: ToolRegistry,
       const ctx = createCallContext({
         toolName: params.name,
         rawArguments: params.arguments,
-        meta: params._meta as Record<string, unknown> | undefined,
+        meta: params._meta,
         transport: sdkCtx.http?.req ? "http" : "stdio",
         headers: sdkCtx.http?.req?.headers,
         signal: sdkCtx.mcpReq.signal,

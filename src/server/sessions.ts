@@ -1,7 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { NodeStreamableHTTPServerTransport, toWebRequest, type NodeIncomingMessageLike } from "@modelcontextprotocol/node";
-import { isInitializeRequest, isLegacyRequest, type McpServerFactory } from "@modelcontextprotocol/server";
+import {
+  NodeStreamableHTTPServerTransport,
+  toWebRequest,
+  type NodeIncomingMessageLike,
+} from "@modelcontextprotocol/node";
+import {
+  isInitializeRequest,
+  isLegacyRequest,
+  type McpServerFactory,
+} from "@modelcontextprotocol/server";
 import type { Logger } from "../log/logger.js";
 import { INVALID_REQUEST, sendJsonRpcError } from "./http-responses.js";
 
@@ -37,25 +45,35 @@ export function createSessionRouter(
 ): SessionRouter {
   const idleTimeoutMs = options.idleTimeoutMs ?? 30 * 60_000;
   const maxSessions = options.maxSessions ?? 10_000;
-  if (!Number.isInteger(idleTimeoutMs) || idleTimeoutMs <= 0) throw new TypeError("sessions.idleTimeoutMs must be a positive integer.");
-  if (!Number.isInteger(maxSessions) || maxSessions <= 0) throw new TypeError("sessions.maxSessions must be a positive integer.");
+  if (!Number.isInteger(idleTimeoutMs) || idleTimeoutMs <= 0)
+    throw new TypeError("sessions.idleTimeoutMs must be a positive integer.");
+  if (!Number.isInteger(maxSessions) || maxSessions <= 0)
+    throw new TypeError("sessions.maxSessions must be a positive integer.");
   const sessions = new Map<string, Session>();
 
-  const sweeper = setInterval(() => {
-    const cutoff = Date.now() - idleTimeoutMs;
-    for (const [id, session] of sessions) {
-      if (session.lastSeen < cutoff) {
-        sessions.delete(id);
-        void session.transport.close();
+  const sweeper = setInterval(
+    () => {
+      const cutoff = Date.now() - idleTimeoutMs;
+      for (const [id, session] of sessions) {
+        if (session.lastSeen < cutoff) {
+          sessions.delete(id);
+          void session.transport.close();
+        }
       }
-    }
-  }, Math.min(idleTimeoutMs, 60_000));
+    },
+    Math.min(idleTimeoutMs, 60_000),
+  );
   sweeper.unref();
 
   return {
     async claims(req, body) {
       if (req.headers["mcp-session-id"] !== undefined) return true;
-      return isLegacyRequest(await toWebRequest(req as NodeIncomingMessageLike, body, { maxRequestBodySize: maxBodyBytes }), body);
+      return isLegacyRequest(
+        await toWebRequest(req as NodeIncomingMessageLike, body, {
+          maxRequestBodySize: maxBodyBytes,
+        }),
+        body,
+      );
     },
     async handle(req, res, body) {
       const header = req.headers["mcp-session-id"];
@@ -63,16 +81,28 @@ export function createSessionRouter(
       if (id !== undefined) {
         const session = sessions.get(id);
         if (!session) {
-          return sendJsonRpcError(res, 404, INVALID_REQUEST, "Session not found. Start a new session with initialize.");
+          return sendJsonRpcError(
+            res,
+            404,
+            INVALID_REQUEST,
+            "Session not found. Start a new session with initialize.",
+          );
         }
         session.lastSeen = Date.now();
         return session.transport.handleRequest(req, res, body);
       }
       if (req.method !== "POST" || !isInitializeRequest(body)) {
-        return sendJsonRpcError(res, 400, INVALID_REQUEST, "Missing Mcp-Session-Id header. Send initialize first.");
+        return sendJsonRpcError(
+          res,
+          400,
+          INVALID_REQUEST,
+          "Missing Mcp-Session-Id header. Send initialize first.",
+        );
       }
       if (sessions.size >= maxSessions) {
-        return sendJsonRpcError(res, 503, INVALID_REQUEST, "Too many open sessions. Retry later.", { "retry-after": "5" });
+        return sendJsonRpcError(res, 503, INVALID_REQUEST, "Too many open sessions. Retry later.", {
+          "retry-after": "5",
+        });
       }
       const transport = new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: randomUUID,

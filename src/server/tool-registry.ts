@@ -4,19 +4,23 @@ import type { ToolDefinition } from "../tool/types.js";
 /** The tools of one server, by name, with their `tools/list` entries built once. */
 export interface ToolRegistry {
   readonly tools: readonly ToolDefinition[];
-  get(name: string): ToolDefinition | undefined;
+  readonly get: (name: string) => ToolDefinition | undefined;
   /** `tools/list` entries, in definition order. */
   readonly listing: readonly Tool[];
 }
 
 export function createToolRegistry(tools: readonly ToolDefinition[]): ToolRegistry {
-  if (!Array.isArray(tools)) throw new TypeError("tools must be an array of defineTool(...) results.");
+  const given: unknown = tools;
+  if (!Array.isArray(given))
+    throw new TypeError("tools must be an array of defineTool(...) results.");
   const byName = new Map<string, ToolDefinition>();
-  for (const [i, tool] of tools.entries()) {
-    if (typeof tool !== "object" || tool === null || typeof tool.parseInput !== "function") {
+  for (const [i, candidate] of (given as unknown[]).entries()) {
+    if (typeof candidate !== "object" || candidate === null || !("parseInput" in candidate)) {
       throw new TypeError(`tools[${i}] is not a tool; build it with defineTool(...).`);
     }
-    if (byName.has(tool.name)) throw new TypeError(`Two tools are named '${tool.name}'; tool names must be unique.`);
+    const tool = candidate as ToolDefinition;
+    if (byName.has(tool.name))
+      throw new TypeError(`Two tools are named '${tool.name}'; tool names must be unique.`);
     byName.set(tool.name, tool);
   }
   const listing = tools.map(toListEntry);
@@ -30,9 +34,13 @@ function toListEntry(tool: ToolDefinition): Tool {
     inputSchema: tool.inputSchema as Tool["inputSchema"],
     annotations: { ...tool.annotations },
     // The contract facts a client kit or gateway needs, under toolgate's own prefix.
-    _meta: { "toolgate/version": tool.version, "toolgate/scopes": [...tool.scopes], "toolgate/sideEffect": tool.sideEffect },
+    _meta: {
+      "toolgate/version": tool.version,
+      "toolgate/scopes": [...tool.scopes],
+      "toolgate/sideEffect": tool.sideEffect,
+    },
   };
   if (tool.title !== undefined) entry.title = tool.title;
-  if (tool.outputSchema !== undefined) entry.outputSchema = tool.outputSchema as Tool["outputSchema"];
+  if (tool.outputSchema !== undefined) entry.outputSchema = tool.outputSchema;
   return entry;
 }

@@ -18,10 +18,13 @@ const MAX_TIMEOUT_MS = 2_147_483_647; // setTimeout's limit
 export function defineTool<I extends SchemaInput, O extends SchemaInput | undefined = undefined>(
   spec: ToolSpec<I, O>,
 ): ToolDefinition {
-  if (typeof spec !== "object" || spec === null) throw new TypeError("defineTool expects an options object.");
+  if (typeof spec !== "object" || spec === null)
+    throw new TypeError("defineTool expects an options object.");
   const where = `Tool '${String(spec.name)}'`;
   if (typeof spec.name !== "string" || !TOOL_NAME.test(spec.name)) {
-    throw new TypeError(`${where}: name must be 1-128 characters of letters, digits, '_', '-' or '.'.`);
+    throw new TypeError(
+      `${where}: name must be 1-128 characters of letters, digits, '_', '-' or '.'.`,
+    );
   }
   if (typeof spec.version !== "string" || !SEMVER.test(spec.version)) {
     throw new TypeError(`${where}: version must be a semantic version such as "1.0.0".`);
@@ -29,12 +32,19 @@ export function defineTool<I extends SchemaInput, O extends SchemaInput | undefi
   if (typeof spec.description !== "string" || spec.description.trim() === "") {
     throw new TypeError(`${where}: description is required; the model chooses tools by it.`);
   }
-  if (spec.title !== undefined && typeof spec.title !== "string") throw new TypeError(`${where}: title must be a string.`);
+  if (spec.title !== undefined && typeof spec.title !== "string")
+    throw new TypeError(`${where}: title must be a string.`);
   if (spec.sideEffect !== "read" && spec.sideEffect !== "write") {
     throw new TypeError(`${where}: sideEffect must be "read" or "write".`);
   }
-  if (!Array.isArray(spec.scopes) || !spec.scopes.every((s) => typeof s === "string" && SCOPE.test(s))) {
-    throw new TypeError(`${where}: scopes must be an array of scope names without spaces ([] for none).`);
+  const scopes: unknown = spec.scopes;
+  if (
+    !Array.isArray(scopes) ||
+    !(scopes as unknown[]).every((s) => typeof s === "string" && SCOPE.test(s))
+  ) {
+    throw new TypeError(
+      `${where}: scopes must be an array of scope names without spaces ([] for none).`,
+    );
   }
   if (
     spec.timeoutMs !== undefined &&
@@ -42,20 +52,24 @@ export function defineTool<I extends SchemaInput, O extends SchemaInput | undefi
   ) {
     throw new TypeError(`${where}: timeoutMs must be a positive integer number of milliseconds.`);
   }
-  if (typeof spec.handler !== "function") throw new TypeError(`${where}: handler must be a function.`);
+  if (typeof spec.handler !== "function")
+    throw new TypeError(`${where}: handler must be a function.`);
 
   const inputSchema = toJsonSchema(spec.input, "input", `${where}: input`);
   const inputValidator = compileValidator(inputSchema, `${where}: input`);
   const zodInput = isZodSchema(spec.input) ? spec.input : undefined;
-  const outputSchema = spec.output === undefined ? undefined : toJsonSchema(spec.output, "output", `${where}: output`);
-  const outputValidator = outputSchema ? compileValidator(outputSchema, `${where}: output`) : undefined;
+  const outputSchema =
+    spec.output === undefined ? undefined : toJsonSchema(spec.output, "output", `${where}: output`);
+  const outputValidator = outputSchema
+    ? compileValidator(outputSchema, `${where}: output`)
+    : undefined;
 
   return Object.freeze({
     name: spec.name,
     version: spec.version,
     title: spec.title,
     description: spec.description,
-    scopes: Object.freeze([...spec.scopes]),
+    scopes: Object.freeze([...(scopes as string[])]),
     sideEffect: spec.sideEffect,
     timeoutMs: spec.timeoutMs,
     annotations: Object.freeze(deriveAnnotations(spec, where)),
@@ -71,7 +85,10 @@ export function defineTool<I extends SchemaInput, O extends SchemaInput | undefi
  * Annotations are derived, not forgotten: `readOnlyHint` follows `sideEffect`, so a
  * write tool can never advertise itself as read-only.
  */
-function deriveAnnotations(spec: ToolSpec<SchemaInput, SchemaInput | undefined>, where: string): ToolAnnotations {
+function deriveAnnotations(
+  spec: ToolSpec<SchemaInput, SchemaInput | undefined>,
+  where: string,
+): ToolAnnotations {
   const given = (spec.annotations ?? {}) as ToolAnnotations;
   if ("readOnlyHint" in given) {
     throw new TypeError(`${where}: readOnlyHint is derived from sideEffect; do not set it.`);

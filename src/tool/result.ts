@@ -26,7 +26,7 @@ export function toCallToolResult(value: unknown): CallToolResult {
   if (value === undefined) return { content: [] };
   const text = JSON.stringify(value);
   if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-    return { content: [{ type: "text", text }], structuredContent: value as Record<string, unknown> };
+    return { content: [{ type: "text", text }], structuredContent: value };
   }
   return { content: [{ type: "text", text }] };
 }

@@ -35,10 +35,16 @@ export type InferReturn<O> = [O] extends [undefined]
   ? string | number | boolean | null | JsonObject | unknown[] | RawToolResult
   : (O extends z.ZodType ? z.input<O> : JsonObject) | RawToolResult;
 
-export type ToolHandler<I, O> = (args: InferArgs<I>, ctx: ToolContext) => Promise<InferReturn<O>> | InferReturn<O>;
+export type ToolHandler<I, O> = (
+  args: InferArgs<I>,
+  ctx: ToolContext,
+) => Promise<InferReturn<O>> | InferReturn<O>;
 
 /** Annotations a tool author may set; `readOnlyHint` is derived from `sideEffect`. */
-export type ToolAnnotationOptions = Pick<ToolAnnotations, "title" | "destructiveHint" | "idempotentHint" | "openWorldHint">;
+export type ToolAnnotationOptions = Pick<
+  ToolAnnotations,
+  "title" | "destructiveHint" | "idempotentHint" | "openWorldHint"
+>;
 
 export interface ToolSpec<I extends SchemaInput, O extends SchemaInput | undefined> {
   /** 1-128 characters: letters, digits, `_`, `-`, `.`. */

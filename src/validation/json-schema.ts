@@ -14,11 +14,15 @@ export function isZodSchema(value: unknown): value is z.ZodType {
  * and compiled for validation, so the two can never disagree. Zod schemas are
  * converted once, at definition time.
  */
-export function toJsonSchema(schema: SchemaInput, io: "input" | "output", where: string): JsonSchema {
+export function toJsonSchema(
+  schema: SchemaInput,
+  io: "input" | "output",
+  where: string,
+): JsonSchema {
   let json: JsonSchema;
   if (isZodSchema(schema)) {
     try {
-      json = z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "throw" }) as JsonSchema;
+      json = z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "throw" });
     } catch (error) {
       throw new TypeError(
         `${where}: the zod schema cannot be expressed as JSON Schema (${(error as Error).message}).`,
@@ -38,9 +42,24 @@ export function toJsonSchema(schema: SchemaInput, io: "input" | "output", where:
   return json;
 }
 
-const SUBSCHEMA_MAPS = ["properties", "patternProperties", "$defs", "definitions", "dependentSchemas"];
+const SUBSCHEMA_MAPS = [
+  "properties",
+  "patternProperties",
+  "$defs",
+  "definitions",
+  "dependentSchemas",
+];
 const SUBSCHEMA_LISTS = ["anyOf", "oneOf", "prefixItems"];
-const SUBSCHEMA_SINGLE = ["items", "additionalItems", "not", "if", "then", "else", "contains", "additionalProperties"];
+const SUBSCHEMA_SINGLE = [
+  "items",
+  "additionalItems",
+  "not",
+  "if",
+  "then",
+  "else",
+  "contains",
+  "additionalProperties",
+];
 
 /**
  * Unknown properties are rejected unless the schema allows them: every object schema
@@ -70,6 +89,7 @@ function closeObjects(node: unknown, inAllOf: boolean): void {
     const list = schema[key];
     if (Array.isArray(list)) for (const child of list) closeObjects(child, false);
   }
-  if (Array.isArray(schema["allOf"])) for (const child of schema["allOf"]) closeObjects(child, true);
+  if (Array.isArray(schema["allOf"]))
+    for (const child of schema["allOf"]) closeObjects(child, true);
   for (const key of SUBSCHEMA_SINGLE) closeObjects(schema[key], false);
 }

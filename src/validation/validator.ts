@@ -7,7 +7,7 @@ export type ValidationOutcome<T> = { ok: true; value: T } | { ok: false; issues:
 
 export interface CompiledValidator {
   readonly schema: JsonSchema;
-  validate(value: unknown): ValidationOutcome<unknown>;
+  readonly validate: (value: unknown) => ValidationOutcome<unknown>;
 }
 
 // ajv-formats is CommonJS; depending on the loader its plugin is the module or its default.
@@ -72,37 +72,67 @@ function toIssue(error: ErrorObject, root: JsonSchema): FieldIssue {
   switch (error.keyword) {
     case "required": {
       const path = `${base}/${escapePointer(String(params["missingProperty"]))}`;
-      return withExpected({ path, message: "is required" }, describeAt(root, error.schemaPath, params["missingProperty"]));
+      return withExpected(
+        { path, message: "is required" },
+        describeAt(root, error.schemaPath, params["missingProperty"]),
+      );
     }
     case "additionalProperties":
     case "unevaluatedProperties": {
       const name = String(params["additionalProperty"] ?? params["unevaluatedProperty"]);
-      return { path: `${base}/${escapePointer(name)}`, message: "is not an allowed property; remove it" };
+      return {
+        path: `${base}/${escapePointer(name)}`,
+        message: "is not an allowed property; remove it",
+      };
     }
     case "type":
-      return { path: base || "/", message: `must be ${article(String(params["type"]))}`, expected: String(params["type"]) };
+      return {
+        path: base || "/",
+        message: `must be ${article(String(params["type"]))}`,
+        expected: String(params["type"]),
+      };
     case "enum": {
-      const allowed = (params["allowedValues"] as unknown[]).map((v) => JSON.stringify(v)).join(", ");
-      return { path: base || "/", message: `must be one of ${allowed}`, expected: `one of ${allowed}` };
+      const allowed = (params["allowedValues"] as unknown[])
+        .map((v) => JSON.stringify(v))
+        .join(", ");
+      return {
+        path: base || "/",
+        message: `must be one of ${allowed}`,
+        expected: `one of ${allowed}`,
+      };
     }
     case "const":
       return { path: base || "/", message: `must be ${JSON.stringify(params["allowedValue"])}` };
     case "pattern":
       return withExpected(
-        { path: base || "/", message: `does not have the expected format`, expected: `a string matching ${String(params["pattern"])}` },
+        {
+          path: base || "/",
+          message: `does not have the expected format`,
+          expected: `a string matching ${String(params["pattern"])}`,
+        },
         describeParent(root, error.schemaPath),
       );
     case "format":
-      return { path: base || "/", message: `must be a valid ${String(params["format"])}`, expected: String(params["format"]) };
+      return {
+        path: base || "/",
+        message: `must be a valid ${String(params["format"])}`,
+        expected: String(params["format"]),
+      };
     default:
-      return withExpected({ path: base || "/", message: error.message ?? "is invalid" }, describeParent(root, error.schemaPath));
+      return withExpected(
+        { path: base || "/", message: error.message ?? "is invalid" },
+        describeParent(root, error.schemaPath),
+      );
   }
 }
 
 /** Adds the property's own description to `expected`: schema authors write it for the model. */
 function withExpected(issue: FieldIssue, description: string | undefined): FieldIssue {
   if (!description) return issue;
-  return { ...issue, expected: issue.expected ? `${issue.expected} (${description})` : description };
+  return {
+    ...issue,
+    expected: issue.expected ? `${issue.expected} (${description})` : description,
+  };
 }
 
 function describeParent(root: JsonSchema, schemaPath: string): string | undefined {

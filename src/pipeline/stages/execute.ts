@@ -26,8 +26,14 @@ class CancelledByClient extends Error {
  */
 export function execute(options: ExecuteOptions = {}): Stage {
   const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isInteger(defaultTimeoutMs) || defaultTimeoutMs <= 0 || defaultTimeoutMs > 2_147_483_647) {
-    throw new TypeError("execute: defaultTimeoutMs must be a positive integer number of milliseconds.");
+  if (
+    !Number.isInteger(defaultTimeoutMs) ||
+    defaultTimeoutMs <= 0 ||
+    defaultTimeoutMs > 2_147_483_647
+  ) {
+    throw new TypeError(
+      "execute: defaultTimeoutMs must be a positive integer number of milliseconds.",
+    );
   }
   return async function executeStage(ctx) {
     const tool = requireTool(ctx, "execute");
@@ -36,7 +42,8 @@ export function execute(options: ExecuteOptions = {}): Stage {
     ctx.deadline = deadline;
 
     const controller = new AbortController();
-    const onClientAbort = () => controller.abort(new CancelledByClient("The client cancelled the call."));
+    const onClientAbort = () =>
+      controller.abort(new CancelledByClient("The client cancelled the call."));
     if (ctx.signal.aborted) onClientAbort();
     else ctx.signal.addEventListener("abort", onClientAbort, { once: true });
     const timer = setTimeout(
@@ -63,7 +70,8 @@ export function execute(options: ExecuteOptions = {}): Stage {
       // A handler that ignores its signal settles later; its outcome must not become an
       // unhandled rejection, and a late failure is still worth a log line.
       work.catch((error: unknown) => {
-        if (controller.signal.aborted) ctx.log.warn({ err: error }, "tool handler failed after its deadline");
+        if (controller.signal.aborted)
+          ctx.log.warn({ err: error }, "tool handler failed after its deadline");
       });
       const value = await Promise.race([work, aborted]);
       return toCallToolResult(value);
@@ -79,9 +87,13 @@ export function execute(options: ExecuteOptions = {}): Stage {
       }
       // A handler that surfaces the abort itself (e.g. fetch's AbortError) after the deadline.
       if (controller.signal.aborted && controller.signal.reason instanceof DeadlineExceeded) {
-        throw new ToolError("timeout", `${tool.name} did not finish within ${timeoutMs} ms. It is safe to retry.`, {
-          cause: error,
-        });
+        throw new ToolError(
+          "timeout",
+          `${tool.name} did not finish within ${timeoutMs} ms. It is safe to retry.`,
+          {
+            cause: error,
+          },
+        );
       }
       throw error;
     } finally {

@@ -9,7 +9,8 @@ export interface RequestIdOptions {
 /** Gives every call an id and binds it, with the tool name, to the call's logger. */
 export function requestId(options: RequestIdOptions = {}): Stage {
   const generate = options.generate ?? randomUUID;
-  if (typeof generate !== "function") throw new TypeError("requestId: generate must be a function.");
+  if (typeof generate !== "function")
+    throw new TypeError("requestId: generate must be a function.");
   return function requestIdStage(ctx, next) {
     ctx.requestId = generate();
     ctx.log = ctx.log.child({ requestId: ctx.requestId, tool: ctx.toolName });

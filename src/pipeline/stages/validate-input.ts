@@ -12,14 +12,19 @@ export function validateInput(): Stage {
   return function validateInputStage(ctx, next) {
     const tool = requireTool(ctx, "validateInput");
     const outcome = tool.parseInput(ctx.rawArguments ?? {});
-    if (!outcome.ok) throw invalidInput(summarize(tool.name, outcome.issues), outcome.issues.slice(0, MAX_ISSUES));
+    if (!outcome.ok)
+      throw invalidInput(summarize(tool.name, outcome.issues), outcome.issues.slice(0, MAX_ISSUES));
     ctx.args = outcome.value;
     return next();
   };
 }
 
 function summarize(toolName: string, issues: readonly FieldIssue[]): string {
-  const shown = issues.slice(0, 3).map((i) => `${i.path} ${i.message}${i.expected ? ` (expected ${i.expected})` : ""}`);
+  const shown = issues.slice(0, 3).map((i) => {
+    // "must be a string (expected string)" says nothing new; keep `expected` when it adds to the message.
+    const addsToMessage = i.expected !== undefined && !i.message.endsWith(i.expected);
+    return `${i.path} ${i.message}${addsToMessage ? ` (expected ${i.expected})` : ""}`;
+  });
   const more = issues.length > 3 ? `; and ${issues.length - 3} more` : "";
   return `Invalid arguments for ${toolName}: ${shown.join("; ")}${more}. Fix these fields and call again.`;
 }

@@ -19,7 +19,10 @@ export function validateOutput(): Stage {
         : tool.checkOutput(result.structuredContent);
     if (outcome.ok) return result;
     const incidentId = randomUUID();
-    ctx.log.error({ incidentId, issues: outcome.issues }, "tool returned output that does not match its output schema");
+    ctx.log.error(
+      { incidentId, issues: outcome.issues },
+      "tool returned output that does not match its output schema",
+    );
     throw new ToolError("internal", undefined, { incidentId });
   };
 }

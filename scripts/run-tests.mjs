@@ -1,0 +1,154 @@
+#!/usr/bin/env node
+// `npm test`: runs test/**/*.test.ts with Node's built-in test runner (TypeScript via tsx).
+//
+//   npm test                      all test files
+//   npm test -- test/unit         only files under these paths or path prefixes
+//   npm test -- --test-name-pattern=deadline   flags starting with --test are passed to node
+//
+// Integration suites are switched on by environment variables, which the tests read themselves.
+// With CI=true and TOOLGATE_REQUIRE_INTEGRATION=1 a missing variable fails the run instead.
+import { spawn, execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const toolsDir = path.join(root, ".ci", "tools", "node_modules");
+const env = { ...process.env };
+
+/** Files under dir (relative to root, "/"-separated) whose names end in .test.ts. */
+function findTests(dir) {
+  const out = [];
+  for (const entry of readdirSync(path.join(root, dir), { withFileTypes: true })) {
+    const rel = `${dir}/${entry.name}`;
+    if (entry.isDirectory()) out.push(...findTests(rel));
+    else if (entry.isFile() && entry.name.endsWith(".test.ts")) out.push(rel);
+  }
+  return out;
+}
+
+// Node 22 and the MCP Inspector CLI, installed by `npm ci --prefix .ci/tools`, are found there.
+function detectNode22() {
+  if (!env.TOOLGATE_TEST_NODE22) {
+    const bin = path.join(toolsDir, "node", "bin", "node");
+    if (existsSync(bin)) {
+      try {
+        const version = execFileSync(bin, ["--version"], { encoding: "utf8" }).trim();
+        if (version.startsWith("v22.")) env.TOOLGATE_TEST_NODE22 = bin;
+        else console.log(`note: ${bin} is ${version}, not Node 22; not using it`);
+      } catch (err) {
+        console.log(`note: ${bin} does not run (${err.message.split("\n")[0]})`);
+      }
+    }
+  }
+  if (env.TOOLGATE_TEST_NODE22 && !env.TOOLGATE_INSPECTOR_CLI) {
+    const pkgDir = path.join(toolsDir, "@modelcontextprotocol", "inspector");
+    const pkgFile = path.join(pkgDir, "package.json");
+    if (existsSync(pkgFile)) {
+      const { bin } = JSON.parse(readFileSync(pkgFile, "utf8"));
+      const rel = typeof bin === "string" ? bin : (bin?.["mcp-inspector"] ?? bin?.inspector);
+      if (rel && existsSync(path.join(pkgDir, rel))) {
+        env.TOOLGATE_INSPECTOR_CLI = path.join(pkgDir, rel);
+      }
+    }
+  }
+}
+
+function redact(url) {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+const suites = [
+  {
+    name: "PostgreSQL integration suite",
+    vars: ["TOOLGATE_TEST_POSTGRES_URL"],
+    hint: "set TOOLGATE_TEST_POSTGRES_URL=postgres://127.0.0.1:5432/test to enable",
+  },
+  {
+    name: "Redis integration suite",
+    vars: ["TOOLGATE_TEST_REDIS_URL"],
+    hint: "set TOOLGATE_TEST_REDIS_URL=redis://127.0.0.1:6379/15 to enable",
+  },
+  {
+    name: "MCP Inspector CLI suite",
+    vars: ["TOOLGATE_TEST_NODE22", "TOOLGATE_INSPECTOR_CLI"],
+    hint:
+      "run `npm ci --prefix .ci/tools` to install Node 22 and the inspector there, " +
+      "or set TOOLGATE_TEST_NODE22=/path/to/node22 and TOOLGATE_INSPECTOR_CLI=/path/to/inspector.js",
+  },
+];
+
+/** Prints which suites run; returns the names of required suites that cannot. */
+function reportSuites() {
+  const missing = [];
+  for (const suite of suites) {
+    const unset = suite.vars.filter((v) => !env[v]);
+    if (unset.length === 0) {
+      const shown = suite.vars.map((v) => `${v}=${redact(env[v])}`).join(" ");
+      console.log(`enabled: ${suite.name} (${shown})`);
+    } else {
+      console.log(`skipped: ${suite.name} (${suite.hint})`);
+      missing.push(`${suite.name}: ${unset.join(", ")} unset`);
+    }
+  }
+  for (const v of ["TOOLGATE_TEST_NODE22", "TOOLGATE_INSPECTOR_CLI"]) {
+    if (env[v] && !existsSync(env[v])) missing.push(`${v}=${env[v]} does not exist`);
+  }
+  return missing;
+}
+
+// The SQLite store needs better-sqlite3's compiled addon; say how to get it before tests fail.
+function checkSqlite() {
+  try {
+    const Database = createRequire(path.join(root, "package.json"))("better-sqlite3");
+    new Database(":memory:").close();
+  } catch (err) {
+    console.log(
+      `warning: better-sqlite3 does not load, so SQLite tests will fail: ${err.message.split("\n")[0]}\n` +
+        "  fix: npm rebuild better-sqlite3  (it compiles the addon: needs python3, make and g++;\n" +
+        "       on Debian: apt-get install -y python3 make g++)",
+    );
+  }
+}
+
+const nodeFlags = process.argv.slice(2).filter((a) => a.startsWith("--"));
+const filters = process.argv
+  .slice(2)
+  .filter((a) => !a.startsWith("--"))
+  .map((a) => path.relative(root, path.resolve(a)).split(path.sep).join("/"));
+
+let files = existsSync(path.join(root, "test")) ? findTests("test").sort() : [];
+if (filters.length > 0) files = files.filter((f) => filters.some((p) => f.startsWith(p)));
+if (files.length === 0) {
+  console.error(
+    `error: no test files found${filters.length ? ` under ${filters.join(", ")}` : ""}`,
+  );
+  process.exit(1);
+}
+
+detectNode22();
+const missing = reportSuites();
+if (missing.length > 0 && env.CI === "true" && env.TOOLGATE_REQUIRE_INTEGRATION === "1") {
+  console.error(
+    "error: CI=true and TOOLGATE_REQUIRE_INTEGRATION=1, but integration suites cannot run:\n" +
+      missing.map((m) => `  - ${m}`).join("\n"),
+  );
+  process.exit(1);
+}
+checkSqlite();
+console.log(`running ${files.length} test file(s)\n`);
+
+const child = spawn(
+  process.execPath,
+  ["--import", "tsx", "--test", "--test-reporter=spec", ...nodeFlags, ...files],
+  { cwd: root, env, stdio: "inherit" },
+);
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
+child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
