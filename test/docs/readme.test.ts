@@ -1,0 +1,84 @@
+// The README's library example must stay true: extract it, run it, call it with the SDK client.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { after, test } from "node:test";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const readme = readFileSync(path.join(root, "README.md"), "utf8");
+
+function libraryExample(): string {
+  const section = readme.slice(readme.indexOf("## A tool in"));
+  const match = /```ts\n([\s\S]*?)```/.exec(section);
+  assert.ok(match?.[1], "README has a ```ts example under '## A tool in'");
+  return match[1];
+}
+
+const dir = mkdtempSync(path.join(tmpdir(), "toolgate-readme-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test("the README library example runs and answers as documented", async () => {
+  const source = libraryExample();
+  assert.ok(source.split("\n").length <= 20, "the example stays short");
+  assert.match(source, /\.listen\(\{ port: 3000 \}\)/);
+  const runnable = source
+    .replace(
+      'from "toolgate"',
+      `from ${JSON.stringify(pathToFileURL(path.join(root, "src/index.ts")).href)}`,
+    )
+    .replace('from "zod"', `from ${JSON.stringify(import.meta.resolve("zod"))}`)
+    .replace(".listen({ port: 3000 })", ".listen({ port: 0 }).then((a) => console.log(a.url))");
+  const file = path.join(dir, "example.mts");
+  writeFileSync(file, runnable);
+
+  const child = spawn(process.execPath, ["--import", "tsx", file], {
+    cwd: root,
+    env: { ...process.env, TOOLGATE_LOG_LEVEL: "silent" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  try {
+    const lines = createInterface({ input: child.stdout });
+    const [url] = (await Promise.race([
+      once(lines, "line"),
+      once(child, "exit").then(() => assert.fail("the example exited before listening")),
+    ])) as [string];
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+
+    const client = new Client({ name: "readme-test", version: "1.0.0" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+    try {
+      const ok = await client.callTool({
+        name: "get_order",
+        arguments: { order_id: "INV-2024-00042" },
+      });
+      assert.deepEqual(ok.structuredContent, { id: "INV-2024-00042", status: "paid" });
+
+      const missing = await client.callTool({
+        name: "get_order",
+        arguments: { order_id: "INV-2024-00043" },
+      });
+      assert.equal(missing.isError, true);
+      assert.equal(
+        (missing.structuredContent as { error: { type: string } }).error.type,
+        "not_found",
+      );
+
+      const bad = await client.callTool({ name: "get_order", arguments: { order_id: "INV-99" } });
+      assert.equal(
+        (bad.structuredContent as { error: { type: string } }).error.type,
+        "invalid_input",
+      );
+    } finally {
+      await client.close();
+    }
+  } finally {
+    child.kill("SIGTERM");
+    if (child.exitCode === null) await once(child, "exit");
+  }
+});
