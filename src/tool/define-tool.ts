@@ -109,7 +109,9 @@ function parseInput(
 ): ValidationOutcome<unknown> {
   // JSON Schema first: it is the published contract. Then zod, for refinements and
   // transforms that JSON Schema cannot express, and to hand the handler zod's output type.
-  const checked = validate(raw);
+  // Validate a copy: Ajv writes defaults into what it validates, and the raw arguments
+  // must stay exactly as the client sent them (logs and fingerprints depend on it).
+  const checked = validate(structuredClone(raw));
   if (!checked.ok || !zodInput) return checked;
   const parsed = zodInput.safeParse(checked.value);
   if (parsed.success) return { ok: true, value: parsed.data };
@@ -121,7 +123,7 @@ function parseInput(
 }
 
 function toPointer(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return "/";
+  if (path.length === 0) return ""; // RFC 6901: "" is the whole document
   return path.map((p) => "/" + String(p).replaceAll("~", "~0").replaceAll("/", "~1")).join("");
 }
 

@@ -42,54 +42,60 @@ export function toJsonSchema(
   return json;
 }
 
-const SUBSCHEMA_MAPS = [
-  "properties",
-  "patternProperties",
-  "$defs",
-  "definitions",
-  "dependentSchemas",
-];
-const SUBSCHEMA_LISTS = ["anyOf", "oneOf", "prefixItems"];
-const SUBSCHEMA_SINGLE = [
+// Children that are schemas of their own instance location: closed like any object schema.
+const OWN_MAPS = ["properties", "patternProperties", "dependentSchemas"];
+const OWN_LISTS = ["prefixItems"];
+const OWN_SINGLE = [
   "items",
   "additionalItems",
-  "not",
-  "if",
-  "then",
-  "else",
   "contains",
   "additionalProperties",
+  "unevaluatedProperties",
 ];
+// Children that describe the SAME instance as their parent (applicators) or are only
+// reached through `$ref`: they stay open, and the place that uses them is closed with
+// `unevaluatedProperties: false`, which sees the properties every successful branch evaluated.
+const SHARED_LISTS = ["allOf", "anyOf", "oneOf"];
+const SHARED_SINGLE = ["then", "else"];
+// `if` and `not` are conditions: closing anything inside them would change which inputs
+// they match, so they are left exactly as written.
+const SHARED_MAPS = ["$defs", "definitions"];
+const APPLICATORS = ["allOf", "anyOf", "oneOf", "if", "$ref", "$dynamicRef"];
 
 /**
  * Unknown properties are rejected unless the schema allows them: every object schema
- * that says nothing about extra properties gets `additionalProperties: false`. Branches
- * of an `allOf` are left open (closing them would reject the other branches' fields);
- * their parent gets `unevaluatedProperties: false` instead.
+ * that says nothing about extra properties is closed. A plain object schema gets
+ * `additionalProperties: false`; one that combines subschemas (`allOf`, `anyOf`,
+ * `oneOf`, `if`, `$ref`) gets `unevaluatedProperties: false` instead, because closing
+ * each branch would make a branch reject the properties of the others.
  */
-function closeObjects(node: unknown, inAllOf: boolean): void {
+function closeObjects(node: unknown, open: boolean): void {
   if (typeof node !== "object" || node === null || Array.isArray(node)) return;
   const schema = node as JsonSchema;
   const saysNothingAboutExtras =
     !("additionalProperties" in schema) &&
     !("unevaluatedProperties" in schema) &&
     !("patternProperties" in schema);
-  const isObjectSchema = schema["type"] === "object" || "properties" in schema;
-  if (saysNothingAboutExtras && !inAllOf) {
-    if (Array.isArray(schema["allOf"])) schema["unevaluatedProperties"] = false;
-    else if (isObjectSchema) schema["additionalProperties"] = false;
+  if (saysNothingAboutExtras && !open) {
+    if (APPLICATORS.some((key) => key in schema)) schema["unevaluatedProperties"] = false;
+    else if (schema["type"] === "object" || "properties" in schema)
+      schema["additionalProperties"] = false;
   }
-  for (const key of SUBSCHEMA_MAPS) {
-    const map = schema[key];
-    if (typeof map === "object" && map !== null) {
-      for (const child of Object.values(map)) closeObjects(child, false);
+  const each = (keys: string[], childrenOpen: boolean, kind: "map" | "list" | "single") => {
+    for (const key of keys) {
+      const value = schema[key];
+      if (kind === "single") closeObjects(value, childrenOpen);
+      else if (kind === "list" && Array.isArray(value))
+        for (const child of value) closeObjects(child, childrenOpen);
+      else if (kind === "map" && typeof value === "object" && value !== null) {
+        for (const child of Object.values(value)) closeObjects(child, childrenOpen);
+      }
     }
-  }
-  for (const key of SUBSCHEMA_LISTS) {
-    const list = schema[key];
-    if (Array.isArray(list)) for (const child of list) closeObjects(child, false);
-  }
-  if (Array.isArray(schema["allOf"]))
-    for (const child of schema["allOf"]) closeObjects(child, true);
-  for (const key of SUBSCHEMA_SINGLE) closeObjects(schema[key], false);
+  };
+  each(OWN_MAPS, false, "map");
+  each(OWN_LISTS, false, "list");
+  each(OWN_SINGLE, false, "single");
+  each(SHARED_LISTS, true, "list");
+  each(SHARED_SINGLE, true, "single");
+  each(SHARED_MAPS, true, "map");
 }

@@ -87,7 +87,7 @@ function toIssue(error: ErrorObject, root: JsonSchema): FieldIssue {
     }
     case "type":
       return {
-        path: base || "/",
+        path: base,
         message: `must be ${article(String(params["type"]))}`,
         expected: String(params["type"]),
       };
@@ -96,17 +96,17 @@ function toIssue(error: ErrorObject, root: JsonSchema): FieldIssue {
         .map((v) => JSON.stringify(v))
         .join(", ");
       return {
-        path: base || "/",
+        path: base,
         message: `must be one of ${allowed}`,
         expected: `one of ${allowed}`,
       };
     }
     case "const":
-      return { path: base || "/", message: `must be ${JSON.stringify(params["allowedValue"])}` };
+      return { path: base, message: `must be ${JSON.stringify(params["allowedValue"])}` };
     case "pattern":
       return withExpected(
         {
-          path: base || "/",
+          path: base,
           message: `does not have the expected format`,
           expected: `a string matching ${String(params["pattern"])}`,
         },
@@ -114,13 +114,13 @@ function toIssue(error: ErrorObject, root: JsonSchema): FieldIssue {
       );
     case "format":
       return {
-        path: base || "/",
+        path: base,
         message: `must be a valid ${String(params["format"])}`,
         expected: String(params["format"]),
       };
     default:
       return withExpected(
-        { path: base || "/", message: error.message ?? "is invalid" },
+        { path: base, message: error.message ?? "is invalid" },
         describeParent(root, error.schemaPath),
       );
   }

@@ -41,6 +41,10 @@ export function execute(options: ExecuteOptions = {}): Stage {
     const deadline = ctx.startedAt + timeoutMs;
     ctx.deadline = deadline;
 
+    // A call cancelled before it starts never runs: its caller is gone, and a write must
+    // not happen behind a "timeout" answer that invites a retry.
+    if (ctx.signal.aborted)
+      throw new ToolError("timeout", "The call was cancelled before it started.");
     const controller = new AbortController();
     const onClientAbort = () =>
       controller.abort(new CancelledByClient("The client cancelled the call."));

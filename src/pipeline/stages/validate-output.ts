@@ -15,7 +15,7 @@ export function validateOutput(): Stage {
     if (!tool.checkOutput || result.isError) return result;
     const outcome =
       result.structuredContent === undefined
-        ? { ok: false as const, issues: [{ path: "/", message: "structuredContent is missing" }] }
+        ? { ok: false as const, issues: [{ path: "", message: "structuredContent is missing" }] }
         : tool.checkOutput(result.structuredContent);
     if (outcome.ok) return result;
     const incidentId = randomUUID();
