@@ -42,7 +42,7 @@ export const ERROR_TYPES = {
   timeout: {
     retryable: true,
     httpStatus: 504,
-    message: "The call did not finish before its deadline. It is safe to retry.",
+    message: "The call did not finish before its deadline.",
   },
   unavailable: {
     retryable: true,

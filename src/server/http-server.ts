@@ -110,7 +110,9 @@ export async function startHttpServer(
   const allowedOrigins = options.allowedOrigins ?? allowedHosts;
   const checkHost = allowedHosts ? hostHeaderValidation(allowedHosts) : undefined;
   const checkOrigin = allowedOrigins ? originValidation(allowedOrigins) : undefined;
-  const onerror = (error: Error) => log.warn({ err: error }, "MCP transport error");
+  // Mostly client mistakes the SDK already answered (e.g. a missing Accept header): not our errors.
+  const onerror = (error: Error) =>
+    log.debug({ reason: error.message }, "MCP request refused by the SDK");
 
   const stateless = createMcpHandler(factory, {
     legacy: "stateless",

@@ -46,7 +46,7 @@ export function createMcpServerFactory(
       const result = await runCall(ctx);
       return server.projectCallToolResult(result, ctx.tool?.outputSchema);
     });
-    server.onerror = (error: Error) => log.warn({ err: error }, "MCP protocol error");
+    server.onerror = (error: Error) => log.debug({ reason: error.message }, "MCP protocol error");
     return server;
   };
 }

@@ -103,15 +103,16 @@ function toIssue(error: ErrorObject, root: JsonSchema): FieldIssue {
     }
     case "const":
       return { path: base, message: `must be ${JSON.stringify(params["allowedValue"])}` };
-    case "pattern":
-      return withExpected(
-        {
-          path: base,
-          message: `does not have the expected format`,
-          expected: `a string matching ${String(params["pattern"])}`,
-        },
-        describeParent(root, error.schemaPath),
-      );
+    case "pattern": {
+      // The property's description (written for the model) says the format in words.
+      const description = describeParent(root, error.schemaPath);
+      const pattern = `a string matching ${String(params["pattern"])}`;
+      return {
+        path: base,
+        message: "does not have the expected format",
+        expected: description ? `${description}; ${pattern}` : pattern,
+      };
+    }
     case "format":
       return {
         path: base,

@@ -11,6 +11,17 @@ export interface ExecuteOptions {
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
+/**
+ * A read can simply be retried. A write that timed out may still have happened; until
+ * the tool has idempotency keys, the model must check before it repeats the change.
+ */
+function timeoutMessage(name: string, sideEffect: "read" | "write", timeoutMs: number): string {
+  const base = `${name} did not finish within ${timeoutMs} ms.`;
+  return sideEffect === "read"
+    ? `${base} It is safe to retry; if it keeps timing out, try again later.`
+    : `${base} The change may or may not have been made: check its effect before calling again.`;
+}
+
 class DeadlineExceeded extends Error {
   override readonly name = "DeadlineExceeded";
 }
@@ -80,24 +91,19 @@ export function execute(options: ExecuteOptions = {}): Stage {
       const value = await Promise.race([work, aborted]);
       return toCallToolResult(value);
     } catch (error) {
-      if (controller.signal.aborted && error === controller.signal.reason) {
-        if (error instanceof CancelledByClient) {
+      if (controller.signal.aborted) {
+        if (controller.signal.reason instanceof CancelledByClient) {
           throw new ToolError("timeout", "The call was cancelled before it finished.");
         }
-        throw new ToolError(
-          "timeout",
-          `${tool.name} did not finish within ${timeoutMs} ms. It is safe to retry; if it keeps timing out, try again later.`,
-        );
-      }
-      // A handler that surfaces the abort itself (e.g. fetch's AbortError) after the deadline.
-      if (controller.signal.aborted && controller.signal.reason instanceof DeadlineExceeded) {
-        throw new ToolError(
-          "timeout",
-          `${tool.name} did not finish within ${timeoutMs} ms. It is safe to retry.`,
-          {
-            cause: error,
-          },
-        );
+        // The handler's own abort error (e.g. fetch's AbortError) is the same event.
+        if (
+          error === controller.signal.reason ||
+          controller.signal.reason instanceof DeadlineExceeded
+        ) {
+          throw new ToolError("timeout", timeoutMessage(tool.name, tool.sideEffect, timeoutMs), {
+            cause: error === controller.signal.reason ? undefined : error,
+          });
+        }
       }
       throw error;
     } finally {

@@ -21,9 +21,10 @@ export function validateInput(): Stage {
 
 function summarize(toolName: string, issues: readonly FieldIssue[]): string {
   const shown = issues.slice(0, 3).map((i) => {
-    // "must be a string (expected string)" says nothing new; keep `expected` when it adds to the message.
+    const where = i.path === "" ? "the arguments" : i.path;
+    // "must be a string (expected: string)" says nothing new; keep `expected` when it adds.
     const addsToMessage = i.expected !== undefined && !i.message.endsWith(i.expected);
-    return `${i.path === "" ? "the arguments" : i.path} ${i.message}${addsToMessage ? ` (expected ${i.expected})` : ""}`;
+    return `${where} ${i.message}${addsToMessage ? ` (expected: ${i.expected})` : ""}`;
   });
   const more = issues.length > 3 ? `; and ${issues.length - 3} more` : "";
   return `Invalid arguments for ${toolName}: ${shown.join("; ")}${more}. Fix these fields and call again.`;

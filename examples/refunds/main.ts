@@ -1,0 +1,141 @@
+// `npm start`: the refunds demo as a runnable MCP server (HTTP by default, or stdio).
+// It starts its own fake payments provider, so it needs no accounts and no network.
+import { parseArgs } from "node:util";
+import { createLogger, createToolServer } from "../../src/index.js";
+import { DEFAULT_DB_PATH, openRefundsDb } from "./db.js";
+import { startPaymentsService } from "./payments-service.js";
+import { createRefundTools } from "./tools.js";
+
+const USAGE = `Usage: npm start -- [options]   (or: tsx examples/refunds/main.ts [options])
+
+Options:
+  --port <n>     HTTP port, 0 for any free port (default: $PORT or 3000)
+  --host <addr>  address to listen on (default: 127.0.0.1)
+  --stdio        serve MCP over stdin/stdout instead of HTTP (logs go to stderr)
+  --db <path>    SQLite file, or :memory: (default: ${DEFAULT_DB_PATH})
+  -h, --help     show this help`;
+
+const INSTRUCTIONS =
+  "Orders and refunds of a small shop. Amounts are integer cents in the order's currency. " +
+  "Find orders with list_orders or get_order before refunding; issue_refund moves real money, " +
+  "so call it once per refund the user asked for. A failed call returns structuredContent.error " +
+  "with type, message and retryable: follow the message, and retry only when retryable is true.";
+
+interface Cli {
+  port: number;
+  host: string;
+  stdio: boolean;
+  db: string;
+}
+
+/** Parses argv; a usage error exits 2 with a message, never a stack trace. */
+function parseCli(argv: string[]): Cli {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: "string", short: "p" },
+        host: { type: "string" },
+        stdio: { type: "boolean", default: false },
+        db: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (error) {
+    return usageError((error as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  // An empty PORT counts as unset, as most platforms treat it.
+  const portText = values.port ?? (process.env["PORT"] || "3000");
+  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
+  if (!(port >= 0 && port <= 65535)) {
+    return usageError(`--port must be a whole number from 0 to 65535 (got '${portText}').`);
+  }
+  const host = values.host ?? "127.0.0.1";
+  if (host === "") return usageError("--host must not be empty.");
+  return { port, host, stdio: values.stdio, db: values.db ?? DEFAULT_DB_PATH };
+}
+
+function usageError(message: string): never {
+  process.stderr.write(`error: ${message}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  const cli = parseCli(process.argv.slice(2));
+  const logger = createLogger({ name: "refunds-demo" }); // JSON lines on stderr, never stdout
+  const db = openRefundsDb(cli.db);
+  const payments = await startPaymentsService();
+  // Least privilege: the payments key goes to the refund tools only, not into the environment.
+  const tools = createRefundTools({ db, payments: { url: payments.url, apiKey: payments.apiKey } });
+  const server = createToolServer({
+    name: "refunds-demo",
+    version: "1.0.0",
+    tools,
+    instructions: INSTRUCTIONS,
+    logger,
+  });
+
+  let stopping = false;
+  async function stop(code: number): Promise<void> {
+    if (stopping) process.exit(1); // A second Ctrl+C: stop waiting.
+    stopping = true;
+    await server.close();
+    await payments.close();
+    db.close();
+    logger.flush();
+    process.exitCode = code;
+    // Everything is closed, so the process ends by itself; this only guards against a leak.
+    setTimeout(() => process.exit(code), 2_000).unref();
+  }
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => void stop(0));
+  }
+
+  if (cli.stdio) {
+    // stdout carries the protocol: nothing else may be written there.
+    process.stderr.write(`refunds demo: serving MCP on stdio (database: ${db.path})\n`);
+    await server.handleStdio();
+    await stop(0);
+    return;
+  }
+  const { url } = await server.listen({ port: cli.port, host: cli.host });
+  process.stdout.write(banner(url, db.path, payments.url));
+}
+
+function banner(url: string, dbPath: string, paymentsUrl: string): string {
+  const call = (args: string) =>
+    `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_order","arguments":${args}}}`;
+  return `
+toolgate refunds demo is running.
+
+  MCP endpoint:      ${url}
+  Orders database:   ${dbPath}
+  Payments provider: ${paymentsUrl}  (fake, in-process; its API key is never printed)
+
+Call a tool with the MCP Inspector CLI (it needs Node 22.19 or newer):
+  npx @modelcontextprotocol/inspector --cli ${url} --transport http \\
+    --method tools/call --tool-name get_order --tool-arg order_id=INV-2024-00001
+
+Or with curl (then try order_id "INV-99" or "INV-2024-99999" to see typed errors):
+  curl -s ${url} \\
+    -H 'content-type: application/json' \\
+    -H 'accept: application/json, text/event-stream' \\
+    -H 'mcp-protocol-version: 2025-11-25' \\
+    -d '${call('{"order_id":"INV-2024-00001"}')}'
+
+Press Ctrl+C to stop.
+`;
+}
+
+main().catch((error: unknown) => {
+  // Startup failures (port in use, SQLite addon missing) are stated, not dumped as a stack.
+  process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

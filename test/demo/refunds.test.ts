@@ -1,0 +1,436 @@
+// The refunds demo end to end: the three tools over real MCP Streamable HTTP with the
+// official SDK client, the fake payments provider, and `main.ts` as a child process.
+import assert from "node:assert/strict";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+import {
+  createToolServer,
+  silentLogger,
+  type FieldIssue,
+  type ToolServer,
+} from "../../src/index.js";
+import { openRefundsDb, type RefundsDb } from "../../examples/refunds/db.js";
+import {
+  startPaymentsService,
+  type PaymentsService,
+} from "../../examples/refunds/payments-service.js";
+import { createRefundTools } from "../../examples/refunds/tools.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const MAIN = "examples/refunds/main.ts";
+
+async function connect(url: string): Promise<Client> {
+  const client = new Client({ name: "t", version: "1" });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  return client;
+}
+
+/** The typed error of a failed call, as the error contract shapes it. */
+interface SeenError {
+  type: string;
+  message: string;
+  retryable: boolean;
+  retryAfterMs?: number;
+  details?: { issues?: FieldIssue[]; providerStatus?: number };
+}
+
+/** The typed error of a failed call (asserting that it failed). */
+function errorOf(result: {
+  isError?: boolean | undefined;
+  structuredContent?: unknown;
+}): SeenError {
+  assert.equal(result.isError, true, `expected a failed call, got ${JSON.stringify(result)}`);
+  return (result.structuredContent as { error: SeenError }).error;
+}
+
+describe("refunds demo over MCP HTTP", () => {
+  let db: RefundsDb;
+  let payments: PaymentsService;
+  let server: ToolServer;
+  let client: Client;
+  const call = (name: string, args: Record<string, unknown>) =>
+    client.callTool({ name, arguments: args });
+
+  before(async () => {
+    db = openRefundsDb(":memory:");
+    payments = await startPaymentsService();
+    const tools = createRefundTools({
+      db,
+      payments: { url: payments.url, apiKey: payments.apiKey },
+      refundTimeoutMs: 300,
+    });
+    server = createToolServer({
+      name: "refunds-test",
+      version: "1.0.0",
+      tools,
+      logger: silentLogger(),
+    });
+    const { url } = await server.listen({ port: 0, host: "127.0.0.1" });
+    client = await connect(url);
+  });
+  after(async () => {
+    await client?.close();
+    await server?.close();
+    await payments?.close();
+    db?.close();
+  });
+
+  it("lists the three tools with scopes-appropriate annotations", async () => {
+    const { tools } = await client.listTools();
+    assert.deepEqual(tools.map((t) => t.name).sort(), ["get_order", "issue_refund", "list_orders"]);
+    const refund = tools.find((t) => t.name === "issue_refund")!;
+    assert.equal(refund.annotations?.readOnlyHint, false);
+    assert.match(
+      JSON.stringify(tools.find((t) => t.name === "get_order")!.inputSchema),
+      /INV-YYYY-NNNNN/,
+    );
+  });
+
+  describe("get_order", () => {
+    it("returns the order as stored", async () => {
+      const result = await call("get_order", { order_id: "INV-2024-00001" });
+      assert.equal(result.isError, undefined);
+      const row = db.getOrder("INV-2024-00001")!;
+      assert.deepEqual(result.structuredContent, { ...row, refundable_cents: row.total_cents });
+    });
+
+    it("rejects a malformed ID with the expected format", async () => {
+      const error = errorOf(await call("get_order", { order_id: "INV-99" }));
+      assert.equal(error.type, "invalid_input");
+      assert.equal(error.retryable, false);
+      assert.match(error.message, /INV-YYYY-NNNNN/);
+      const issue = error.details!.issues![0]!;
+      assert.equal(issue.path, "/order_id");
+      assert.match(issue.expected ?? "", /INV-YYYY-NNNNN/);
+    });
+
+    it("answers not_found for an unknown, well-formed ID with the article's message", async () => {
+      const error = errorOf(await call("get_order", { order_id: "INV-2024-99999" }));
+      assert.deepEqual(error, {
+        type: "not_found",
+        message: "No order matches ID 'INV-2024-99999'. Confirm the ID format (INV-YYYY-NNNNN).",
+        retryable: false,
+      });
+    });
+  });
+
+  describe("list_orders", () => {
+    const ids = (result: { structuredContent?: unknown }) =>
+      (result.structuredContent as { orders: { id: string }[] }).orders.map((o) => o.id);
+
+    it("filters by customer, newest first", async () => {
+      assert.deepEqual(ids(await call("list_orders", { customer: "acme" })), [
+        "INV-2024-00004",
+        "INV-2024-00003",
+        "INV-2024-00002",
+        "INV-2024-00001",
+      ]);
+    });
+
+    it("filters by status and by both", async () => {
+      assert.deepEqual(ids(await call("list_orders", { status: "cancelled" })), [
+        "INV-2024-00008",
+        "INV-2024-00004",
+      ]);
+      const both = await call("list_orders", { customer: "globex", status: "shipped" });
+      assert.deepEqual(ids(both), ["INV-2024-00007", "INV-2024-00006"]);
+    });
+
+    it("defaults the limit to 20 and honours a given one", async () => {
+      assert.equal(ids(await call("list_orders", {})).length, 12);
+      assert.equal(ids(await call("list_orders", { limit: 2 })).length, 2);
+    });
+
+    it("rejects limits outside 1-100", async () => {
+      for (const limit of [0, 101]) {
+        const error = errorOf(await call("list_orders", { limit }));
+        assert.equal(error.type, "invalid_input");
+        assert.equal(error.details!.issues![0]!.path, "/limit");
+      }
+      const error = errorOf(await call("list_orders", { status: "lost" }));
+      assert.equal(error.details!.issues![0]!.path, "/status");
+    });
+  });
+
+  describe("issue_refund", () => {
+    const refund = (order_id: string, amount_cents: number) =>
+      call("issue_refund", { order_id, amount_cents, reason: "Item arrived damaged" });
+    const ledgerFor = (orderId: string) => payments.ledger().filter((e) => e.order_id === orderId);
+
+    it("refunds through the provider and records it", async () => {
+      const result = await refund("INV-2024-00005", 5_000);
+      assert.equal(result.isError, undefined, JSON.stringify(result));
+      const out = result.structuredContent as Record<string, unknown>;
+      assert.match(String(out["refund_id"]), /^rf_/);
+      assert.deepEqual(
+        { ...out, refund_id: "x" },
+        {
+          refund_id: "x",
+          order_id: "INV-2024-00005",
+          amount_cents: 5_000,
+          refunded_total_cents: 5_000,
+          status: "paid",
+        },
+      );
+      const ledger = ledgerFor("INV-2024-00005");
+      assert.equal(ledger.length, 1);
+      assert.equal(ledger[0]!.amount_cents, 5_000);
+      assert.equal(ledger[0]!.reason, "Item arrived damaged");
+      assert.equal(db.getOrder("INV-2024-00005")!.refunded_cents, 5_000);
+      assert.equal(db.countRefunds("INV-2024-00005"), 1);
+    });
+
+    it("marks the order refunded once the whole total is refunded", async () => {
+      const result = await refund("INV-2024-00005", 20_000);
+      assert.equal((result.structuredContent as { status: string }).status, "refunded");
+      assert.equal(db.getOrder("INV-2024-00005")!.status, "refunded");
+      const again = errorOf(await refund("INV-2024-00005", 1));
+      assert.equal(again.type, "conflict");
+      assert.match(again.message, /already fully refunded/);
+    });
+
+    it("rejects more than the refundable remainder at /amount_cents", async () => {
+      const error = errorOf(await refund("INV-2024-00006", 9_000)); // 9 999 total, 2 500 refunded
+      assert.equal(error.type, "invalid_input");
+      assert.match(error.message, /at most 7499/);
+      assert.deepEqual(error.details!.issues, [
+        {
+          path: "/amount_cents",
+          message: "exceeds the refundable remainder of 7499",
+          expected: "an integer from 1 to 7499",
+        },
+      ]);
+      assert.equal(ledgerFor("INV-2024-00006").length, 0);
+    });
+
+    it("rejects bad amounts and unknown orders before calling the provider", async () => {
+      for (const amount of [0, -5, 1.5]) {
+        const error = errorOf(await refund("INV-2024-00009", amount));
+        assert.equal(error.type, "invalid_input");
+        assert.equal(error.details!.issues![0]!.path, "/amount_cents");
+      }
+      assert.equal(errorOf(await refund("INV-2024-77777", 100)).type, "not_found");
+      assert.equal(ledgerFor("INV-2024-00009").length, 0);
+    });
+
+    it("answers conflict for a cancelled order, saying why", async () => {
+      const error = errorOf(await refund("INV-2024-00004", 100));
+      assert.equal(error.type, "conflict");
+      assert.equal(error.retryable, false);
+      assert.match(error.message, /cancelled/);
+      assert.equal(ledgerFor("INV-2024-00004").length, 0);
+    });
+
+    it("maps a provider 503 to unavailable (retryable) and records nothing", async () => {
+      const before = db.countRefunds();
+      payments.failNext(503);
+      const error = errorOf(await refund("INV-2024-00011", 600));
+      assert.equal(error.type, "unavailable");
+      assert.equal(error.retryable, true);
+      assert.equal(db.countRefunds(), before);
+      assert.equal(db.getOrder("INV-2024-00011")!.refunded_cents, 0);
+      assert.equal(ledgerFor("INV-2024-00011").length, 0);
+    });
+
+    it("maps a provider 4xx to conflict", async () => {
+      payments.failNext(422);
+      const error = errorOf(await refund("INV-2024-00011", 600));
+      assert.equal(error.type, "conflict");
+      assert.equal(error.details!.providerStatus, 422);
+      assert.equal(db.getOrder("INV-2024-00011")!.refunded_cents, 0);
+    });
+
+    it("answers timeout when the provider hangs past the deadline", async () => {
+      const before = db.countRefunds();
+      payments.hangNext();
+      const started = Date.now();
+      const error = errorOf(await refund("INV-2024-00042", 100));
+      assert.equal(error.type, "timeout");
+      assert.equal(error.retryable, true);
+      assert.ok(Date.now() - started < 3_000);
+      assert.equal(db.countRefunds(), before);
+      // The provider still works afterwards: the hung request was aborted, not leaked.
+      assert.equal((await refund("INV-2024-00042", 100)).isError, undefined);
+    });
+
+    it("never refunds more than was paid under concurrent calls", async () => {
+      const results = await Promise.all([
+        refund("INV-2024-00002", 3_000),
+        refund("INV-2024-00002", 3_000),
+      ]);
+      assert.deepEqual(results.map((r) => r.isError === true).sort(), [false, true]);
+      assert.equal(errorOf(results.find((r) => r.isError)!).type, "invalid_input");
+      assert.equal(ledgerFor("INV-2024-00002").length, 1);
+      assert.equal(db.getOrder("INV-2024-00002")!.refunded_cents, 3_000);
+    });
+  });
+});
+
+describe("fake payments provider", () => {
+  it("needs its API key, replays an Idempotency-Key, and lists its ledger", async () => {
+    const payments = await startPaymentsService();
+    try {
+      const post = (headers: Record<string, string>, body: unknown) =>
+        fetch(`${payments.url}/v1/refunds`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...headers },
+          body: JSON.stringify(body),
+        });
+      const body = { order_id: "INV-2024-00001", amount_cents: 100, reason: "r" };
+      assert.equal((await post({}, body)).status, 401);
+      assert.equal((await post({ authorization: "Bearer wrong" }, body)).status, 401);
+      const auth = { authorization: `Bearer ${payments.apiKey}`, "idempotency-key": "k1" };
+      const first = await post(auth, body);
+      assert.equal(first.status, 201);
+      const created = (await first.json()) as { id: string; status: string; amount_cents: number };
+      assert.match(created.id, /^re_/);
+      assert.deepEqual({ ...created, id: "" }, { id: "", status: "succeeded", amount_cents: 100 });
+      const replay = await post(auth, body);
+      assert.equal(replay.status, 201);
+      assert.equal(((await replay.json()) as { id: string }).id, created.id);
+      assert.equal((await post(auth, { ...body, amount_cents: 200 })).status, 409);
+      const listed = await fetch(`${payments.url}/v1/refunds`, { headers: auth });
+      assert.equal(((await listed.json()) as { data: unknown[] }).data.length, 1);
+      assert.equal(payments.ledger().length, 1);
+      assert.notEqual(
+        payments.apiKey,
+        await startPaymentsService().then(async (p) => {
+          await p.close();
+          return p.apiKey;
+        }),
+      );
+    } finally {
+      await payments.close();
+    }
+  });
+});
+
+describe("orders database", () => {
+  it("creates its folder, seeds once, and survives a reopen", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "refunds-db-"));
+    try {
+      const file = path.join(dir, "nested", "refunds.sqlite");
+      const db = openRefundsDb(file);
+      assert.equal(db.path, file);
+      db.recordRefund({
+        id: "rf_1",
+        order_id: "INV-2024-00001",
+        amount_cents: 1,
+        reason: "r",
+        payment_ref: "re_1",
+      });
+      db.close();
+      const reopened = openRefundsDb(file);
+      assert.equal(reopened.listOrders({ limit: 100 }).length, 12);
+      assert.equal(reopened.getOrder("INV-2024-00001")!.refunded_cents, 1);
+      reopened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("names the fix when the native module is missing", () => {
+    assert.throws(
+      () => openRefundsDb(":memory:", { nativeBinding: "/nonexistent/better_sqlite3" }),
+      {
+        message:
+          "better-sqlite3's native module is not built; run `npm rebuild better-sqlite3` (needs python3, make, g++)",
+      },
+    );
+  });
+});
+
+describe("main.ts as a process", () => {
+  function start(args: string[]): ChildProcessWithoutNullStreams {
+    return spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
+      cwd: root,
+      env: { ...process.env, PORT: "" },
+    });
+  }
+  function exited(child: ChildProcessWithoutNullStreams) {
+    return new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once("exit", (code, signal) => resolve({ code, signal })),
+    );
+  }
+  function collect(stream: NodeJS.ReadableStream): { text: string } {
+    const out = { text: "" };
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => (out.text += chunk));
+    return out;
+  }
+
+  it("prints a banner whose URL and curl example work, and exits 0 on SIGTERM", async () => {
+    const child = start(["--port", "0", "--db", ":memory:"]);
+    const stdout = collect(child.stdout);
+    const stderr = collect(child.stderr);
+    const done = exited(child);
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!/Press Ctrl\+C/.test(stdout.text)) {
+        assert.ok(Date.now() < deadline, `no banner; stderr: ${stderr.text}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const url = /MCP endpoint:\s+(\S+)/.exec(stdout.text)![1]!;
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+      assert.match(stdout.text, /npx @modelcontextprotocol\/inspector --cli/);
+
+      const client = await connect(url);
+      const result = await client.callTool({
+        name: "get_order",
+        arguments: { order_id: "INV-2024-00001" },
+      });
+      assert.equal((result.structuredContent as { id: string }).id, "INV-2024-00001");
+      await client.close();
+
+      // The curl example, exactly as printed (headers and body), answers the call.
+      const headers = Object.fromEntries(
+        [...stdout.text.matchAll(/-H '([^:]+): ([^']+)'/g)].map((m) => [m[1]!, m[2]!]),
+      );
+      const body = /-d '([^']+)'/.exec(stdout.text)![1]!;
+      const response = await fetch(url, { method: "POST", headers, body });
+      assert.equal(response.status, 200);
+      assert.match(await response.text(), /"structuredContent":\{"id":"INV-2024-00001"/);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    assert.deepEqual(await done, { code: 0, signal: null });
+  });
+
+  it("serves stdio with a clean stdout", async () => {
+    const client = new Client({ name: "t", version: "1" });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: ["--import", "tsx", MAIN, "--stdio", "--db", ":memory:"],
+      cwd: root,
+      stderr: "pipe",
+    });
+    await client.connect(transport);
+    try {
+      const error = errorOf(
+        await client.callTool({ name: "get_order", arguments: { order_id: "INV-99" } }),
+      );
+      assert.equal(error.type, "invalid_input");
+    } finally {
+      await client.close();
+    }
+  });
+
+  for (const args of [["--port", "abc"], ["--bogus"], ["--port", "70000"], ["stray"]]) {
+    it(`exits 2 with usage and no stack trace for ${args.join(" ")}`, async () => {
+      const child = start(args);
+      const stdout = collect(child.stdout);
+      const stderr = collect(child.stderr);
+      assert.deepEqual(await exited(child), { code: 2, signal: null });
+      assert.match(stderr.text, /^error: /);
+      assert.match(stderr.text, /Usage:/);
+      assert.doesNotMatch(stderr.text, /\n\s+at /);
+      assert.equal(stdout.text, "");
+    });
+  }
+});
