@@ -68,16 +68,19 @@ function redact(url) {
 const suites = [
   {
     name: "PostgreSQL integration suite",
+    files: /postgres/,
     vars: ["TOOLGATE_TEST_POSTGRES_URL"],
     hint: "set TOOLGATE_TEST_POSTGRES_URL=postgres://127.0.0.1:5432/test to enable",
   },
   {
     name: "Redis integration suite",
+    files: /redis/,
     vars: ["TOOLGATE_TEST_REDIS_URL"],
     hint: "set TOOLGATE_TEST_REDIS_URL=redis://127.0.0.1:6379/15 to enable",
   },
   {
     name: "MCP Inspector CLI suite",
+    files: /inspector/,
     vars: ["TOOLGATE_TEST_NODE22", "TOOLGATE_INSPECTOR_CLI"],
     hint:
       "run `npm ci --prefix .ci/tools` to install Node 22 and the inspector there, " +
@@ -86,9 +89,10 @@ const suites = [
 ];
 
 /** Prints which suites run; returns the names of required suites that cannot. */
-function reportSuites() {
+function reportSuites(files) {
   const missing = [];
-  for (const suite of suites) {
+  // Only suites with test files in this run are reported (and required).
+  for (const suite of suites.filter((s) => files.some((f) => s.files.test(f)))) {
     const unset = suite.vars.filter((v) => !env[v]);
     if (unset.length === 0) {
       const shown = suite.vars.map((v) => `${v}=${redact(env[v])}`).join(" ");
@@ -134,7 +138,7 @@ if (files.length === 0) {
 }
 
 detectNode22();
-const missing = reportSuites();
+const missing = reportSuites(files);
 if (missing.length > 0 && env.CI === "true" && env.TOOLGATE_REQUIRE_INTEGRATION === "1") {
   console.error(
     "error: CI=true and TOOLGATE_REQUIRE_INTEGRATION=1, but integration suites cannot run:\n" +

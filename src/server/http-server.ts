@@ -19,10 +19,13 @@ import {
 } from "@modelcontextprotocol/server";
 import type { Logger } from "../log/logger.js";
 import { INVALID_REQUEST, PARSE_ERROR, sendJson, sendJsonRpcError } from "./http-responses.js";
+import { nestsDeeperThan } from "./json-depth.js";
 import { BodyTooLarge, readBody } from "./read-body.js";
 import { createSessionRouter, type SessionRouter } from "./sessions.js";
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** JSON-RPC message plus tool arguments; real arguments are never nested this deep. */
+export const MAX_JSON_DEPTH = 100;
 
 export interface HttpOptions {
   /** Path of the MCP endpoint. Default `/mcp`. */
@@ -186,17 +189,32 @@ export async function startHttpServer(
       }
       throw error;
     }
+    if (nestsDeeperThan(body, MAX_JSON_DEPTH)) {
+      return sendJsonRpcError(
+        res,
+        400,
+        INVALID_REQUEST,
+        `The request nests deeper than ${MAX_JSON_DEPTH} levels.`,
+      );
+    }
     if (sessions && (await sessions.claims(req, body))) return sessions.handle(req, res, body);
     return serveStateless(req as NodeIncomingMessageLike, res, body);
   }
 
-  const server: NodeHttpServer = createServer((req, res) => {
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  // Node enforces requestTimeout only when it checks connections (every 30 s by
+  // default), so a short timeout needs a matching check interval to mean anything.
+  const connectionsCheckingInterval = Math.min(
+    30_000,
+    Math.max(250, Math.floor(requestTimeoutMs / 4)),
+  );
+  const server: NodeHttpServer = createServer({ connectionsCheckingInterval }, (req, res) => {
     handle(req, res).catch((error: unknown) => {
       log.error({ err: error }, "unexpected error serving an HTTP request");
       sendJsonRpcError(res, 500, -32603, "Internal error.");
     });
   });
-  server.requestTimeout = options.requestTimeoutMs ?? 30_000;
+  server.requestTimeout = requestTimeoutMs;
   server.headersTimeout = Math.min(server.requestTimeout, 20_000);
 
   await new Promise<void>((resolve, reject) => {

@@ -85,8 +85,10 @@ export function execute(options: ExecuteOptions = {}): Stage {
       // A handler that ignores its signal settles later; its outcome must not become an
       // unhandled rejection, and a late failure is still worth a log line.
       work.catch((error: unknown) => {
-        if (controller.signal.aborted)
+        // Rejecting with the abort reason is the handler honouring its signal, not a failure.
+        if (controller.signal.aborted && error !== controller.signal.reason) {
           ctx.log.warn({ err: error }, "tool handler failed after its deadline");
+        }
       });
       const value = await Promise.race([work, aborted]);
       return toCallToolResult(value);
