@@ -19,9 +19,9 @@ import {
   CLIENT_MODES,
   EXPECTED_PROTOCOL,
   assertNoLeak,
+  cancelWaitingCall,
   connectClient,
   expectToolError,
-  nextEvent,
   startServer,
   type ConnectedClient,
   type RunningServer,
@@ -346,22 +346,12 @@ for (const mode of CLIENT_MODES) {
     describe("cancellation", () => {
       if (mode === "auto") {
         test("aborting a call aborts the handler's signal (the request is dropped)", async () => {
-          const { events } = fixtures.probes;
-          const started = nextEvent(events, "started", (tag) => tag === "auto-abort");
-          const aborted = nextEvent(events, "aborted", (tag) => tag === "auto-abort");
-          const controller = new AbortController();
-          const call = conn.client
-            .callTool(
-              { name: "wait_for_cancel", arguments: { tag: "auto-abort" } },
-              { signal: controller.signal },
-            )
-            .then(
-              () => undefined,
-              (error: unknown) => error,
-            );
-          await started;
-          controller.abort();
-          assert.ok((await call) instanceof Error, "the aborted call rejects");
+          const { outcome, aborted } = await cancelWaitingCall(
+            conn.client,
+            fixtures.probes.events,
+            "auto-abort",
+          );
+          assert.ok(outcome instanceof Error, "the aborted call rejects");
           assert.deepEqual((await aborted).slice(1), ["CancelledByClient"]);
         });
       } else {
@@ -371,22 +361,12 @@ for (const mode of CLIENT_MODES) {
         // at its deadline. (With http.sessions the cancellation arrives: sessions.test.ts.)
         test("a cancelled call's handler is aborted when the client goes away", async () => {
           const own = await connectClient(running.url, mode);
-          const { events } = fixtures.probes;
-          const started = nextEvent(events, "started", (tag) => tag === "legacy-abort");
-          const aborted = nextEvent(events, "aborted", (tag) => tag === "legacy-abort");
-          const controller = new AbortController();
-          const call = own.client
-            .callTool(
-              { name: "wait_for_cancel", arguments: { tag: "legacy-abort" } },
-              { signal: controller.signal },
-            )
-            .then(
-              () => undefined,
-              (error: unknown) => error,
-            );
-          await started;
-          controller.abort();
-          assert.ok((await call) instanceof Error, "the aborted call rejects at once");
+          const { outcome, aborted } = await cancelWaitingCall(
+            own.client,
+            fixtures.probes.events,
+            "legacy-abort",
+          );
+          assert.ok(outcome instanceof Error, "the aborted call rejects at once");
           await own.close();
           assert.deepEqual((await aborted).slice(1), ["CancelledByClient"]);
         });

@@ -11,7 +11,7 @@ import {
   assertNoLeak,
   connectClient,
   expectToolError,
-  nextEvent,
+  cancelWaitingCall,
   startServer,
   type ConnectedClient,
   type RunningServer,
@@ -68,22 +68,12 @@ describe("HTTP sessions", () => {
 
   test("cancelling a call (notifications/cancelled) aborts its handler within the session", async () => {
     const conn = await connect("legacy");
-    const { events } = fixtures.probes;
-    const started = nextEvent(events, "started", (tag) => tag === "session-cancel");
-    const aborted = nextEvent(events, "aborted", (tag) => tag === "session-cancel");
-    const controller = new AbortController();
-    const call = conn.client
-      .callTool(
-        { name: "wait_for_cancel", arguments: { tag: "session-cancel" } },
-        { signal: controller.signal },
-      )
-      .then(
-        () => undefined,
-        (error: unknown) => error,
-      );
-    await started;
-    controller.abort();
-    assert.ok((await call) instanceof Error);
+    const { outcome, aborted } = await cancelWaitingCall(
+      conn.client,
+      fixtures.probes.events,
+      "session-cancel",
+    );
+    assert.ok(outcome instanceof Error);
     assert.deepEqual((await aborted).slice(1), ["CancelledByClient"]);
     // The session survives the cancellation.
     const result = await conn.client.callTool({ name: "echo", arguments: { text: "next" } });

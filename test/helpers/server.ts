@@ -181,3 +181,27 @@ export function nextEvent(
     emitter.on(event, listener);
   });
 }
+
+/**
+ * Starts a `wait_for_cancel` call tagged `tag`, waits until its handler runs, and aborts
+ * it from the client side. Resolves with what the call settled to and a promise of the
+ * handler's `aborted` event (its reason's name is the second element).
+ */
+export async function cancelWaitingCall(
+  client: ConnectedClient["client"],
+  events: EventEmitter,
+  tag: string,
+): Promise<{ outcome: unknown; aborted: Promise<unknown[]> }> {
+  const started = nextEvent(events, "started", (t) => t === tag);
+  const aborted = nextEvent(events, "aborted", (t) => t === tag);
+  const controller = new AbortController();
+  const call = client
+    .callTool({ name: "wait_for_cancel", arguments: { tag } }, { signal: controller.signal })
+    .then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+  await started;
+  controller.abort();
+  return { outcome: await call, aborted };
+}
