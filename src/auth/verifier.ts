@@ -1,0 +1,41 @@
+import type { Principal } from "./principal.js";
+
+/**
+ * Why a token was refused. `invalid_token` and `invalid_request` are the RFC 6750
+ * error codes a 401 carries; `unavailable` means the verifier could not decide (JWKS
+ * or introspection endpoint down) and the call fails closed, retryably.
+ */
+export type AuthErrorCode = "invalid_request" | "invalid_token" | "unavailable";
+
+/**
+ * A refusal by a verifier. `message` is safe to show the client (RFC 6750
+ * `error_description`): it never contains the token, keys or claims.
+ */
+export class AuthError extends Error {
+  override readonly name = "AuthError";
+  readonly code: AuthErrorCode;
+  constructor(code: AuthErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? {} : { cause: options.cause });
+    this.code = code;
+  }
+}
+
+export interface VerifyOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * Turns a bearer token into a principal, or rejects with `AuthError`. Custom verifiers
+ * implement only `verify`; the optional fields feed RFC 9728 metadata.
+ */
+export interface TokenVerifier {
+  verify(token: string, options?: VerifyOptions): Promise<Principal>;
+  /** The resource (audience) tokens must be issued for: this server's URL. */
+  readonly audience?: string;
+  /** Authorization servers that issue tokens accepted here. */
+  readonly issuers?: readonly string[];
+}
+
+export function isTokenVerifier(value: unknown): value is TokenVerifier {
+  return typeof value === "object" && value !== null && typeof (value as TokenVerifier).verify === "function";
+}
