@@ -1,3 +1,4 @@
+import { authorize } from "./stages/authorize.js";
 import { execute, type ExecuteOptions } from "./stages/execute.js";
 import { mapErrors } from "./stages/map-errors.js";
 import { requestId } from "./stages/request-id.js";
@@ -6,17 +7,24 @@ import { validateInput } from "./stages/validate-input.js";
 import { validateOutput } from "./stages/validate-output.js";
 import type { Stage } from "./types.js";
 
+export interface DefaultStagesOptions extends ExecuteOptions {
+  /** Refuse anonymous callers and enforce tool scopes (true when `auth` is configured). */
+  requireAuthentication?: boolean;
+}
+
 /**
- * The default order of the architecture page. Later stages (authorize, rate limit,
- * idempotency, audit) slot in between these.
+ * The default order of the architecture page. Later stages (rate limit, idempotency,
+ * audit) slot in between these.
  */
-export function defaultStages(options: ExecuteOptions = {}): Stage[] {
+export function defaultStages(options: DefaultStagesOptions = {}): Stage[] {
+  const { requireAuthentication = false, ...execution } = options;
   return [
     requestId(),
     mapErrors(),
     resolveTool(),
+    authorize({ requireAuthentication }),
     validateInput(),
     validateOutput(),
-    execute(options),
+    execute(execution),
   ];
 }

@@ -1,5 +1,7 @@
 import { serveStdio, type StdioServerHandle } from "@modelcontextprotocol/server/stdio";
 import type { CallToolResult } from "@modelcontextprotocol/server";
+import { resolveAuth, type AuthOption, type ResolvedAuth } from "../auth/auth-options.js";
+import { ANONYMOUS_PRINCIPAL, type Principal } from "../auth/principal.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import { compose } from "../pipeline/compose.js";
 import { defaultStages } from "../pipeline/default-stages.js";
@@ -13,6 +15,7 @@ import {
   type ListenOptions,
   type ListeningAddress,
 } from "./http-server.js";
+import { createHttpAuthenticator } from "./http-auth.js";
 import { createCallContext, createMcpServerFactory } from "./mcp-factory.js";
 import { createToolRegistry } from "./tool-registry.js";
 
@@ -27,6 +30,12 @@ export interface ToolServerOptions {
   /** The pipeline. Default `defaultStages(...)`; pass your own list to add or reorder stages. */
   stages?: Stage[];
   http?: HttpOptions;
+  /**
+   * Who may call: a token verifier (`jwtVerifier`, `introspectionVerifier`,
+   * `devIssuer().verifier(...)`, or your own `{ verify(token) }`), or `{ verifier, ... }`.
+   * Without it every call is anonymous and tool scopes are not enforced.
+   */
+  auth?: AuthOption;
   /** A pino logger. Default: JSON lines on stderr. */
   logger?: Logger;
 }
@@ -34,6 +43,8 @@ export interface ToolServerOptions {
 export interface CallOptions {
   signal?: AbortSignal;
   meta?: Record<string, unknown>;
+  /** The caller, for in-process calls (default anonymous). */
+  principal?: Principal;
 }
 
 export interface ToolServer {
@@ -60,18 +71,39 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
   if (options.http !== undefined) checkHttpOptions(options.http);
   const log = options.logger ?? createLogger({ name: options.name });
   const registry = createToolRegistry(options.tools);
+  const auth: ResolvedAuth | undefined =
+    options.auth === undefined ? undefined : resolveAuth(options.auth);
   const stages =
     options.stages ??
-    defaultStages(
-      options.defaultTimeoutMs === undefined ? {} : { defaultTimeoutMs: options.defaultTimeoutMs },
-    );
+    defaultStages({
+      requireAuthentication: auth !== undefined,
+      ...(options.defaultTimeoutMs === undefined
+        ? {}
+        : { defaultTimeoutMs: options.defaultTimeoutMs }),
+    });
   const runCall = compose(stages);
   const info = {
     name: options.name,
     version: options.version,
     ...(options.instructions ? { instructions: options.instructions } : {}),
   };
-  const factory = createMcpServerFactory(info, registry, runCall, log);
+  // One process serves stdio for one identity: resolved once, when stdio starts.
+  let stdioPrincipal: Principal = ANONYMOUS_PRINCIPAL;
+  const factory = createMcpServerFactory(info, registry, runCall, log, {
+    enabled: auth !== undefined,
+    stdioPrincipal: () => stdioPrincipal,
+  });
+  const makeAuthenticator = auth
+    ? (boundUrl: () => string) =>
+        createHttpAuthenticator({
+          auth,
+          resource: () => auth.resource ?? boundUrl(),
+          serverName: options.name,
+          tools: registry.tools,
+          lookup: registry.get,
+          log,
+        })
+    : undefined;
 
   const httpServers = new Set<HttpServerHandle>();
   let stdio: StdioServerHandle | undefined;
@@ -81,14 +113,20 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
     version: options.version,
     tools: registry.tools,
     async listen(listen = {}) {
-      const handle = await startHttpServer(factory, options.http ?? {}, listen, log);
+      const handle = await startHttpServer(
+        factory,
+        options.http ?? {},
+        listen,
+        log,
+        makeAuthenticator,
+      );
       httpServers.add(handle);
       log.info({ url: handle.address.url }, "MCP server listening");
       return handle.address;
     },
-    handleStdio() {
-      if (stdio)
-        return Promise.reject(new Error("handleStdio() is already serving this process's stdio."));
+    async handleStdio() {
+      if (stdio) throw new Error("handleStdio() is already serving this process's stdio.");
+      if (auth) stdioPrincipal = await resolveStdioPrincipal(auth, log);
       return new Promise<void>((resolve) => {
         stdio = serveStdio(factory, {
           onerror: (error) => log.warn({ err: error }, "stdio transport error"),
@@ -107,6 +145,7 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
           signal: callOptions.signal,
           lookup: registry.get,
           log,
+          principal: callOptions.principal,
         }),
       );
     },
@@ -118,4 +157,26 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
       await Promise.all(closing);
     },
   };
+}
+
+/**
+ * stdio has no HTTP 401: the identity comes from the environment (MCP authorization spec:
+ * stdio servers retrieve credentials from the environment). A missing or invalid token
+ * leaves the connection anonymous, and every call answers `unauthenticated`.
+ */
+async function resolveStdioPrincipal(auth: ResolvedAuth, log: Logger): Promise<Principal> {
+  if (auth.stdioPrincipal) return auth.stdioPrincipal;
+  if (auth.stdioToken === undefined || auth.stdioToken === "") {
+    log.warn("auth is on but TOOLGATE_TOKEN is not set: every stdio call will be refused");
+    return ANONYMOUS_PRINCIPAL;
+  }
+  try {
+    return await auth.verifier.verify(auth.stdioToken);
+  } catch (error) {
+    log.warn(
+      { reason: (error as Error).message },
+      "TOOLGATE_TOKEN was refused: every stdio call will be refused",
+    );
+    return ANONYMOUS_PRINCIPAL;
+  }
 }

@@ -18,6 +18,7 @@ import {
   type McpServerFactory,
 } from "@modelcontextprotocol/server";
 import type { Logger } from "../log/logger.js";
+import type { HttpAuthenticator } from "./http-auth.js";
 import { INVALID_REQUEST, PARSE_ERROR, sendJson, sendJsonRpcError } from "./http-responses.js";
 import { nestsDeeperThan } from "./json-depth.js";
 import { BodyTooLarge, readBody } from "./read-body.js";
@@ -90,6 +91,9 @@ export interface HttpServerHandle {
   close(): Promise<void>;
 }
 
+/** Builds the authenticator once the server's own URL (the default resource) is known. */
+export type MakeAuthenticator = (boundUrl: () => string) => HttpAuthenticator;
+
 /**
  * Serves MCP Streamable HTTP on node:http. The guards that do not need the SDK run
  * first (path, Host/Origin, method, content type, body size, JSON), each answering
@@ -100,6 +104,7 @@ export async function startHttpServer(
   options: HttpOptions,
   listen: ListenOptions,
   log: Logger,
+  makeAuthenticator?: MakeAuthenticator,
 ): Promise<HttpServerHandle> {
   const host = listen.host ?? "127.0.0.1";
   const port = listen.port ?? 3000;
@@ -132,15 +137,22 @@ export async function startHttpServer(
       )
     : undefined;
 
+  let boundUrl = "";
+  const auth = makeAuthenticator?.(() => boundUrl);
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname === "/healthz" && req.method === "GET")
       return sendJson(res, 200, { status: "ok" });
+    if (auth?.serveMetadata(req, res, url)) return;
     if (url.pathname !== path) {
       return sendJsonRpcError(res, 404, INVALID_REQUEST, `Not found. The MCP endpoint is ${path}.`);
     }
     if (checkHost && !checkHost(req, res)) return;
     if (checkOrigin && !checkOrigin(req, res)) return;
+    // Authenticate before reading the body: an anonymous client cannot make us buffer 1 MiB.
+    const principal = auth ? await auth.authenticate(req, res, url) : undefined;
+    if (auth && !principal) return;
     if (req.method !== "POST") {
       if (sessions && (req.method === "GET" || req.method === "DELETE"))
         return sessions.handle(req, res, undefined);
@@ -189,6 +201,7 @@ export async function startHttpServer(
       }
       throw error;
     }
+    if (auth && principal && auth.refuseForStepUp(res, body, principal)) return;
     if (nestsDeeperThan(body, MAX_JSON_DEPTH)) {
       return sendJsonRpcError(
         res,
@@ -245,6 +258,7 @@ export async function startHttpServer(
     port: bound.port,
     url: `http://${urlHost}:${bound.port}${path}`,
   };
+  boundUrl = address.url;
 
   return {
     address,

@@ -1,8 +1,17 @@
-import { Server, type CallToolResult } from "@modelcontextprotocol/server";
-import { ANONYMOUS_PRINCIPAL } from "../auth/principal.js";
+import { Server, type CallToolResult, type ServerContext } from "@modelcontextprotocol/server";
+import { ANONYMOUS_PRINCIPAL, type Principal } from "../auth/principal.js";
+import { missingScopes } from "../auth/scopes.js";
 import type { Logger } from "../log/logger.js";
 import type { CallContext, Transport } from "../pipeline/types.js";
+import { PRINCIPAL_KEY } from "./http-auth.js";
 import type { ToolRegistry } from "./tool-registry.js";
+
+export interface FactoryAuth {
+  /** Whether tools/list is filtered by the caller's scopes. */
+  enabled: boolean;
+  /** The principal of stdio connections (one process, one identity). */
+  stdioPrincipal: () => Principal;
+}
 
 export interface ServerInfo {
   name: string;
@@ -23,14 +32,31 @@ export function createMcpServerFactory(
   registry: ToolRegistry,
   runCall: RunCall,
   log: Logger,
+  auth: FactoryAuth,
 ) {
+  // HTTP: the principal the authenticator verified for this request; stdio: the process's.
+  const principalOf = (sdkCtx: ServerContext): Principal => {
+    if (!sdkCtx.http?.req) return auth.stdioPrincipal();
+    const principal = sdkCtx.http.authInfo?.extra?.[PRINCIPAL_KEY];
+    return (principal as Principal | undefined) ?? ANONYMOUS_PRINCIPAL;
+  };
   const serverOptions = {
     capabilities: { tools: { listChanged: false } },
     ...(info.instructions === undefined ? {} : { instructions: info.instructions }),
   };
   return function createMcpServer(): Server {
     const server = new Server({ name: info.name, version: info.version }, serverOptions);
-    server.setRequestHandler("tools/list", () => ({ tools: [...registry.listing] }));
+    server.setRequestHandler("tools/list", (_request, sdkCtx) => {
+      if (!auth.enabled) return { tools: [...registry.listing] };
+      // Only the tools this principal may call: the model is not shown what it cannot use.
+      const principal = principalOf(sdkCtx);
+      if (principal.anonymous) return { tools: [] };
+      const tools = registry.listing.filter((entry) => {
+        const tool = registry.get(entry.name);
+        return tool !== undefined && missingScopes(tool.scopes, principal.scopes).length === 0;
+      });
+      return { tools };
+    });
     server.setRequestHandler("tools/call", async (request, sdkCtx) => {
       const params = request.params;
       const ctx = createCallContext({
@@ -42,6 +68,7 @@ export function createMcpServerFactory(
         signal: sdkCtx.mcpReq.signal,
         lookup: registry.get,
         log,
+        principal: principalOf(sdkCtx),
       });
       const result = await runCall(ctx);
       return server.projectCallToolResult(result, ctx.tool?.outputSchema);
@@ -60,6 +87,7 @@ export interface CallContextInit {
   signal?: AbortSignal | undefined;
   lookup: CallContext["lookup"];
   log: Logger;
+  principal?: Principal | undefined;
 }
 
 export function createCallContext(init: CallContextInit): CallContext {
@@ -74,6 +102,6 @@ export function createCallContext(init: CallContextInit): CallContext {
     startedAt: Date.now(),
     lookup: init.lookup,
     log: init.log,
-    principal: ANONYMOUS_PRINCIPAL,
+    principal: init.principal ?? ANONYMOUS_PRINCIPAL,
   };
 }

@@ -6,11 +6,14 @@ import {
   type NodeIncomingMessageLike,
 } from "@modelcontextprotocol/node";
 import {
+  type AuthInfo,
   isInitializeRequest,
   isLegacyRequest,
   type McpServerFactory,
 } from "@modelcontextprotocol/server";
+import type { Principal } from "../auth/principal.js";
 import type { Logger } from "../log/logger.js";
+import { PRINCIPAL_KEY } from "./http-auth.js";
 import { INVALID_REQUEST, sendJsonRpcError } from "./http-responses.js";
 
 export interface SessionOptions {
@@ -30,6 +33,15 @@ export interface SessionRouter {
 interface Session {
   transport: NodeStreamableHTTPServerTransport;
   lastSeen: number;
+  /** Who opened the session; nobody else may use its id. */
+  owner: string;
+}
+
+// A session id is a bearer of state, not of identity: bind it to the principal that made it.
+function ownerOf(req: IncomingMessage): string {
+  const principal = (req as { auth?: AuthInfo }).auth?.extra?.[PRINCIPAL_KEY] as
+    Principal | undefined;
+  return principal ? `${principal.issuer}\n${principal.subject}` : "";
 }
 
 /**
@@ -80,7 +92,8 @@ export function createSessionRouter(
       const id = Array.isArray(header) ? header[0] : header;
       if (id !== undefined) {
         const session = sessions.get(id);
-        if (!session) {
+        // Someone else's session id is answered exactly like an unknown one.
+        if (!session || session.owner !== ownerOf(req)) {
           return sendJsonRpcError(
             res,
             404,
@@ -107,7 +120,7 @@ export function createSessionRouter(
       const transport = new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: randomUUID,
         onsessioninitialized: (sessionId: string) => {
-          sessions.set(sessionId, { transport, lastSeen: Date.now() });
+          sessions.set(sessionId, { transport, lastSeen: Date.now(), owner: ownerOf(req) });
         },
       });
       transport.onclose = () => {

@@ -113,6 +113,7 @@ describe("default stages", () => {
         "requestIdStage",
         "mapErrorsStage",
         "resolveToolStage",
+        "authorizeStage",
         "validateInputStage",
         "validateOutputStage",
         "executeStage",

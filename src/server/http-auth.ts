@@ -1,0 +1,154 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AuthInfo } from "@modelcontextprotocol/server";
+import type { ResolvedAuth } from "../auth/auth-options.js";
+import { bearerChallenge, type Challenge } from "../auth/challenge.js";
+import type { Principal } from "../auth/principal.js";
+import { buildResourceMetadata, resourceMetadataUrl } from "../auth/resource-metadata.js";
+import { missingScopes } from "../auth/scopes.js";
+import { AuthError } from "../auth/verifier.js";
+import type { Logger } from "../log/logger.js";
+import type { ToolDefinition } from "../tool/types.js";
+import { INVALID_REQUEST, sendJson, sendJsonRpcError } from "./http-responses.js";
+
+/** Where the verified principal rides through the SDK to the tool handlers. */
+export const PRINCIPAL_KEY = "toolgate/principal";
+
+export interface HttpAuthenticator {
+  /** Serves RFC 9728 metadata; false when the request is for something else. */
+  serveMetadata(req: IncomingMessage, res: ServerResponse, url: URL): boolean;
+  /** Verifies the bearer token; answers 400/401/503 itself and returns undefined on refusal. */
+  authenticate(req: IncomingMessage, res: ServerResponse, url: URL): Promise<Principal | undefined>;
+  /** With `stepUp`, answers 403 `insufficient_scope` for a tools/call the token cannot make. */
+  refuseForStepUp(res: ServerResponse, body: unknown, principal: Principal): boolean;
+}
+
+// RFC 6750 §2.1: `Authorization: Bearer <b64token>`.
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+
+export function createHttpAuthenticator(input: {
+  auth: ResolvedAuth;
+  resource: () => string;
+  serverName: string;
+  tools: readonly ToolDefinition[];
+  lookup: (name: string) => ToolDefinition | undefined;
+  log: Logger;
+}): HttpAuthenticator {
+  const { auth, log } = input;
+  const scopes = input.tools.flatMap((t) => t.scopes);
+  const metadataPath = () => new URL(resourceMetadataUrl(input.resource())).pathname;
+
+  function challenge(
+    res: ServerResponse,
+    status: number,
+    fields: Omit<Challenge, "resourceMetadata">,
+  ): undefined {
+    const header = bearerChallenge({
+      ...fields,
+      resourceMetadata: resourceMetadataUrl(input.resource()),
+    });
+    const message =
+      fields.description ?? "This server requires a bearer token in the Authorization header.";
+    sendJsonRpcError(res, status, INVALID_REQUEST, message, { "www-authenticate": header });
+    return undefined;
+  }
+
+  return {
+    serveMetadata(req, res, url) {
+      // RFC 9728 §3.1 path-specific location, and the root one for clients that try it first.
+      const known =
+        url.pathname === metadataPath() || url.pathname === "/.well-known/oauth-protected-resource";
+      if (!known || req.method !== "GET") return false;
+      sendJson(
+        res,
+        200,
+        buildResourceMetadata({
+          resource: input.resource(),
+          authorizationServers: auth.authorizationServers,
+          scopes,
+          name: input.serverName,
+        }),
+      );
+      return true;
+    },
+
+    async authenticate(req, res, url) {
+      // RFC 6750 §2.3 allows query tokens, but they leak into logs and histories: refused.
+      if (url.searchParams.has("access_token")) {
+        return challenge(res, 400, {
+          error: "invalid_request",
+          description: "Send the access token in the Authorization header, never in the URL.",
+        });
+      }
+      const header = req.headers.authorization;
+      if (header === undefined || header === "") return challenge(res, 401, {});
+      const match = BEARER.exec(header);
+      if (!match?.[1]) {
+        return challenge(res, 400, {
+          error: "invalid_request",
+          description: "The Authorization header must be 'Bearer <token>'.",
+        });
+      }
+      try {
+        const principal = await auth.verifier.verify(match[1]);
+        const info: AuthInfo = {
+          token: "", // never carried further: no token passthrough (the principal is enough)
+          clientId: principal.clientId ?? "",
+          scopes: [...principal.scopes],
+          extra: { [PRINCIPAL_KEY]: principal },
+        };
+        if (principal.expiresAt !== undefined)
+          info.expiresAt = Math.floor(principal.expiresAt / 1000);
+        (req as IncomingMessage & { auth?: AuthInfo }).auth = info;
+        return principal;
+      } catch (error) {
+        if (error instanceof AuthError && error.code === "unavailable") {
+          log.warn(
+            { reason: error.message },
+            "token verification unavailable; refusing (fail closed)",
+          );
+          sendJsonRpcError(
+            res,
+            503,
+            -32000,
+            "The authorization service is unavailable. Retry later.",
+            {
+              "retry-after": "5",
+            },
+          );
+          return undefined;
+        }
+        if (error instanceof AuthError) {
+          const code = error.code === "invalid_request" ? "invalid_request" : "invalid_token";
+          return challenge(res, code === "invalid_request" ? 400 : 401, {
+            error: code,
+            description: error.message,
+          });
+        }
+        log.error({ err: error }, "token verifier failed unexpectedly; refusing");
+        return challenge(res, 401, {
+          error: "invalid_token",
+          description: "The access token could not be verified.",
+        });
+      }
+    },
+
+    refuseForStepUp(res, body, principal) {
+      if (!auth.stepUp || !isToolsCall(body)) return false;
+      const tool = input.lookup(body.params.name);
+      if (!tool || missingScopes(tool.scopes, principal.scopes).length === 0) return false;
+      // RFC 6750 §3.1: insufficient_scope -> 403 naming every scope the call needs.
+      challenge(res, 403, {
+        error: "insufficient_scope",
+        description: `${tool.name} needs the scope(s) ${tool.scopes.join(" ")}.`,
+        scope: [...new Set([...principal.scopes, ...tool.scopes])],
+      });
+      return true;
+    },
+  };
+}
+
+function isToolsCall(body: unknown): body is { params: { name: string } } {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return false;
+  const message = body as { method?: unknown; params?: { name?: unknown } };
+  return message.method === "tools/call" && typeof message.params?.name === "string";
+}
