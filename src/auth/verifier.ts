@@ -22,6 +22,11 @@ export class AuthError extends Error {
 
 export interface VerifyOptions {
   signal?: AbortSignal;
+  /**
+   * The resource URL of the server asking (RFC 8707). Verifiers configured with a fixed
+   * `audience` check that; a verifier without one (the dev issuer's) checks this.
+   */
+  resource?: string;
 }
 
 /**
@@ -37,5 +42,9 @@ export interface TokenVerifier {
 }
 
 export function isTokenVerifier(value: unknown): value is TokenVerifier {
-  return typeof value === "object" && value !== null && typeof (value as TokenVerifier).verify === "function";
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as TokenVerifier).verify === "function"
+  );
 }

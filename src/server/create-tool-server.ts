@@ -171,7 +171,10 @@ async function resolveStdioPrincipal(auth: ResolvedAuth, log: Logger): Promise<P
     return ANONYMOUS_PRINCIPAL;
   }
   try {
-    return await auth.verifier.verify(auth.stdioToken);
+    return await auth.verifier.verify(
+      auth.stdioToken,
+      auth.resource === undefined ? {} : { resource: auth.resource },
+    );
   } catch (error) {
     log.warn(
       { reason: (error as Error).message },

@@ -89,7 +89,7 @@ export function createHttpAuthenticator(input: {
         });
       }
       try {
-        const principal = await auth.verifier.verify(match[1]);
+        const principal = await auth.verifier.verify(match[1], { resource: input.resource() });
         const info: AuthInfo = {
           token: "", // never carried further: no token passthrough (the principal is enough)
           clientId: principal.clientId ?? "",
