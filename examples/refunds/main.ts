@@ -1,7 +1,12 @@
 // `npm start`: the refunds demo as a runnable MCP server (HTTP by default, or stdio).
 // It starts its own fake payments provider, so it needs no accounts and no network.
 import { parseArgs } from "node:util";
-import { createLogger, createToolServer } from "../../src/index.js";
+import {
+  DEFAULT_DEV_KEY_FILE,
+  createLogger,
+  createToolServer,
+  devIssuer,
+} from "../../src/index.js";
 import { DEFAULT_DB_PATH, openRefundsDb } from "./db.js";
 import { startPaymentsService } from "./payments-service.js";
 import { createRefundTools } from "./tools.js";
@@ -13,6 +18,7 @@ Options:
   --host <addr>  address to listen on (default: 127.0.0.1)
   --stdio        serve MCP over stdin/stdout instead of HTTP (logs go to stderr)
   --db <path>    SQLite file, or :memory: (default: ${DEFAULT_DB_PATH})
+  --keys <path>  dev token issuer's key file (default: ${DEFAULT_DEV_KEY_FILE})
   -h, --help     show this help`;
 
 const INSTRUCTIONS =
@@ -26,6 +32,7 @@ interface Cli {
   host: string;
   stdio: boolean;
   db: string;
+  keys: string;
 }
 
 /** Parses argv; a usage error exits 2 with a message, never a stack trace. */
@@ -41,6 +48,7 @@ function parseCli(argv: string[]): Cli {
         host: { type: "string" },
         stdio: { type: "boolean", default: false },
         db: { type: "string" },
+        keys: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -59,7 +67,14 @@ function parseCli(argv: string[]): Cli {
   }
   const host = values.host ?? "127.0.0.1";
   if (host === "") return usageError("--host must not be empty.");
-  return { port, host, stdio: values.stdio, db: values.db ?? DEFAULT_DB_PATH };
+  if (values.keys === "") return usageError("--keys must not be empty.");
+  return {
+    port,
+    host,
+    stdio: values.stdio,
+    db: values.db ?? DEFAULT_DB_PATH,
+    keys: values.keys ?? DEFAULT_DEV_KEY_FILE,
+  };
 }
 
 function usageError(message: string): never {
@@ -74,12 +89,20 @@ async function main(): Promise<void> {
   const payments = await startPaymentsService();
   // Least privilege: the payments key goes to the refund tools only, not into the environment.
   const tools = createRefundTools({ db, payments: { url: payments.url, apiKey: payments.apiKey } });
+  // Authenticated by default: the local dev issuer (keys generated on first use) stands in
+  // for a real authorization server. Its verifier checks that each token's audience is
+  // this server's own URL, whatever port it ends up on.
+  const issuer = await devIssuer({ keyFile: cli.keys });
+  const stdioResource = issuer.audience ?? `http://127.0.0.1:3000/mcp`;
   const server = createToolServer({
     name: "refunds-demo",
     version: "1.0.0",
     tools,
     instructions: INSTRUCTIONS,
     logger,
+    auth: cli.stdio
+      ? { verifier: issuer.verifier(stdioResource), resource: stdioResource }
+      : issuer.verifier(),
   });
 
   let stopping = false;
@@ -106,10 +129,13 @@ async function main(): Promise<void> {
     return;
   }
   const { url } = await server.listen({ port: cli.port, host: cli.host });
-  process.stdout.write(banner(url, db.path, payments.url));
+  // Recorded in the key file so `toolgate token` mints tokens for this server by default.
+  await devIssuer({ keyFile: cli.keys, audience: url });
+  process.stdout.write(banner(url, db.path, payments.url, cli.keys));
 }
 
-function banner(url: string, dbPath: string, paymentsUrl: string): string {
+function banner(url: string, dbPath: string, paymentsUrl: string, keyFile: string): string {
+  const keyFlag = keyFile === DEFAULT_DEV_KEY_FILE ? "" : ` --key-file ${keyFile}`;
   const call = (args: string) =>
     `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_order","arguments":${args}}}`;
   return `
@@ -119,17 +145,23 @@ toolgate refunds demo is running.
   Orders database:   ${dbPath}
   Payments provider: ${paymentsUrl}  (fake, in-process; its API key is never printed)
 
+Every call needs a short-lived bearer token. Mint one from the local dev issuer:
+  TOKEN=$(npm run -s toolgate -- token --sub alice --scope "orders:read refunds:write" --ttl 15m${keyFlag})
+
 Call a tool with the MCP Inspector CLI (it needs Node 22.19 or newer):
   npx @modelcontextprotocol/inspector --cli ${url} --transport http \\
+    --header "Authorization: Bearer $TOKEN" \\
     --method tools/call --tool-name get_order --tool-arg order_id=INV-2024-00001
 
 Or with curl (then try order_id "INV-99" or "INV-2024-99999" to see typed errors):
   curl -s ${url} \\
+    -H "authorization: Bearer $TOKEN" \\
     -H 'content-type: application/json' \\
     -H 'accept: application/json, text/event-stream' \\
     -H 'mcp-protocol-version: 2025-11-25' \\
     -d '${call('{"order_id":"INV-2024-00001"}')}'
 
+A token with only "orders:read" sees two tools; issue_refund answers "forbidden".
 Press Ctrl+C to stop.
 `;
 }

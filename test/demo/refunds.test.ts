@@ -2,6 +2,7 @@
 // official SDK client, the fake payments provider, and `main.ts` as a child process.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -11,6 +12,7 @@ import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/cli
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import {
   createToolServer,
+  devIssuer,
   silentLogger,
   type FieldIssue,
   type ToolServer,
@@ -23,11 +25,29 @@ import {
 import { createRefundTools } from "../../examples/refunds/tools.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const MCP_JSON = {
+  "content-type": "application/json",
+  accept: "application/json, text/event-stream",
+};
+
+/** Runs `toolgate token ...` exactly as the banner prints it and returns the token. */
+async function mintLikeCli(command: string): Promise<string> {
+  const args = [...command.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+    cwd: root,
+  });
+  let out = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+  const [code] = (await once(child, "exit")) as [number | null];
+  assert.equal(code, 0, `toolgate ${command} failed`);
+  return out.trim();
+}
 const MAIN = "examples/refunds/main.ts";
 
-async function connect(url: string): Promise<Client> {
+async function connect(url: string, token?: string): Promise<Client> {
   const client = new Client({ name: "t", version: "1" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  const requestInit = token ? { headers: { authorization: `Bearer ${token}` } } : {};
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit }));
   return client;
 }
 
@@ -347,8 +367,13 @@ describe("orders database", () => {
 });
 
 describe("main.ts as a process", () => {
+  // Each run gets its own dev issuer keys, so the demo never touches the repo's .toolgate/.
+  const keysDir = mkdtempSync(path.join(tmpdir(), "refunds-keys-"));
+  const keyFile = path.join(keysDir, "dev-issuer.json");
+  after(() => rmSync(keysDir, { recursive: true, force: true }));
+
   function start(args: string[]): ChildProcessWithoutNullStreams {
-    return spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
+    return spawn(process.execPath, ["--import", "tsx", MAIN, "--keys", keyFile, ...args], {
       cwd: root,
       env: { ...process.env, PORT: "" },
     });
@@ -380,7 +405,18 @@ describe("main.ts as a process", () => {
       assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
       assert.match(stdout.text, /npx @modelcontextprotocol\/inspector --cli/);
 
-      const client = await connect(url);
+      // Authenticated by default: no token, no call.
+      const anonymous = await fetch(url, { method: "POST", headers: MCP_JSON, body: "{}" });
+      assert.equal(anonymous.status, 401);
+      assert.match(anonymous.headers.get("www-authenticate") ?? "", /resource_metadata=/);
+
+      // The token command, as printed, mints a token for this server (the audience the
+      // server recorded in the key file).
+      const command = /TOKEN=\$\(npm run -s toolgate -- (token [^)]+)\)/.exec(stdout.text)![1]!;
+      assert.match(command, new RegExp(`--key-file ${keyFile}`));
+      const token = await mintLikeCli(command);
+
+      const client = await connect(url, token);
       const result = await client.callTool({
         name: "get_order",
         arguments: { order_id: "INV-2024-00001" },
@@ -390,7 +426,10 @@ describe("main.ts as a process", () => {
 
       // The curl example, exactly as printed (headers and body), answers the call.
       const headers = Object.fromEntries(
-        [...stdout.text.matchAll(/-H '([^:]+): ([^']+)'/g)].map((m) => [m[1]!, m[2]!]),
+        [...stdout.text.matchAll(/-H ['"]([^:]+): ([^'"]+)['"]/g)].map((m) => [
+          m[1]!,
+          m[2]!.replace("$TOKEN", token),
+        ]),
       );
       const body = /-d '([^']+)'/.exec(stdout.text)![1]!;
       const response = await fetch(url, { method: "POST", headers, body });
@@ -402,12 +441,19 @@ describe("main.ts as a process", () => {
     assert.deepEqual(await done, { code: 0, signal: null });
   });
 
-  it("serves stdio with a clean stdout", async () => {
+  it("serves stdio with a clean stdout, authenticated by TOOLGATE_TOKEN", async () => {
+    const issuer = await devIssuer({ keyFile });
+    const token = await issuer.mint({
+      sub: "alice",
+      scope: "orders:read",
+      audience: issuer.audience ?? "http://127.0.0.1:3000/mcp",
+    });
     const client = new Client({ name: "t", version: "1" });
     const transport = new StdioClientTransport({
       command: process.execPath,
-      args: ["--import", "tsx", MAIN, "--stdio", "--db", ":memory:"],
+      args: ["--import", "tsx", MAIN, "--keys", keyFile, "--stdio", "--db", ":memory:"],
       cwd: root,
+      env: { ...(process.env as Record<string, string>), TOOLGATE_TOKEN: token },
       stderr: "pipe",
     });
     await client.connect(transport);
