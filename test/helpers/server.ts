@@ -2,6 +2,7 @@
 // an SDK client connected to it in a chosen protocol era, and leak checks for results.
 import assert from "node:assert/strict";
 import type { EventEmitter } from "node:events";
+import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import {
   createToolServer,
@@ -204,4 +205,62 @@ export async function cancelWaitingCall(
   await started;
   controller.abort();
   return { outcome: await call, aborted };
+}
+
+/**
+ * A TCP port free right now on 127.0.0.1 (listen on 0, note the port, close). For a
+ * server that must know its own URL before it is built (e.g. a verifier's audience).
+ */
+export async function freePort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** `startServer`, but on a given port (see `freePort`). */
+export async function startServerOn(
+  port: number,
+  tools: ToolServerOptions["tools"],
+  options: StartOptions = {},
+): Promise<RunningServer> {
+  const server = createToolServer({
+    name: "toolgate-e2e",
+    version: "0.0.1",
+    logger: silentLogger(),
+    ...options,
+    tools,
+  });
+  const address = await server.listen({ port, host: "127.0.0.1" });
+  const url = new URL(address.url);
+  return { server, address, url, origin: url.origin, close: () => server.close() };
+}
+
+/**
+ * `connectClient` with extra HTTP headers on every request the transport sends (e.g.
+ * `authorization: Bearer ...`), through the SDK's `requestInit`.
+ */
+export async function connectClientWithHeaders(
+  url: URL,
+  mode: ClientMode,
+  headers: Record<string, string>,
+  timeoutMs = 10_000,
+): Promise<ConnectedClient> {
+  const client = new Client(
+    { name: "toolgate-e2e-client", version: "1.0.0" },
+    { versionNegotiation: { mode } },
+  );
+  const transport = new StreamableHTTPClientTransport(url, { requestInit: { headers } });
+  await client.connect(transport, { timeout: timeoutMs });
+  return {
+    client,
+    transport,
+    close: async () => {
+      await client.close();
+    },
+  };
 }
