@@ -22,6 +22,9 @@ export interface HttpAuthenticator {
   refuseForStepUp(res: ServerResponse, body: unknown, principal: Principal): boolean;
 }
 
+// A verifier that hangs (a custom one ignoring its signal) must not hang the request.
+const VERIFY_TIMEOUT_MS = 10_000;
+
 // RFC 6750 §2.1: `Authorization: Bearer <b64token>`.
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 
@@ -89,7 +92,9 @@ export function createHttpAuthenticator(input: {
         });
       }
       try {
-        const principal = await auth.verifier.verify(match[1], { resource: input.resource() });
+        const principal = await verifyWithin(VERIFY_TIMEOUT_MS, (signal) =>
+          auth.verifier.verify(match[1]!, { resource: input.resource(), signal }),
+        );
         const info: AuthInfo = {
           token: "", // never carried further: no token passthrough (the principal is enough)
           clientId: principal.clientId ?? "",
@@ -151,4 +156,22 @@ function isToolsCall(body: unknown): body is { params: { name: string } } {
   if (typeof body !== "object" || body === null || Array.isArray(body)) return false;
   const message = body as { method?: unknown; params?: { name?: unknown } };
   return message.method === "tools/call" && typeof message.params?.name === "string";
+}
+
+/** Runs a verification with an abort signal and a hard deadline; the timer is always cleared. */
+async function verifyWithin<T>(ms: number, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new AuthError("unavailable", "Token verification took too long.");
+      controller.abort(error);
+      reject(error);
+    }, ms);
+  });
+  try {
+    return await Promise.race([run(controller.signal), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
