@@ -15,6 +15,8 @@ export interface AuthConfig {
    * (so an OAuth client can step up), instead of a `forbidden` tool result. Default false.
    */
   stepUp?: boolean;
+  /** Longest a token verification may take on HTTP before the request gets 503. Default 10 000 ms. */
+  verifyTimeoutMs?: number;
   /** stdio: the token to verify. Default: the `TOOLGATE_TOKEN` environment variable. */
   stdioToken?: string;
   /** stdio: a fixed local principal instead of a token (a single-user desktop setup). */
@@ -29,6 +31,7 @@ export interface ResolvedAuth {
   resource: string | undefined;
   authorizationServers: string[];
   stepUp: boolean;
+  verifyTimeoutMs: number;
   stdioToken: string | undefined;
   stdioPrincipal: Principal | undefined;
 }
@@ -59,7 +62,14 @@ export function resolveAuth(
     resource,
     authorizationServers: servers,
     stepUp: config.stepUp ?? false,
+    verifyTimeoutMs: positiveInteger(config.verifyTimeoutMs ?? 10_000, "auth.verifyTimeoutMs"),
     stdioToken: config.stdioToken ?? env["TOOLGATE_TOKEN"],
     stdioPrincipal: config.stdioPrincipal,
   };
+}
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isInteger(value) || value <= 0)
+    throw new TypeError(`${name} must be a positive integer.`);
+  return value;
 }

@@ -22,9 +22,6 @@ export interface HttpAuthenticator {
   refuseForStepUp(res: ServerResponse, body: unknown, principal: Principal): boolean;
 }
 
-// A verifier that hangs (a custom one ignoring its signal) must not hang the request.
-const VERIFY_TIMEOUT_MS = 10_000;
-
 // RFC 6750 §2.1: `Authorization: Bearer <b64token>`.
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 
@@ -92,7 +89,7 @@ export function createHttpAuthenticator(input: {
         });
       }
       try {
-        const principal = await verifyWithin(VERIFY_TIMEOUT_MS, (signal) =>
+        const principal = await verifyWithin(auth.verifyTimeoutMs, (signal) =>
           auth.verifier.verify(match[1]!, { resource: input.resource(), signal }),
         );
         const info: AuthInfo = {
@@ -158,7 +155,10 @@ function isToolsCall(body: unknown): body is { params: { name: string } } {
   return message.method === "tools/call" && typeof message.params?.name === "string";
 }
 
-/** Runs a verification with an abort signal and a hard deadline; the timer is always cleared. */
+/**
+ * Runs a verification with an abort signal and a hard deadline, so a verifier that hangs
+ * (a custom one ignoring its signal) cannot hang the request. The timer is always cleared.
+ */
 async function verifyWithin<T>(ms: number, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
