@@ -92,6 +92,14 @@ export function createHttpAuthenticator(input: {
         const principal = await verifyWithin(auth.verifyTimeoutMs, (signal) =>
           auth.verifier.verify(match[1]!, { resource: input.resource(), signal }),
         );
+        // A verifier's clock tolerance may pass a token just past `exp`; OAuth clients only
+        // refresh on a 401, so an expired token is refused here, not as a tool result later.
+        if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now()) {
+          return challenge(res, 401, {
+            error: "invalid_token",
+            description: "The access token has expired.",
+          });
+        }
         const info: AuthInfo = {
           token: "", // never carried further: no token passthrough (the principal is enough)
           clientId: principal.clientId ?? "",

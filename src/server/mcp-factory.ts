@@ -50,7 +50,9 @@ export function createMcpServerFactory(
       if (!auth.enabled) return { tools: [...registry.listing] };
       // Only the tools this principal may call: the model is not shown what it cannot use.
       const principal = principalOf(sdkCtx);
-      if (principal.anonymous) return { tools: [] };
+      // Nobody, or a stdio token that has expired since: nothing is callable, so nothing is listed.
+      const expired = principal.expiresAt !== undefined && principal.expiresAt <= Date.now();
+      if (principal.anonymous || expired) return { tools: [] };
       const tools = registry.listing.filter((entry) => {
         const tool = registry.get(entry.name);
         return tool !== undefined && missingScopes(tool.scopes, principal.scopes).length === 0;
