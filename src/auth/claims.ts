@@ -2,6 +2,7 @@
 // messages, cancellation, and the option checks their factories run when built.
 import type { Principal } from "./principal.js";
 import { AuthError } from "./verifier.js";
+import { deepFreeze } from "../util/deep-freeze.js";
 
 /** Claim names used to build a principal; both verifiers take them as options. */
 export interface ClaimMapping {
@@ -72,14 +73,6 @@ export function readScopes(
   else if (Array.isArray(value) && value.every((s) => typeof s === "string")) scopes = value;
   else throw claimError(claim, "is malformed");
   return [...new Set(scopes.filter((s) => s !== ""))];
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }
 
 export interface VerifiedIdentity {

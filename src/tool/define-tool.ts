@@ -4,6 +4,7 @@ import type { FieldIssue } from "../errors/tool-error.js";
 import { isZodSchema, toJsonSchema, type SchemaInput } from "../validation/json-schema.js";
 import { compileValidator, type ValidationOutcome } from "../validation/validator.js";
 import type { ToolDefinition, ToolSpec } from "./types.js";
+import { deepFreeze } from "../util/deep-freeze.js";
 
 // https://modelcontextprotocol.io/specification/2025-11-25/server/tools#tool-names
 const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -125,12 +126,4 @@ function parseInput(
 function toPointer(path: readonly PropertyKey[]): string {
   if (path.length === 0) return ""; // RFC 6901: "" is the whole document
   return path.map((p) => "/" + String(p).replaceAll("~", "~0").replaceAll("/", "~1")).join("");
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }
