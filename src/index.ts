@@ -67,4 +67,21 @@ export type { ResourceMetadata } from "./auth/resource-metadata.js";
 export { authorize } from "./pipeline/stages/authorize.js";
 export type { AuthorizeOptions } from "./pipeline/stages/authorize.js";
 export { createLogger, silentLogger } from "./log/logger.js";
+export { idempotency } from "./idempotency/stage.js";
+export type { IdempotencyStageOptions } from "./idempotency/stage.js";
+export type { IdempotencyOptions } from "./idempotency/options.js";
+export { IDEMPOTENCY_ARGUMENT, IDEMPOTENCY_META_KEY, REPLAY_META_KEY } from "./idempotency/key.js";
+export { StoreUnavailable } from "./idempotency/store.js";
+export type {
+  ClaimInput,
+  ClaimOutcome,
+  CompleteInput,
+  IdempotencyRecord,
+  IdempotencyStore,
+  RecordState,
+} from "./idempotency/store.js";
+export { DEFAULT_STORE_PATH } from "./idempotency/default-store.js";
+export { memoryStore } from "./stores/memory-store.js";
+export { sqliteStore } from "./stores/sqlite-store.js";
+export type { SqliteStoreOptions } from "./stores/sqlite-store.js";
 export type { Logger } from "./log/logger.js";

@@ -1,11 +1,14 @@
 // `npm start`: the refunds demo as a runnable MCP server (HTTP by default, or stdio).
 // It starts its own fake payments provider, so it needs no accounts and no network.
+import path from "node:path";
 import { parseArgs } from "node:util";
 import {
   DEFAULT_DEV_KEY_FILE,
   createLogger,
   createToolServer,
   devIssuer,
+  memoryStore,
+  sqliteStore,
 } from "../../src/index.js";
 import { DEFAULT_DB_PATH, openRefundsDb } from "./db.js";
 import { startPaymentsService } from "./payments-service.js";
@@ -100,6 +103,11 @@ async function main(): Promise<void> {
     tools,
     instructions: INSTRUCTIONS,
     logger,
+    // issue_refund is idempotent: its records live next to the orders (or in memory with them).
+    store:
+      cli.db === ":memory:"
+        ? memoryStore()
+        : sqliteStore({ path: path.join(path.dirname(cli.db), "idempotency.sqlite") }),
     auth: cli.stdio
       ? { verifier: issuer.verifier(stdioResource), resource: stdioResource }
       : issuer.verifier(),

@@ -27,6 +27,7 @@ export async function createProviderRefund(
   config: PaymentsConfig,
   refund: RefundRequest,
   signal: AbortSignal,
+  idempotencyKey: string | undefined,
 ): Promise<ProviderRefund> {
   let response: Response;
   try {
@@ -39,6 +40,9 @@ export async function createProviderRefund(
         authorization: `Bearer ${config.apiKey}`,
         "content-type": "application/json",
         accept: "application/json",
+        // toolgate's derived key: if a crash makes toolgate run this operation again, the
+        // provider recognises it and refunds once (the one gap toolgate cannot close alone).
+        ...(idempotencyKey === undefined ? {} : { "idempotency-key": idempotencyKey }),
       },
       body: JSON.stringify(refund),
     });

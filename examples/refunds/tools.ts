@@ -110,7 +110,7 @@ export function createRefundTools(options: RefundToolsOptions): ToolDefinition[]
     version: "1.0.0",
     title: "Issue refund",
     description:
-      "Refund part or all of an order to the customer's original payment method through the payments provider. This moves real money and cannot be undone: call it only when the user asked for this refund, once per refund. amount_cents must not exceed the order's refundable_cents (see get_order). Cancelled or fully refunded orders cannot be refunded. After a 'timeout' error, check the order with get_order before retrying: the refund may have gone through.",
+      "Refund part or all of an order to the customer's original payment method through the payments provider. This moves real money and cannot be undone: call it only when the user asked for this refund, once per refund. amount_cents must not exceed the order's refundable_cents (see get_order). Cancelled or fully refunded orders cannot be refunded. Pass an idempotency_key: a new random value for each new refund, and the SAME value when you retry after a timeout or error, so the refund happens at most once.",
     input: z.object({
       order_id: orderId,
       amount_cents: z
@@ -142,7 +142,7 @@ export function createRefundTools(options: RefundToolsOptions): ToolDefinition[]
         if (!current) throw noSuchOrder(args.order_id);
         checkRefundable(current, args.amount_cents);
 
-        const receipt = await createProviderRefund(payments, args, ctx.signal);
+        const receipt = await createProviderRefund(payments, args, ctx.signal, ctx.idempotencyKey);
         // The money has moved: record it even if the deadline passed meanwhile, so the
         // database never disagrees with the provider.
         const refundId = `rf_${randomUUID()}`;

@@ -1,3 +1,4 @@
+import { idempotency, type IdempotencyStageOptions } from "../idempotency/stage.js";
 import { authorize } from "./stages/authorize.js";
 import { execute, type ExecuteOptions } from "./stages/execute.js";
 import { mapErrors } from "./stages/map-errors.js";
@@ -10,6 +11,8 @@ import type { Stage } from "./types.js";
 export interface DefaultStagesOptions extends ExecuteOptions {
   /** Refuse anonymous callers and enforce tool scopes (true when `auth` is configured). */
   requireAuthentication?: boolean;
+  /** The idempotency stage's options; without them write tools run without it. */
+  idempotency?: IdempotencyStageOptions;
 }
 
 /**
@@ -17,13 +20,14 @@ export interface DefaultStagesOptions extends ExecuteOptions {
  * audit) slot in between these.
  */
 export function defaultStages(options: DefaultStagesOptions = {}): Stage[] {
-  const { requireAuthentication = false, ...execution } = options;
+  const { requireAuthentication = false, idempotency: idempotencyOptions, ...execution } = options;
   return [
     requestId(),
     mapErrors(),
     resolveTool(),
     authorize({ requireAuthentication }),
     validateInput(),
+    ...(idempotencyOptions ? [idempotency(idempotencyOptions)] : []),
     validateOutput(),
     execute(execution),
   ];

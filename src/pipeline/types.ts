@@ -28,6 +28,13 @@ export interface CallContext {
   tool?: ToolDefinition;
   args?: unknown;
   deadline?: number;
+  /** The derived idempotency key (idempotency stage), handed to the handler. */
+  idempotencyKey?: string;
+  /**
+   * Set by `execute` when the deadline passed while the handler kept running: settles
+   * with the handler's real outcome, so the idempotency stage can store it (rule 6).
+   */
+  lateOutcome?: Promise<CallToolResult>;
 }
 
 export type Next = () => Promise<CallToolResult>;

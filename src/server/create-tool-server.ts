@@ -3,8 +3,11 @@ import type { CallToolResult } from "@modelcontextprotocol/server";
 import { resolveAuth, type AuthOption, type ResolvedAuth } from "../auth/auth-options.js";
 import { ANONYMOUS_PRINCIPAL, type Principal } from "../auth/principal.js";
 import { createLogger, type Logger } from "../log/logger.js";
+import { openDefaultStore } from "../idempotency/default-store.js";
+import type { IdempotencyStore } from "../idempotency/store.js";
 import { compose } from "../pipeline/compose.js";
 import { defaultStages } from "../pipeline/default-stages.js";
+import { DEFAULT_TIMEOUT_MS } from "../pipeline/stages/execute.js";
 import type { Stage } from "../pipeline/types.js";
 import type { ToolDefinition } from "../tool/types.js";
 import {
@@ -36,6 +39,12 @@ export interface ToolServerOptions {
    * Without it every call is anonymous and tool scopes are not enforced.
    */
   auth?: AuthOption;
+  /**
+   * Where idempotency records live (write tools). Default: SQLite at
+   * `.toolgate/idempotency.sqlite`, opened on the first write call. Use `redisStore` or
+   * `postgresStore` when several hosts serve the same tools.
+   */
+  store?: IdempotencyStore;
   /** A pino logger. Default: JSON lines on stderr. */
   logger?: Logger;
 }
@@ -73,10 +82,18 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
   const registry = createToolRegistry(options.tools);
   const auth: ResolvedAuth | undefined =
     options.auth === undefined ? undefined : resolveAuth(options.auth);
+  const needsStore = registry.tools.some((t) => t.idempotency !== undefined);
+  // Opened on first use, and closed with the server only if toolgate opened it.
+  let ownStore: Promise<IdempotencyStore> | undefined;
+  const openStore = () => (ownStore ??= openDefaultStore(log));
+  const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const stages =
     options.stages ??
     defaultStages({
       requireAuthentication: auth !== undefined,
+      ...(needsStore
+        ? { idempotency: { store: options.store ?? openStore, defaultTimeoutMs } }
+        : {}),
       ...(options.defaultTimeoutMs === undefined
         ? {}
         : { defaultTimeoutMs: options.defaultTimeoutMs }),
@@ -155,6 +172,8 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
       if (stdio) closing.push(stdio.close());
       stdio = undefined;
       await Promise.all(closing);
+      if (ownStore) await (await ownStore.catch(() => undefined))?.close();
+      ownStore = undefined;
     },
   };
 }

@@ -5,6 +5,8 @@ import { isZodSchema, toJsonSchema, type SchemaInput } from "../validation/json-
 import { compileValidator, type ValidationOutcome } from "../validation/validator.js";
 import type { ToolDefinition, ToolSpec } from "./types.js";
 import { deepFreeze } from "../util/deep-freeze.js";
+import { IDEMPOTENCY_ARGUMENT } from "../idempotency/key.js";
+import { addKeyArgument, resolveIdempotency } from "../idempotency/options.js";
 
 // https://modelcontextprotocol.io/specification/2025-11-25/server/tools#tool-names
 const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -56,7 +58,10 @@ export function defineTool<I extends SchemaInput, O extends SchemaInput | undefi
   if (typeof spec.handler !== "function")
     throw new TypeError(`${where}: handler must be a function.`);
 
+  const idempotency = resolveIdempotency(spec.idempotency, spec.sideEffect, where);
   const inputSchema = toJsonSchema(spec.input, "input", `${where}: input`);
+  const keyArgument = idempotency?.argument === true;
+  if (keyArgument) addKeyArgument(inputSchema, where);
   const inputValidator = compileValidator(inputSchema, `${where}: input`);
   const zodInput = isZodSchema(spec.input) ? spec.input : undefined;
   const outputSchema =
@@ -73,10 +78,11 @@ export function defineTool<I extends SchemaInput, O extends SchemaInput | undefi
     scopes: Object.freeze([...(scopes as string[])]),
     sideEffect: spec.sideEffect,
     timeoutMs: spec.timeoutMs,
-    annotations: Object.freeze(deriveAnnotations(spec, where)),
+    annotations: Object.freeze(deriveAnnotations(spec, where, idempotency !== undefined)),
+    idempotency,
     inputSchema: deepFreeze(inputSchema),
     outputSchema: outputSchema ? deepFreeze(outputSchema) : undefined,
-    parseInput: (raw: unknown) => parseInput(raw, inputValidator.validate, zodInput),
+    parseInput: (raw: unknown) => parseInput(raw, inputValidator.validate, zodInput, keyArgument),
     checkOutput: outputValidator?.validate,
     handler: spec.handler as (args: unknown, ctx: unknown) => unknown,
   });
@@ -89,6 +95,7 @@ export function defineTool<I extends SchemaInput, O extends SchemaInput | undefi
 function deriveAnnotations(
   spec: ToolSpec<SchemaInput, SchemaInput | undefined>,
   where: string,
+  idempotent: boolean,
 ): ToolAnnotations {
   const given = (spec.annotations ?? {}) as ToolAnnotations;
   if ("readOnlyHint" in given) {
@@ -97,7 +104,8 @@ function deriveAnnotations(
   const annotations: ToolAnnotations = { ...given, readOnlyHint: spec.sideEffect === "read" };
   if (spec.sideEffect === "write") {
     annotations.destructiveHint ??= true;
-    annotations.idempotentHint ??= false;
+    // A retry with the same key is harmless once idempotency keys are on.
+    annotations.idempotentHint ??= idempotent;
   }
   if (spec.title !== undefined) annotations.title ??= spec.title;
   return annotations;
@@ -107,12 +115,17 @@ function parseInput(
   raw: unknown,
   validate: (value: unknown) => ValidationOutcome<unknown>,
   zodInput: z.ZodType | undefined,
+  keyArgument: boolean,
 ): ValidationOutcome<unknown> {
   // JSON Schema first: it is the published contract. Then zod, for refinements and
   // transforms that JSON Schema cannot express, and to hand the handler zod's output type.
   // Validate a copy: Ajv writes defaults into what it validates, and the raw arguments
   // must stay exactly as the client sent them (logs and fingerprints depend on it).
   const checked = validate(structuredClone(raw));
+  // The key is toolgate's, not the handler's: it never reaches the args or the fingerprint.
+  if (checked.ok && keyArgument && typeof checked.value === "object" && checked.value !== null) {
+    delete (checked.value as Record<string, unknown>)[IDEMPOTENCY_ARGUMENT];
+  }
   if (!checked.ok || !zodInput) return checked;
   const parsed = zodInput.safeParse(checked.value);
   if (parsed.success) return { ok: true, value: parsed.data };

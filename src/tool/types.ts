@@ -4,6 +4,7 @@ import type { Principal } from "../auth/principal.js";
 import type { Logger } from "../log/logger.js";
 import type { JsonSchema, SchemaInput } from "../validation/json-schema.js";
 import type { ValidationOutcome } from "../validation/validator.js";
+import type { IdempotencyOptions, ResolvedIdempotency } from "../idempotency/options.js";
 
 export type SideEffect = "read" | "write";
 
@@ -18,6 +19,12 @@ export interface ToolContext {
   readonly log: Logger;
   /** Epoch milliseconds at which the call's deadline passes. */
   readonly deadline: number;
+  /**
+   * For idempotent write tools: a key derived from the caller's, stable across retries of
+   * this operation and unique to it. Send it downstream (e.g. as `Idempotency-Key`) so a
+   * backend deduplicates too.
+   */
+  readonly idempotencyKey: string | undefined;
   readonly tool: { readonly name: string; readonly version: string };
 }
 
@@ -62,6 +69,11 @@ export interface ToolSpec<I extends SchemaInput, O extends SchemaInput | undefin
   /** Deadline of one call in milliseconds (default: the server's, 30 000). */
   timeoutMs?: number;
   annotations?: ToolAnnotationOptions;
+  /**
+   * Write tools are idempotent by default: each call needs a key, results are persisted
+   * and replayed. Tune it here, or `false` for a write that is naturally idempotent.
+   */
+  idempotency?: IdempotencyOptions | false;
   handler: ToolHandler<I, O>;
 }
 
@@ -75,6 +87,8 @@ export interface ToolDefinition {
   readonly sideEffect: SideEffect;
   readonly timeoutMs: number | undefined;
   readonly annotations: Readonly<ToolAnnotations>;
+  /** Idempotency settings; undefined for read tools and `idempotency: false`. */
+  readonly idempotency: ResolvedIdempotency | undefined;
   readonly inputSchema: Readonly<JsonSchema>;
   readonly outputSchema: Readonly<JsonSchema> | undefined;
   /** Validates (and for zod tools, parses) raw arguments. */

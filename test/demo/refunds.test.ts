@@ -2,6 +2,7 @@
 // official SDK client, the fake payments provider, and `main.ts` as a child process.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,6 +14,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import {
   createToolServer,
   devIssuer,
+  memoryStore,
   silentLogger,
   type FieldIssue,
   type ToolServer,
@@ -90,6 +92,7 @@ describe("refunds demo over MCP HTTP", () => {
       version: "1.0.0",
       tools,
       logger: silentLogger(),
+      store: memoryStore(),
     });
     const { url } = await server.listen({ port: 0, host: "127.0.0.1" });
     client = await connect(url);
@@ -106,6 +109,7 @@ describe("refunds demo over MCP HTTP", () => {
     assert.deepEqual(tools.map((t) => t.name).sort(), ["get_order", "issue_refund", "list_orders"]);
     const refund = tools.find((t) => t.name === "issue_refund")!;
     assert.equal(refund.annotations?.readOnlyHint, false);
+    assert.equal(refund.annotations?.idempotentHint, true);
     assert.match(
       JSON.stringify(tools.find((t) => t.name === "get_order")!.inputSchema),
       /INV-YYYY-NNNNN/,
@@ -179,8 +183,18 @@ describe("refunds demo over MCP HTTP", () => {
   });
 
   describe("issue_refund", () => {
-    const refund = (order_id: string, amount_cents: number) =>
-      call("issue_refund", { order_id, amount_cents, reason: "Item arrived damaged" });
+    // Each refund is a new operation, so each gets a new idempotency key.
+    const refund = (
+      order_id: string,
+      amount_cents: number,
+      idempotency_key: string = randomUUID(),
+    ) =>
+      call("issue_refund", {
+        order_id,
+        amount_cents,
+        reason: "Item arrived damaged",
+        idempotency_key,
+      });
     const ledgerFor = (orderId: string) => payments.ledger().filter((e) => e.order_id === orderId);
 
     it("refunds through the provider and records it", async () => {

@@ -357,6 +357,7 @@ describe("HTTP auth (jwtVerifier): valid tokens and least privilege", () => {
         // The context has no headers and no token: nothing a tool could pass on.
         assert.deepEqual(who.contextKeys, [
           "deadline",
+          "idempotencyKey",
           "log",
           "principal",
           "requestId",

@@ -102,8 +102,17 @@ describe("defineTool annotations", () => {
     assert.deepEqual(tool.annotations, { readOnlyHint: true, title: "Get order" });
   });
 
-  it("marks a write tool destructive and non-idempotent by default", () => {
+  it("marks a write tool destructive and idempotent (keys are on by default)", () => {
     const tool = defineTool(spec({ sideEffect: "write" }));
+    assert.deepEqual(tool.annotations, {
+      readOnlyHint: false,
+      destructiveHint: true,
+      idempotentHint: true,
+    });
+  });
+
+  it("marks a write tool without idempotency keys non-idempotent", () => {
+    const tool = defineTool(spec({ sideEffect: "write", idempotency: false }));
     assert.deepEqual(tool.annotations, {
       readOnlyHint: false,
       destructiveHint: true,

@@ -1,6 +1,6 @@
 import { ToolError } from "../../errors/tool-error.js";
 import { toCallToolResult } from "../../tool/result.js";
-import type { ToolContext } from "../../tool/types.js";
+import type { ToolContext, ToolDefinition } from "../../tool/types.js";
 import type { Stage } from "../types.js";
 import { requireTool } from "./require-tool.js";
 
@@ -12,14 +12,16 @@ export interface ExecuteOptions {
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 /**
- * A read can simply be retried. A write that timed out may still have happened; until
- * the tool has idempotency keys, the model must check before it repeats the change.
+ * A read can simply be retried, and so can an idempotent write with the same key (it runs
+ * at most once). A write without keys may still have happened: the model must check.
  */
-function timeoutMessage(name: string, sideEffect: "read" | "write", timeoutMs: number): string {
-  const base = `${name} did not finish within ${timeoutMs} ms.`;
-  return sideEffect === "read"
-    ? `${base} It is safe to retry; if it keeps timing out, try again later.`
-    : `${base} The change may or may not have been made: check its effect before calling again.`;
+function timeoutMessage(tool: ToolDefinition, timeoutMs: number): string {
+  const base = `${tool.name} did not finish within ${timeoutMs} ms.`;
+  if (tool.sideEffect === "read")
+    return `${base} It is safe to retry; if it keeps timing out, try again later.`;
+  if (tool.idempotency)
+    return `${base} Retry with the same idempotency key: the operation runs at most once.`;
+  return `${base} The change may or may not have been made: check its effect before calling again.`;
 }
 
 class DeadlineExceeded extends Error {
@@ -66,6 +68,7 @@ export function execute(options: ExecuteOptions = {}): Stage {
       Math.max(0, deadline - Date.now()),
     );
     let removeAbortListener: (() => void) | undefined;
+    let work: Promise<unknown> = Promise.resolve();
     try {
       const toolCtx: ToolContext = {
         signal: controller.signal,
@@ -74,8 +77,9 @@ export function execute(options: ExecuteOptions = {}): Stage {
         log: ctx.log,
         deadline,
         tool: { name: tool.name, version: tool.version },
+        idempotencyKey: ctx.idempotencyKey,
       };
-      const work = Promise.resolve().then(() => tool.handler(ctx.args, toolCtx));
+      work = Promise.resolve().then(() => tool.handler(ctx.args, toolCtx));
       const aborted = new Promise<never>((_, reject) => {
         const onAbort = () => reject(controller.signal.reason as Error);
         if (controller.signal.aborted) onAbort();
@@ -94,6 +98,11 @@ export function execute(options: ExecuteOptions = {}): Stage {
       return toCallToolResult(value);
     } catch (error) {
       if (controller.signal.aborted) {
+        // The caller is answered now; whatever the handler still does settles here, so
+        // the idempotency stage can store the real outcome (a retry then replays it).
+        const late = work.then(toCallToolResult);
+        late.catch(() => undefined); // observed by whoever consumes it; never unhandled
+        ctx.lateOutcome = late;
         if (controller.signal.reason instanceof CancelledByClient) {
           throw new ToolError("timeout", "The call was cancelled before it finished.");
         }
@@ -102,7 +111,7 @@ export function execute(options: ExecuteOptions = {}): Stage {
           error === controller.signal.reason ||
           controller.signal.reason instanceof DeadlineExceeded
         ) {
-          throw new ToolError("timeout", timeoutMessage(tool.name, tool.sideEffect, timeoutMs), {
+          throw new ToolError("timeout", timeoutMessage(tool, timeoutMs), {
             cause: error === controller.signal.reason ? undefined : error,
           });
         }

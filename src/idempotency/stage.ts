@@ -1,0 +1,281 @@
+import { randomUUID } from "node:crypto";
+import type { CallToolResult } from "@modelcontextprotocol/server";
+import { toErrorResult } from "../errors/to-result.js";
+import {
+  ToolError,
+  conflict,
+  inProgress,
+  invalidInput,
+  isToolError,
+  unavailable,
+} from "../errors/tool-error.js";
+import type { ErrorType } from "../errors/registry.js";
+import { requireTool } from "../pipeline/stages/require-tool.js";
+import type { CallContext, Stage } from "../pipeline/types.js";
+import type { ToolDefinition } from "../tool/types.js";
+import {
+  IDEMPOTENCY_ARGUMENT,
+  REPLAY_META_KEY,
+  derivedKeyOf,
+  extractKey,
+  fingerprintOf,
+  scopeOf,
+} from "./key.js";
+import type { ResolvedIdempotency } from "./options.js";
+import type { IdempotencyRecord, IdempotencyStore } from "./store.js";
+
+export interface IdempotencyStageOptions {
+  /** The store, or a function that opens it on first use. */
+  store: IdempotencyStore | (() => Promise<IdempotencyStore>);
+  /** Deadline of tools that set none, to size leases and waits. Default 30 000 ms. */
+  defaultTimeoutMs?: number;
+  /** The clock (epoch ms). For tests. */
+  now?: () => number;
+  /** How often a duplicate call checks whether the running one has finished. Default 50 ms. */
+  pollIntervalMs?: number;
+}
+
+// Outcomes worth replaying: the operation ran and its answer will not change on retry.
+const DEFINITIVE = new Set<ErrorType>([
+  "invalid_input",
+  "not_found",
+  "conflict",
+  "forbidden",
+  "unauthenticated",
+]);
+// A claim outlives the deadline a little, so a handler that just finished can still persist.
+const LEASE_MARGIN_MS = 5_000;
+
+/**
+ * Makes write tools retry-safe (the design page `idempotency.md`): claim the key
+ * atomically, run once, persist the result before answering, replay it to duplicates.
+ * Every store failure fails closed: the handler does not run, the caller gets
+ * `unavailable` and may retry with the same key.
+ */
+export function idempotency(options: IdempotencyStageOptions): Stage {
+  const now = options.now ?? Date.now;
+  const pollMs = options.pollIntervalMs ?? 50;
+  const defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
+  if (typeof options.store !== "function" && typeof options.store?.claim !== "function") {
+    throw new TypeError(
+      "idempotency: store must be an IdempotencyStore or a function that opens one.",
+    );
+  }
+  let opened: Promise<IdempotencyStore> | undefined;
+  const store = () =>
+    (opened ??=
+      typeof options.store === "function" ? options.store() : Promise.resolve(options.store));
+
+  return async function idempotencyStage(ctx, next) {
+    const tool = requireTool(ctx, "idempotency");
+    const settings = tool.idempotency;
+    if (!settings) return next();
+    const key = keyOf(ctx, tool, settings);
+    const scope = scopeOf(ctx.principal, tool.name, key);
+    const fingerprint = fingerprintOf(ctx.args);
+    ctx.idempotencyKey = derivedKeyOf(scope);
+    const timeoutMs = tool.timeoutMs ?? defaultTimeoutMs;
+    const leaseMs = Math.max(settings.leaseMs, timeoutMs + LEASE_MARGIN_MS);
+    const waitUntil = Math.min(now() + settings.waitMs, ctx.startedAt + timeoutMs);
+    const ownerToken = randomUUID();
+    const s = await guard(store(), "open");
+
+    for (;;) {
+      const claim = await guard(
+        s.claim({
+          scope,
+          fingerprint,
+          ownerToken,
+          now: now(),
+          leaseMs,
+          retentionMs: settings.retentionMs,
+        }),
+        "claim",
+      );
+      if (claim.kind === "claimed") {
+        if (claim.takeover)
+          ctx.log.warn("took over an idempotency claim whose lease had ended (its owner crashed?)");
+        return runOnce(ctx, next, s, {
+          scope,
+          ownerToken,
+          retentionMs: settings.retentionMs,
+          now,
+          tool,
+        });
+      }
+      const { record } = claim;
+      if (record.fingerprint !== fingerprint) throw reusedKey(tool.name);
+      if (record.state === "completed") return replay(record);
+      // The same operation is running elsewhere: wait for it (bounded), then replay.
+      if (now() + pollMs > waitUntil || ctx.signal.aborted) {
+        throw inProgress(
+          `The same ${tool.name} operation is still running. Retry with the same key shortly to get its result.`,
+          Math.max(pollMs, Math.min(1000, record.leaseExpiresAt - now())),
+        );
+      }
+      await sleep(pollMs, ctx.signal);
+    }
+  };
+}
+
+function keyOf(ctx: CallContext, tool: ToolDefinition, settings: ResolvedIdempotency): string {
+  const key = extractKey({ meta: ctx.meta, headers: ctx.headers, rawArguments: ctx.rawArguments });
+  if (key !== undefined) return key;
+  if (!settings.required) {
+    ctx.log.warn(
+      "write tool called without an idempotency key: generated one, so retries are not deduplicated",
+    );
+    return randomUUID();
+  }
+  const where = settings.argument
+    ? `the '${IDEMPOTENCY_ARGUMENT}' argument`
+    : `_meta["toolgate/idempotency-key"]`;
+  throw invalidInput(
+    `${tool.name} changes state, so it needs an idempotency key in ${where}: a new random value ` +
+      "(e.g. a UUID) for a new operation, the same value when retrying one.",
+    settings.argument
+      ? [
+          {
+            path: `/${IDEMPOTENCY_ARGUMENT}`,
+            message: "is required",
+            expected: "a string of 1-255 printable ASCII characters",
+          },
+        ]
+      : undefined,
+  );
+}
+
+interface Ownership {
+  scope: string;
+  ownerToken: string;
+  retentionMs: number;
+  now: () => number;
+  tool: ToolDefinition;
+}
+
+/** Runs the operation once and persists its outcome before answering (rules 3-6). */
+async function runOnce(
+  ctx: CallContext,
+  next: () => Promise<CallToolResult>,
+  store: IdempotencyStore,
+  own: Ownership,
+) {
+  let result: CallToolResult;
+  try {
+    result = await next();
+  } catch (error) {
+    if (isToolError(error) && DEFINITIVE.has(error.type)) {
+      result = toErrorResult(error);
+    } else {
+      if (ctx.lateOutcome) settleLater(ctx, ctx.lateOutcome, store, own);
+      else await release(ctx, store, own);
+      throw error;
+    }
+  }
+  const saved = await store
+    .complete({
+      scope: own.scope,
+      ownerToken: own.ownerToken,
+      result: JSON.stringify(result),
+      now: own.now(),
+      retentionMs: own.retentionMs,
+    })
+    .catch((error: unknown) => {
+      ctx.log.error({ err: error }, "could not persist an idempotent result");
+      return false;
+    });
+  // Never hand out a result a retry could not replay: the caller retries with the same key.
+  if (!saved) {
+    throw unavailable(
+      `The result of ${own.tool.name} could not be saved. Retry with the same idempotency key.`,
+      1000,
+    );
+  }
+  return result;
+}
+
+/**
+ * The caller already got `timeout`, but the handler is still running: keep the claim
+ * until it settles, then store its real outcome, so a retry replays it instead of
+ * doing the work twice (rule 6).
+ */
+function settleLater(
+  ctx: CallContext,
+  late: Promise<CallToolResult>,
+  store: IdempotencyStore,
+  own: Ownership,
+) {
+  const persist = (result: CallToolResult) =>
+    store.complete({
+      scope: own.scope,
+      ownerToken: own.ownerToken,
+      result: JSON.stringify(result),
+      now: own.now(),
+      retentionMs: own.retentionMs,
+    });
+  late
+    .then(async (result) => {
+      const check = own.tool.checkOutput;
+      if (check && !result.isError && !check(result.structuredContent ?? null).ok) {
+        ctx.log.error("late tool result does not match its output schema; claim released");
+        return release(ctx, store, own);
+      }
+      await persist(result);
+    })
+    .catch(async (error: unknown) => {
+      if (isToolError(error) && DEFINITIVE.has(error.type))
+        return void (await persist(toErrorResult(error)));
+      await release(ctx, store, own);
+    })
+    .catch((error: unknown) =>
+      ctx.log.error({ err: error }, "could not settle a timed-out idempotent call"),
+    );
+}
+
+async function release(ctx: CallContext, store: IdempotencyStore, own: Ownership): Promise<void> {
+  // Best effort: if this fails, the lease expires and a retry takes the claim over.
+  await store.release(own.scope, own.ownerToken).catch((error: unknown) => {
+    ctx.log.warn(
+      { err: error },
+      "could not release an idempotency claim; it frees itself when its lease ends",
+    );
+  });
+}
+
+function replay(record: IdempotencyRecord): CallToolResult {
+  const stored = JSON.parse(record.result ?? "null") as CallToolResult | null;
+  if (!stored) throw new ToolError("internal", undefined, { incidentId: randomUUID() });
+  return { ...stored, _meta: { ...stored._meta, [REPLAY_META_KEY]: true } };
+}
+
+function reusedKey(toolName: string): ToolError {
+  return conflict(
+    `This idempotency key was already used for a ${toolName} call with different arguments. ` +
+      "Use a new key for a new operation, or resend the original arguments to get its result.",
+  );
+}
+
+/** Store trouble fails closed: nothing runs, and the caller may retry with the same key. */
+async function guard<T>(work: Promise<T>, step: string): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    throw unavailable(
+      "The idempotency store is unavailable, so the operation was not started. Retry with the same key.",
+      1000,
+      { step, error },
+    );
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,236 @@
+// The embedded default store: one SQLite file, shared safely by several processes on one
+// host (WAL journal + busy_timeout; every write is one IMMEDIATE transaction).
+// https://www.sqlite.org/wal.html  https://www.sqlite.org/lang_upsert.html
+import type BetterSqlite3 from "better-sqlite3";
+import {
+  StoreUnavailable,
+  type ClaimInput,
+  type ClaimOutcome,
+  type CompleteInput,
+  type IdempotencyRecord,
+  type IdempotencyStore,
+} from "../idempotency/store.js";
+import { importPeer } from "./optional-peer.js";
+import { RECORD_COLUMNS, TAKEOVERS_ON_CLAIM, toRecord, type RecordRow } from "./sql-record.js";
+import { checkClaim, checkComplete, checkNow, checkRelease, checkScope } from "./store-input.js";
+
+export type SqliteStoreOptions =
+  | {
+      /** The database file (created if missing). Every process sharing keys opens the same file. */
+      readonly path: string;
+      /** How long a statement waits for another process's lock before failing. Default 5000. */
+      readonly busyTimeoutMs?: number;
+    }
+  | {
+      /** An open better-sqlite3 connection. Its pragmas are left as they are; close() keeps it open. */
+      readonly database: BetterSqlite3.Database;
+    };
+
+export const SQLITE_SCHEMA_VERSION = 1;
+const TABLE = "toolgate_idempotency";
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS toolgate_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ${TABLE} (
+  scope TEXT PRIMARY KEY,
+  state TEXT NOT NULL CHECK (state IN ('in_progress', 'completed')),
+  fingerprint TEXT NOT NULL,
+  owner_token TEXT NOT NULL,
+  lease_expires_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  result TEXT,
+  created_at INTEGER NOT NULL,
+  completed_at INTEGER,
+  takeovers INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS ${TABLE}_expires_at ON ${TABLE} (expires_at);`;
+
+// A missing, expired or lease-ended same-fingerprint row is claimed; anything else is
+// left untouched and RETURNING yields no row.
+const CLAIM = `
+INSERT INTO ${TABLE} (scope, state, fingerprint, owner_token, lease_expires_at, expires_at, created_at)
+VALUES (@scope, 'in_progress', @fingerprint, @ownerToken, @leaseExpiresAt, @expiresAt, @now)
+ON CONFLICT (scope) DO UPDATE SET
+  state = 'in_progress', fingerprint = excluded.fingerprint, owner_token = excluded.owner_token,
+  lease_expires_at = excluded.lease_expires_at, expires_at = excluded.expires_at, result = NULL,
+  created_at = excluded.created_at, completed_at = NULL,
+  takeovers = ${TAKEOVERS_ON_CLAIM(TABLE, "@now")}
+WHERE ${TABLE}.expires_at <= @now
+   OR (${TABLE}.state = 'in_progress' AND ${TABLE}.lease_expires_at <= @now
+       AND ${TABLE}.fingerprint = @fingerprint)
+RETURNING takeovers`;
+
+const SELECT = `SELECT ${RECORD_COLUMNS} FROM ${TABLE} WHERE scope = ? AND expires_at > ?`;
+const COMPLETE = `
+UPDATE ${TABLE} SET state = 'completed', result = @result, completed_at = @now, expires_at = @expiresAt
+WHERE scope = @scope AND owner_token = @ownerToken AND state = 'in_progress' AND expires_at > @now`;
+const RELEASE = `DELETE FROM ${TABLE} WHERE scope = ? AND owner_token = ? AND state = 'in_progress'`;
+const SWEEP = `DELETE FROM ${TABLE} WHERE expires_at <= ?`;
+
+interface Prepared {
+  claim(input: ClaimInput): ClaimOutcome;
+  select: BetterSqlite3.Statement<[string, number], RecordRow>;
+  complete: BetterSqlite3.Statement<[Record<string, string | number>]>;
+  release: BetterSqlite3.Statement<[string, string]>;
+  sweep: BetterSqlite3.Statement<[number]>;
+}
+
+// Lock contention and I/O failures: the layer fails closed (`unavailable`, retryable).
+const UNAVAILABLE_CODES =
+  /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|PROTOCOL|NOLFS|CORRUPT|NOTADB|PERM|AUTH)/;
+
+function mapError(err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && UNAVAILABLE_CODES.test(code)) {
+    return new StoreUnavailable(`sqlite idempotency store: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return err;
+}
+
+export function sqliteStore(options: SqliteStoreOptions): IdempotencyStore {
+  if ("database" in options) {
+    if (typeof options.database?.prepare !== "function") {
+      throw new TypeError("sqliteStore: `database` must be an open better-sqlite3 Database");
+    }
+  } else {
+    if (typeof options.path !== "string" || options.path === "") {
+      throw new TypeError("sqliteStore: `path` must be a non-empty file path");
+    }
+    const busy = options.busyTimeoutMs;
+    if (busy !== undefined && !(Number.isSafeInteger(busy) && busy >= 0)) {
+      throw new TypeError("sqliteStore: `busyTimeoutMs` must be an integer >= 0");
+    }
+  }
+  const ownsDatabase = !("database" in options);
+  let db: BetterSqlite3.Database | undefined;
+  let ready: Promise<Prepared> | undefined;
+  let closed = false;
+
+  async function open(): Promise<Prepared> {
+    db = "database" in options ? options.database : await openFile(options.path, options);
+    const conn = db;
+    conn.transaction(() => migrate(conn)).immediate();
+    const claim = conn.prepare<[Record<string, string | number>], { takeovers: number }>(CLAIM);
+    const select = conn.prepare<[string, number], RecordRow>(SELECT);
+    // Upsert and read in one IMMEDIATE transaction: the row reported as existing is the
+    // one that blocked the claim.
+    const claimTx = conn.transaction((input: ClaimInput): ClaimOutcome => {
+      const { scope, fingerprint, ownerToken, now } = input;
+      const leaseExpiresAt = now + input.leaseMs;
+      const expiresAt = now + input.retentionMs;
+      const won = claim.get({ scope, fingerprint, ownerToken, now, leaseExpiresAt, expiresAt });
+      if (won) return { kind: "claimed", takeover: won.takeovers > 0 };
+      const row = select.get(scope, now);
+      if (!row) throw new Error("sqlite idempotency store: claim found no row and no winner");
+      return { kind: "existing", record: toRecord(row) };
+    });
+    return {
+      claim: (input) => claimTx.immediate(input),
+      select,
+      complete: conn.prepare(COMPLETE),
+      release: conn.prepare(RELEASE),
+      sweep: conn.prepare(SWEEP),
+    };
+  }
+
+  async function run<T>(op: (p: Prepared) => T): Promise<T> {
+    if (closed) throw new StoreUnavailable("the sqlite idempotency store is closed");
+    ready ??= open().catch((err: unknown) => {
+      ready = undefined;
+      throw mapError(err);
+    });
+    const prepared = await ready;
+    try {
+      return op(prepared);
+    } catch (err) {
+      throw mapError(err);
+    }
+  }
+
+  return {
+    name: "sqlite",
+    async claim(input: ClaimInput): Promise<ClaimOutcome> {
+      checkClaim(input);
+      return await run((p) => p.claim(input));
+    },
+    async get(scope: string, now: number): Promise<IdempotencyRecord | undefined> {
+      checkScope(scope);
+      checkNow(now);
+      return await run((p) => {
+        const row = p.select.get(scope, now);
+        return row && toRecord(row);
+      });
+    },
+    async complete(input: CompleteInput): Promise<boolean> {
+      checkComplete(input);
+      const { scope, ownerToken, result, now } = input;
+      const expiresAt = now + input.retentionMs;
+      return await run(
+        (p) => p.complete.run({ scope, ownerToken, result, now, expiresAt }).changes > 0,
+      );
+    },
+    async release(scope: string, ownerToken: string): Promise<boolean> {
+      checkRelease(scope, ownerToken);
+      return await run((p) => p.release.run(scope, ownerToken).changes > 0);
+    },
+    async sweep(now: number): Promise<number> {
+      checkNow(now);
+      return await run((p) => p.sweep.run(now).changes);
+    },
+    async close(): Promise<void> {
+      closed = true;
+      await ready?.catch(() => undefined);
+      if (ownsDatabase && db?.open) db.close();
+    },
+  };
+}
+
+async function openFile(path: string, options: { busyTimeoutMs?: number }) {
+  const { default: Database } = await importPeer(
+    "better-sqlite3",
+    "sqlite",
+    () => import("better-sqlite3"),
+  );
+  let db: BetterSqlite3.Database;
+  try {
+    db = new Database(path);
+  } catch (err) {
+    if (!isAddonLoadError(err)) throw err;
+    throw new Error(
+      "better-sqlite3 is installed but its native addon does not load; rebuild it with " +
+        "`npm rebuild better-sqlite3` (needs python3, make and g++)",
+      { cause: err },
+    );
+  }
+  // busy_timeout first: switching to WAL takes a lock another process may hold.
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  return db;
+}
+
+function migrate(db: BetterSqlite3.Database): void {
+  db.exec(SCHEMA);
+  db.prepare(
+    "INSERT INTO toolgate_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+  ).run(`${TABLE}.schema_version`, String(SQLITE_SCHEMA_VERSION));
+  const row = db
+    .prepare<[string], { value: string }>("SELECT value FROM toolgate_meta WHERE key = ?")
+    .get(`${TABLE}.schema_version`);
+  const version = Number(row?.value);
+  if (version > SQLITE_SCHEMA_VERSION) {
+    throw new Error(
+      `${TABLE} has schema version ${version}, newer than this toolgate supports ` +
+        `(${SQLITE_SCHEMA_VERSION}): upgrade toolgate`,
+    );
+  }
+}
+
+/** The package loaded but its compiled addon is missing or built for another Node. */
+function isAddonLoadError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (code === "ERR_DLOPEN_FAILED") return true;
+  return /bindings file|better_sqlite3\.node|NODE_MODULE_VERSION|dlopen/i.test(err.message);
+}

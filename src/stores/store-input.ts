@@ -1,0 +1,48 @@
+// Checks shared by every store: a bad argument is a bug in the caller, so it throws a
+// TypeError at once instead of reaching a database as NaN or a float.
+import type { ClaimInput, CompleteInput } from "../idempotency/store.js";
+
+function requireText(what: string, value: unknown): void {
+  if (typeof value !== "string" || value.length === 0) {
+    throw new TypeError(`${what} must be a non-empty string`);
+  }
+}
+
+/** Epoch ms and durations are stored as 64-bit integers (SQL BIGINT). */
+function requireTime(what: string, value: unknown, min: number): void {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+    throw new TypeError(`${what} must be a safe integer >= ${min}, got ${String(value)}`);
+  }
+}
+
+export function checkScope(scope: unknown): void {
+  requireText("scope", scope);
+}
+
+export function checkNow(now: unknown): void {
+  requireTime("now", now, 0);
+}
+
+export function checkClaim(input: ClaimInput): void {
+  requireText("scope", input.scope);
+  requireText("fingerprint", input.fingerprint);
+  requireText("ownerToken", input.ownerToken);
+  requireTime("now", input.now, 0);
+  requireTime("leaseMs", input.leaseMs, 1);
+  requireTime("retentionMs", input.retentionMs, 1);
+  requireTime("now + retentionMs", input.now + Math.max(input.leaseMs, input.retentionMs), 0);
+}
+
+export function checkComplete(input: CompleteInput): void {
+  requireText("scope", input.scope);
+  requireText("ownerToken", input.ownerToken);
+  if (typeof input.result !== "string") throw new TypeError("result must be a string");
+  requireTime("now", input.now, 0);
+  requireTime("retentionMs", input.retentionMs, 1);
+  requireTime("now + retentionMs", input.now + input.retentionMs, 0);
+}
+
+export function checkRelease(scope: unknown, ownerToken: unknown): void {
+  requireText("scope", scope);
+  requireText("ownerToken", ownerToken);
+}
