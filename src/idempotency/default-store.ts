@@ -6,7 +6,7 @@ export const DEFAULT_STORE_PATH = ".toolgate/idempotency.sqlite";
 
 export async function openDefaultStore(log: Logger): Promise<IdempotencyStore> {
   const { sqliteStore } = await import("../stores/sqlite-store.js");
-  const store = await sqliteStore({ path: DEFAULT_STORE_PATH });
+  const store = sqliteStore({ path: DEFAULT_STORE_PATH });
   log.info({ path: DEFAULT_STORE_PATH }, "idempotency records in SQLite (the default store)");
   return store;
 }

@@ -42,7 +42,7 @@ export function extractKey(sources: KeySources): string | undefined {
   const fromMeta = sources.meta?.[IDEMPOTENCY_META_KEY];
   if (fromMeta !== undefined)
     found.push({ where: `_meta["${IDEMPOTENCY_META_KEY}"]`, value: fromMeta });
-  const fromHeader = sources.headers?.get("idempotency-key");
+  const fromHeader = unquote(sources.headers?.get("idempotency-key"));
   if (fromHeader !== null && fromHeader !== undefined)
     found.push({ where: "the Idempotency-Key header", value: fromHeader });
   const args = sources.rawArguments;
@@ -100,4 +100,14 @@ export function scopeOf(principal: Principal, toolName: string, key: string): st
  */
 export function derivedKeyOf(scope: string): string {
   return `tg_${createHash("sha256").update(`toolgate:derived:${scope}`).digest("base64url")}`;
+}
+
+/**
+ * The IETF draft sends the key as a Structured Field string (`"K"`, RFC 8941 §3.3.3);
+ * many clients send it bare (Stripe style). Both mean the key K.
+ */
+function unquote(value: string | null | undefined): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  const quoted = /^"((?:[^"\\]|\\["\\])*)"$/.exec(value);
+  return quoted ? quoted[1]!.replace(/\\(["\\])/g, "$1") : value;
 }

@@ -63,8 +63,13 @@ export function idempotency(options: IdempotencyStageOptions): Stage {
   }
   let opened: Promise<IdempotencyStore> | undefined;
   const store = () =>
-    (opened ??=
-      typeof options.store === "function" ? options.store() : Promise.resolve(options.store));
+    (opened ??= (
+      typeof options.store === "function" ? options.store() : Promise.resolve(options.store)
+    ).catch((error: unknown) => {
+      // A store that failed to open is tried again on the next call, not given up on.
+      opened = undefined;
+      throw error;
+    }));
 
   return async function idempotencyStage(ctx, next) {
     const tool = requireTool(ctx, "idempotency");
@@ -76,7 +81,8 @@ export function idempotency(options: IdempotencyStageOptions): Stage {
     ctx.idempotencyKey = derivedKeyOf(scope);
     const timeoutMs = tool.timeoutMs ?? defaultTimeoutMs;
     const leaseMs = Math.max(settings.leaseMs, timeoutMs + LEASE_MARGIN_MS);
-    const waitUntil = Math.min(now() + settings.waitMs, ctx.startedAt + timeoutMs);
+    // Waiting is measured in real time (the `now` option only dates records).
+    const waitUntil = Math.min(Date.now() + settings.waitMs, ctx.startedAt + timeoutMs);
     const ownerToken = randomUUID();
     const s = await guard(store(), "open");
 
@@ -88,7 +94,8 @@ export function idempotency(options: IdempotencyStageOptions): Stage {
           ownerToken,
           now: now(),
           leaseMs,
-          retentionMs: settings.retentionMs,
+          // A running claim must outlive its lease, even with a short retention.
+          retentionMs: Math.max(settings.retentionMs, leaseMs),
         }),
         "claim",
       );
@@ -107,7 +114,7 @@ export function idempotency(options: IdempotencyStageOptions): Stage {
       if (record.fingerprint !== fingerprint) throw reusedKey(tool.name);
       if (record.state === "completed") return replay(record);
       // The same operation is running elsewhere: wait for it (bounded), then replay.
-      if (now() + pollMs > waitUntil || ctx.signal.aborted) {
+      if (Date.now() + pollMs > waitUntil || ctx.signal.aborted) {
         throw inProgress(
           `The same ${tool.name} operation is still running. Retry with the same key shortly to get its result.`,
           Math.max(pollMs, Math.min(1000, record.leaseExpiresAt - now())),

@@ -85,7 +85,11 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
   const needsStore = registry.tools.some((t) => t.idempotency !== undefined);
   // Opened on first use, and closed with the server only if toolgate opened it.
   let ownStore: Promise<IdempotencyStore> | undefined;
-  const openStore = () => (ownStore ??= openDefaultStore(log));
+  const openStore = () =>
+    (ownStore ??= openDefaultStore(log).catch((error: unknown) => {
+      ownStore = undefined; // tried again on the next write call
+      throw error;
+    }));
   const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const stages =
     options.stages ??
