@@ -1,0 +1,164 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { userInfo } from "node:os";
+import pg from "pg";
+import { StoreUnavailable } from "../../src/idempotency/store.js";
+import { POSTGRES_SCHEMA_VERSION, postgresStore } from "../../src/stores/postgres-store.js";
+import { T0, claimInput, describeStoreContract, newScope } from "./store-contract.js";
+
+const URL = process.env["TOOLGATE_TEST_POSTGRES_URL"];
+const SKIP = URL
+  ? false
+  : "set TOOLGATE_TEST_POSTGRES_URL=postgres://127.0.0.1:5432/test to enable";
+const RUN = `${process.pid}_${randomUUID().slice(0, 8)}`;
+let tables = 0;
+const newTable = () => `toolgate_idem_test_${RUN}_${(tables += 1)}`;
+
+/** Pool config for the test URL; like the store (and libpq), the user defaults to the OS user. */
+function poolConfig(): pg.PoolConfig {
+  const url = new globalThis.URL(URL!);
+  if (!url.username && !process.env["PGUSER"] && !process.env["USER"]) {
+    url.username = userInfo().username;
+  }
+  return { connectionString: url.toString(), connectionTimeoutMillis: 3_000 };
+}
+
+/** A pool for setup and cleanup; connecting fails the suite if the server is down. */
+async function adminPool(): Promise<pg.Pool> {
+  const pool = new pg.Pool(poolConfig());
+  try {
+    await pool.query("SELECT 1");
+  } catch (err) {
+    await pool.end();
+    throw new Error(`TOOLGATE_TEST_POSTGRES_URL=${URL} is set but PostgreSQL does not answer`, {
+      cause: err,
+    });
+  }
+  return pool;
+}
+
+async function dropTable(admin: pg.Pool, table: string): Promise<void> {
+  await admin.query(`DROP TABLE IF EXISTS "${table}"`);
+  await admin.query("DELETE FROM toolgate_meta WHERE key = $1", [`${table}.schema_version`]);
+}
+
+describeStoreContract(
+  "postgres",
+  async () => {
+    const admin = await adminPool();
+    const table = newTable();
+    const store = postgresStore({ connectionString: URL! }, { table });
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        await dropTable(admin, table);
+        await admin.end();
+      },
+    };
+  },
+  { skip: SKIP },
+);
+
+describe("postgres store", { skip: SKIP }, () => {
+  let admin: pg.Pool;
+  const created: string[] = [];
+  before(async () => {
+    admin = await adminPool();
+  });
+  after(async () => {
+    if (!admin) return;
+    for (const table of created) await dropTable(admin, table);
+    await admin.end();
+  });
+  const table = () => {
+    const name = newTable();
+    created.push(name);
+    return name;
+  };
+
+  it("several stores creating one table at once all succeed, with one schema version row", async () => {
+    const name = table();
+    const stores = Array.from({ length: 8 }, () =>
+      postgresStore({ connectionString: URL! }, { table: name }),
+    );
+    const outcomes = await Promise.all(stores.map((s) => s.claim(claimInput(newScope()))));
+    assert.deepEqual(new Set(outcomes.map((o) => o.kind)), new Set(["claimed"]));
+    await Promise.all(stores.map((s) => s.close()));
+    const { rows } = await admin.query("SELECT value FROM toolgate_meta WHERE key = $1", [
+      `${name}.schema_version`,
+    ]);
+    assert.deepEqual(rows, [{ value: String(POSTGRES_SCHEMA_VERSION) }]);
+  });
+
+  it("refuses a table written by a newer schema version", async () => {
+    const name = table();
+    const first = postgresStore({ connectionString: URL! }, { table: name });
+    await first.get("x", 0);
+    await first.close();
+    await admin.query("UPDATE toolgate_meta SET value = '99' WHERE key = $1", [
+      `${name}.schema_version`,
+    ]);
+    const store = postgresStore({ connectionString: URL! }, { table: name });
+    await assert.rejects(store.get("x", 0), /schema version 99.*upgrade toolgate/);
+    await store.close();
+  });
+
+  it("a closed port fails fast with StoreUnavailable", async () => {
+    const store = postgresStore({ connectionString: "postgres://127.0.0.1:1/test" });
+    for (let i = 0; i < 2; i += 1) {
+      const started = Date.now();
+      await assert.rejects(store.claim(claimInput(newScope())), StoreUnavailable);
+      assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
+    }
+    await store.close();
+  });
+
+  it("backends terminated between claim and complete: complete works on a retry at most", async () => {
+    const app = `toolgate_test_${RUN}`;
+    const url = new globalThis.URL(URL!);
+    url.searchParams.set("application_name", app);
+    const store = postgresStore({ connectionString: url.toString() }, { table: table() });
+    const input = claimInput(newScope());
+    assert.equal((await store.claim(input)).kind, "claimed");
+    const killed = await admin.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+      [app],
+    );
+    assert.ok(killed.rowCount! >= 1);
+    const done = { scope: input.scope, ownerToken: input.ownerToken, result: "{}", now: T0 };
+    let ok = false;
+    for (let attempt = 0; attempt < 2 && !ok; attempt += 1) {
+      try {
+        ok = await store.complete({ ...done, retentionMs: 60_000 });
+      } catch (err) {
+        assert.ok(err instanceof StoreUnavailable, String(err));
+      }
+    }
+    assert.equal(ok, true);
+    await store.close();
+  });
+
+  it("close() leaves a caller's pool open", async () => {
+    const pool = new pg.Pool(poolConfig());
+    const store = postgresStore({ pool }, { table: table() });
+    assert.equal((await store.claim(claimInput(newScope()))).kind, "claimed");
+    await store.close();
+    assert.deepEqual((await pool.query("SELECT 1 AS one")).rows, [{ one: 1 }]);
+    await pool.end();
+  });
+
+  it("validates its options when built", () => {
+    assert.throws(
+      () => postgresStore({ connectionString: URL! }, { table: "Bad-Name" }),
+      TypeError,
+    );
+    assert.throws(() => postgresStore({ connectionString: URL! }, { table: "x; drop" }), TypeError);
+    assert.throws(() => postgresStore({ pool: {} as pg.Pool }), TypeError);
+    assert.throws(
+      () => postgresStore({ connectionString: URL! }, { queryTimeoutMs: 0 }),
+      TypeError,
+    );
+  });
+});

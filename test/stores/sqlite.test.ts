@@ -1,0 +1,139 @@
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, describe, it } from "node:test";
+import Database from "better-sqlite3";
+import { StoreUnavailable } from "../../src/idempotency/store.js";
+import { SQLITE_SCHEMA_VERSION, sqliteStore } from "../../src/stores/sqlite-store.js";
+import { LineCollector, REPO_ROOT, minimalEnv, waitForExit } from "../helpers/process.js";
+import { claimInput, describeStoreContract, newScope } from "./store-contract.js";
+
+const dir = mkdtempSync(path.join(tmpdir(), "toolgate-sqlite-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const newFile = () => path.join(dir, `store-${(files += 1)}.sqlite`);
+
+describeStoreContract("sqlite", () => {
+  const file = newFile();
+  const store = sqliteStore({ path: file });
+  return Promise.resolve({
+    store,
+    cleanup: async () => {
+      await store.close();
+      for (const suffix of ["", "-wal", "-shm"]) rmSync(file + suffix, { force: true });
+    },
+  });
+});
+
+describe("sqlite store", () => {
+  it("opens the file in WAL mode and records its schema version", async () => {
+    const file = newFile();
+    const store = sqliteStore({ path: file });
+    await store.claim(claimInput(newScope()));
+    await store.close();
+    const db = new Database(file);
+    try {
+      assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
+      const meta = db.prepare("SELECT key, value FROM toolgate_meta").all();
+      assert.deepEqual(meta, [
+        { key: "toolgate_idempotency.schema_version", value: String(SQLITE_SCHEMA_VERSION) },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("refuses a table written by a newer schema version", async () => {
+    const file = newFile();
+    const first = sqliteStore({ path: file });
+    await first.get("x", 0);
+    await first.close();
+    const db = new Database(file);
+    db.prepare("UPDATE toolgate_meta SET value = '99'").run();
+    db.close();
+    const store = sqliteStore({ path: file });
+    await assert.rejects(store.get("x", 0), /schema version 99.*upgrade toolgate/);
+    await store.close();
+  });
+
+  it("uses a caller's open database and leaves it open on close", async () => {
+    const db = new Database(":memory:");
+    const store = sqliteStore({ database: db });
+    const input = claimInput(newScope());
+    assert.equal((await store.claim(input)).kind, "claimed");
+    await store.close();
+    assert.equal(db.open, true);
+    const row = db.prepare("SELECT owner_token FROM toolgate_idempotency").get();
+    assert.deepEqual(row, { owner_token: input.ownerToken });
+    db.close();
+  });
+
+  it("a lock held past busy_timeout is StoreUnavailable, and the store recovers", async () => {
+    const file = newFile();
+    const store = sqliteStore({ path: file, busyTimeoutMs: 50 });
+    await store.get("x", 0);
+    const other = new Database(file);
+    other.exec("BEGIN IMMEDIATE");
+    try {
+      const started = Date.now();
+      await assert.rejects(store.claim(claimInput(newScope())), (err: unknown) => {
+        assert.ok(err instanceof StoreUnavailable);
+        assert.match(err.message, /locked|busy/i);
+        return true;
+      });
+      assert.ok(Date.now() - started < 2_000);
+    } finally {
+      other.exec("ROLLBACK");
+      other.close();
+    }
+    assert.equal((await store.claim(claimInput(newScope()))).kind, "claimed");
+    await store.close();
+  });
+
+  it("an unopenable path rejects with a clear error", async () => {
+    const store = sqliteStore({ path: path.join(dir, "not-a-dir", "x.sqlite") });
+    await assert.rejects(store.get("x", 0), /directory does not exist|unable to open/i);
+    await store.close();
+  });
+
+  it("validates its options when built", () => {
+    assert.throws(() => sqliteStore({ path: "" }), TypeError);
+    assert.throws(() => sqliteStore({ path: "x", busyTimeoutMs: -1 }), TypeError);
+    assert.throws(() => sqliteStore({ database: {} as Database.Database }), TypeError);
+  });
+
+  it("3 processes claiming the same scopes on one file: exactly one claims each (20 rounds)", async () => {
+    const file = newFile();
+    const fixture = path.join(REPO_ROOT, "test/stores/fixtures/sqlite-claimer.ts");
+    const children: ChildProcess[] = [];
+    try {
+      const lines = [0, 1, 2].map(() => {
+        const child = spawn(process.execPath, ["--import", "tsx", fixture, file], {
+          cwd: REPO_ROOT,
+          env: minimalEnv(),
+          stdio: ["pipe", "pipe", "inherit"],
+        });
+        children.push(child);
+        return new LineCollector(child.stdout);
+      });
+      await Promise.all(lines.map((l) => l.waitForLine((x) => x === "ready", 20_000, "ready")));
+      for (let round = 0; round < 20; round += 1) {
+        const scope = newScope(`round${round}`);
+        children.forEach((child, i) => child.stdin!.write(`${scope} owner${i}\n`));
+        const outcomes = await Promise.all(
+          lines.map((l) => l.waitForLine((x) => x.startsWith(`${scope} `), 10_000, scope)),
+        );
+        const kinds = outcomes.map((x) => x.split(" ")[1]).sort();
+        assert.deepEqual(kinds, ["claimed", "existing", "existing"], `round ${round}`);
+      }
+    } finally {
+      for (const child of children) child.stdin?.end();
+      for (const child of children) {
+        const { code } = await waitForExit(child);
+        assert.equal(code, 0);
+      }
+    }
+  });
+});
