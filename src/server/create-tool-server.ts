@@ -22,6 +22,8 @@ import { createHttpAuthenticator } from "./http-auth.js";
 import { createCallContext, createMcpServerFactory } from "./mcp-factory.js";
 import { createToolRegistry } from "./tool-registry.js";
 
+const SWEEP_INTERVAL_MS = 10 * 60_000;
+
 export interface ToolServerOptions {
   name: string;
   version: string;
@@ -90,6 +92,20 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
       ownStore = undefined; // tried again on the next write call
       throw error;
     }));
+  // Rule 8: expired records are removed by a sweeper (SQL stores; a no-op on Redis). Only a
+  // store that is open is swept: sweeping never opens the default one.
+  const sweeper = needsStore
+    ? setInterval(() => {
+        const open = options.store ? Promise.resolve(options.store) : ownStore;
+        open
+          ?.then((store) => store.sweep(Date.now()))
+          .then(
+            (removed) => removed > 0 && log.debug({ removed }, "swept expired idempotency records"),
+          )
+          .catch((error: unknown) => log.warn({ err: error }, "idempotency sweep failed"));
+      }, SWEEP_INTERVAL_MS)
+    : undefined;
+  sweeper?.unref();
   const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const stages =
     options.stages ??
@@ -171,6 +187,7 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
       );
     },
     async close() {
+      clearInterval(sweeper);
       const closing = [...httpServers].map((h) => h.close());
       httpServers.clear();
       if (stdio) closing.push(stdio.close());
