@@ -11,76 +11,24 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
 import { dig, digArray } from "../helpers/json.js";
-import { LineCollector, REPO_ROOT, fixturePath, waitForExit } from "../helpers/process.js";
+import {
+  INSPECTOR_SKIP,
+  LineCollector,
+  REPO_ROOT,
+  fixturePath,
+  inspectorResult,
+  runInspector,
+  waitForExit,
+} from "../helpers/process.js";
 
-const NODE22 = process.env["TOOLGATE_TEST_NODE22"];
-const INSPECTOR = process.env["TOOLGATE_INSPECTOR_CLI"];
-const SKIP =
-  NODE22 && INSPECTOR
-    ? false
-    : "MCP Inspector CLI suite skipped: TOOLGATE_TEST_NODE22 and TOOLGATE_INSPECTOR_CLI are unset. " +
-      "Run `npm ci --prefix .ci/tools` (installs Node 22 and the inspector; `npm test` then finds them), " +
-      "or set TOOLGATE_TEST_NODE22=/path/to/node22 and TOOLGATE_INSPECTOR_CLI=/path/to/inspector/index.js";
-
+const SKIP = INSPECTOR_SKIP;
 const QUICK_TOOL = fixturePath("quick-tool.ts");
-const RUN_TIMEOUT_MS = 60_000;
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** The inspector keeps state under $HOME; give it a throwaway home. */
 let home: string | undefined;
-
-/** Runs the inspector CLI (`--cli` first, as it requires) with JSON output. */
-function inspector(args: string[]): Promise<RunResult> {
-  home ??= mkdtempSync(path.join(tmpdir(), "toolgate-inspector-"));
-  const env: Record<string, string> = { HOME: home };
-  if (process.env["PATH"] !== undefined) env["PATH"] = process.env["PATH"];
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE22!, [INSPECTOR!, "--cli", ...args, "--format", "json"], {
-      cwd: REPO_ROOT,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += String(chunk)));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += String(chunk)));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(
-        new Error(
-          `inspector ${args.join(" ")} did not finish within ${RUN_TIMEOUT_MS} ms\n${stderr}`,
-        ),
-      );
-    }, RUN_TIMEOUT_MS);
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** The `result` of the inspector's one-line JSON output (`{"result": ...}`). */
-function resultOf(run: RunResult, expectedCode = 0): unknown {
-  assert.equal(
-    run.code,
-    expectedCode,
-    `exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`,
-  );
-  const lines = run.stdout.trim().split("\n");
-  assert.equal(lines.length, 1, `expected one JSON line, got: ${run.stdout}`);
-  const result = dig(JSON.parse(lines[0]!), "result");
-  assert.ok(result, `no result in ${run.stdout}`);
-  return result;
-}
+const inspector = (args: string[]) =>
+  runInspector(args, { home: (home ??= mkdtempSync(path.join(tmpdir(), "toolgate-inspector-"))) });
+const resultOf = inspectorResult;
 
 function assertAddListed(result: unknown): void {
   const tools = digArray(result, "tools");
