@@ -151,7 +151,17 @@ console.log(`running ${files.length} test file(s)\n`);
 
 const child = spawn(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-reporter=spec", ...nodeFlags, ...files],
+  // One file at a time: some suites stop and restart the shared PostgreSQL and Redis, which
+  // would break suites running beside them (Node runs files in parallel on larger machines).
+  [
+    "--import",
+    "tsx",
+    "--test",
+    "--test-concurrency=1",
+    "--test-reporter=spec",
+    ...nodeFlags,
+    ...files,
+  ],
   { cwd: root, env, stdio: "inherit" },
 );
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));

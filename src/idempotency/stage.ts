@@ -108,6 +108,7 @@ export function idempotency(options: IdempotencyStageOptions): Stage {
           retentionMs: settings.retentionMs,
           now,
           tool,
+          leaseEndsAt: Date.now() + leaseMs,
         });
       }
       const { record } = claim;
@@ -158,6 +159,8 @@ interface Ownership {
   retentionMs: number;
   now: () => number;
   tool: ToolDefinition;
+  /** Real time (epoch ms) at which the claim may be taken over: saving is pointless after. */
+  leaseEndsAt: number;
 }
 
 /** Runs the operation once and persists its outcome before answering (rules 3-6). */
@@ -179,18 +182,25 @@ async function runOnce(
       throw error;
     }
   }
-  const saved = await store
-    .complete({
+  const serialized = JSON.stringify(result);
+  const save = () =>
+    store.complete({
       scope: own.scope,
       ownerToken: own.ownerToken,
-      result: JSON.stringify(result),
+      result: serialized,
       now: own.now(),
       retentionMs: own.retentionMs,
-    })
-    .catch((error: unknown) => {
-      ctx.log.error({ err: error }, "could not persist an idempotent result");
-      return false;
     });
+  const saved = await save().catch((error: unknown) => {
+    ctx.log.error(
+      { err: error },
+      "could not persist an idempotent result; retrying in the background",
+    );
+    // The store may be back in a moment: keep trying while the claim is ours, so a retry
+    // with the same key replays this result instead of running the operation again.
+    void keepSaving(ctx, save, own.leaseEndsAt);
+    return false;
+  });
   // Never hand out a result a retry could not replay: the caller retries with the same key.
   if (!saved) {
     throw unavailable(
@@ -237,6 +247,21 @@ function settleLater(
     .catch((error: unknown) =>
       ctx.log.error({ err: error }, "could not settle a timed-out idempotent call"),
     );
+}
+
+/** Retries a failed save with backoff until it lands, ownership is lost, or the lease ends. */
+async function keepSaving(ctx: CallContext, save: () => Promise<boolean>, leaseEndsAt: number) {
+  for (let delay = 250; Date.now() + delay < leaseEndsAt; delay = Math.min(delay * 2, 5_000)) {
+    await new Promise((resolve) => setTimeout(resolve, delay).unref());
+    try {
+      const saved = await save();
+      if (saved) ctx.log.info("persisted an idempotent result after a store failure");
+      return;
+    } catch {
+      // still down: try again after a longer pause
+    }
+  }
+  ctx.log.warn("gave up persisting an idempotent result; a retry after the lease runs it again");
 }
 
 async function release(ctx: CallContext, store: IdempotencyStore, own: Ownership): Promise<void> {
