@@ -45,11 +45,6 @@ export class SpyStore implements IdempotencyStore {
 
   constructor(readonly inner: IdempotencyStore = memoryStore()) {}
 
-  /** Total number of calls of every operation, to prove that nothing reached the store. */
-  total(): number {
-    return Object.values(this.calls).reduce((a, b) => a + b, 0);
-  }
-
   async claim(input: ClaimInput): Promise<ClaimOutcome> {
     this.calls.claim += 1;
     if (this.failClaimWith) throw this.failClaimWith;
