@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { userInfo } from "node:os";
 import pg from "pg";
 import { StoreUnavailable } from "../../src/idempotency/store.js";
 import { POSTGRES_SCHEMA_VERSION, postgresStore } from "../../src/stores/postgres-store.js";
+import { pgConfig, postgresAdmin } from "../helpers/services.js";
 import { T0, claimInput, describeStoreContract, newScope } from "./store-contract.js";
 
 const URL = process.env["TOOLGATE_TEST_POSTGRES_URL"];
@@ -15,28 +15,8 @@ const RUN = `${process.pid}_${randomUUID().slice(0, 8)}`;
 let tables = 0;
 const newTable = () => `toolgate_idem_test_${RUN}_${(tables += 1)}`;
 
-/** Pool config for the test URL; like the store (and libpq), the user defaults to the OS user. */
-function poolConfig(): pg.PoolConfig {
-  const url = new globalThis.URL(URL!);
-  if (!url.username && !process.env["PGUSER"] && !process.env["USER"]) {
-    url.username = userInfo().username;
-  }
-  return { connectionString: url.toString(), connectionTimeoutMillis: 3_000 };
-}
-
-/** A pool for setup and cleanup; connecting fails the suite if the server is down. */
-async function adminPool(): Promise<pg.Pool> {
-  const pool = new pg.Pool(poolConfig());
-  try {
-    await pool.query("SELECT 1");
-  } catch (err) {
-    await pool.end();
-    throw new Error(`TOOLGATE_TEST_POSTGRES_URL=${URL} is set but PostgreSQL does not answer`, {
-      cause: err,
-    });
-  }
-  return pool;
-}
+const poolConfig = () => pgConfig(URL!);
+const adminPool = () => postgresAdmin(URL!);
 
 async function dropTable(admin: pg.Pool, table: string): Promise<void> {
   await admin.query(`DROP TABLE IF EXISTS "${table}"`);

@@ -5,30 +5,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { StoreUnavailable } from "../../src/idempotency/store.js";
 import { redisStore } from "../../src/stores/redis-store.js";
+import { redisAdmin } from "../helpers/services.js";
 import { T0, claimInput, describeStoreContract, newScope } from "./store-contract.js";
 
 const URL = process.env["TOOLGATE_TEST_REDIS_URL"];
 const SKIP = URL ? false : "set TOOLGATE_TEST_REDIS_URL=redis://127.0.0.1:6379/15 to enable";
 const RUN_PREFIX = `toolgate:test:${process.pid}:${randomUUID()}:`;
 
-/** A plain client for setup and cleanup. Set but unreachable: it rejects (fail, not skip). */
-async function adminClient(): Promise<Redis> {
-  const admin = new Redis(URL!, {
-    lazyConnect: true,
-    connectTimeout: 2_000,
-    retryStrategy: () => null,
-  });
-  admin.on("error", () => undefined); // connect() rejects with the error
-  try {
-    await admin.connect();
-  } catch (err) {
-    admin.disconnect();
-    throw new Error(`TOOLGATE_TEST_REDIS_URL=${URL} is set but Redis does not answer`, {
-      cause: err,
-    });
-  }
-  return admin;
-}
+const adminClient = () => redisAdmin(URL!);
 
 async function deleteKeys(admin: Redis, prefix: string): Promise<void> {
   let cursor = "0";
