@@ -8,7 +8,8 @@
 // Integration suites are switched on by environment variables, which the tests read themselves.
 // With CI=true and TOOLGATE_REQUIRE_INTEGRATION=1 a missing variable fails the run instead.
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -147,6 +148,13 @@ if (missing.length > 0 && env.CI === "true" && env.TOOLGATE_REQUIRE_INTEGRATION 
   process.exit(1);
 }
 checkSqlite();
+// The embedded defaults (idempotency records, audit log) of servers the tests start go to
+// a fresh folder per run, not into the working tree.
+let dataDir;
+if (!env.TOOLGATE_DATA_DIR) {
+  dataDir = mkdtempSync(path.join(tmpdir(), "toolgate-test-data-"));
+  env.TOOLGATE_DATA_DIR = dataDir;
+}
 console.log(`running ${files.length} test file(s)\n`);
 
 const child = spawn(
@@ -165,4 +173,7 @@ const child = spawn(
   { cwd: root, env, stdio: "inherit" },
 );
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
-child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+child.on("exit", (code, signal) => {
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  process.exit(code ?? (signal ? 1 : 0));
+});

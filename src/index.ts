@@ -85,3 +85,29 @@ export { memoryStore } from "./stores/memory-store.js";
 export { sqliteStore } from "./stores/sqlite-store.js";
 export type { SqliteStoreOptions } from "./stores/sqlite-store.js";
 export type { Logger } from "./log/logger.js";
+export { createAuditor } from "./audit/auditor.js";
+export type { Auditor, AuditorOptions, SinkStatus } from "./audit/auditor.js";
+export type {
+  AuditEvent,
+  AuditOutcome,
+  AuditPrincipal,
+  BackendCallRecord,
+  IdempotencyDisposition,
+} from "./audit/event.js";
+export type { AuditQuery, AuditReader, AuditRow, AuditSink } from "./audit/sink.js";
+export type { AuditOptions } from "./audit/options.js";
+export { DEFAULT_AUDIT_FILE } from "./audit/options.js";
+export { loggerAuditSink } from "./audit/log-sink.js";
+export { memoryAuditSink } from "./audit/sinks/memory-sink.js";
+export type { MemoryAuditSink } from "./audit/sinks/memory-sink.js";
+export type { MetricsOptions, ToolMetrics } from "./observability/metrics.js";
+export type { BackendCallInit } from "./observability/backend-call.js";
+export { auditSinkFromSpec, AUDIT_SINK_SPECS } from "./audit/sink-spec.js";
+export { sqliteAuditSink, sqliteAuditReader } from "./audit/sinks/sqlite-sink.js";
+export type {
+  SqliteAuditSinkOptions,
+  SqliteAuditReaderOptions,
+} from "./audit/sinks/sqlite-sink.js";
+export { fileAuditSink } from "./audit/sinks/file-sink.js";
+export { stdoutAuditSink } from "./audit/sinks/stdout-sink.js";
+export { createRedactor, REDACTED } from "./audit/redact.js";

@@ -1,9 +1,13 @@
 // `npm start`: the refunds demo as a runnable MCP server (HTTP by default, or stdio).
 // It starts its own fake payments provider, so it needs no accounts and no network.
-import path from "node:path";
 import { parseArgs } from "node:util";
+import path from "node:path";
 import {
+  AUDIT_SINK_SPECS,
+  DEFAULT_AUDIT_FILE,
   DEFAULT_DEV_KEY_FILE,
+  auditSinkFromSpec,
+  type AuditSink,
   createLogger,
   createToolServer,
   devIssuer,
@@ -14,6 +18,8 @@ import { DEFAULT_DB_PATH, openRefundsDb } from "./db.js";
 import { startPaymentsService } from "./payments-service.js";
 import { createRefundTools } from "./tools.js";
 
+const DEFAULT_AUDIT_PATH = path.join(".toolgate", DEFAULT_AUDIT_FILE);
+
 const USAGE = `Usage: npm start -- [options]   (or: tsx examples/refunds/main.ts [options])
 
 Options:
@@ -22,6 +28,8 @@ Options:
   --stdio        serve MCP over stdin/stdout instead of HTTP (logs go to stderr)
   --db <path>    SQLite file, or :memory: (default: ${DEFAULT_DB_PATH})
   --keys <path>  dev token issuer's key file (default: ${DEFAULT_DEV_KEY_FILE})
+  --audit <sink> where the audit log goes, repeatable: ${AUDIT_SINK_SPECS}
+                 (default: sqlite:${DEFAULT_AUDIT_PATH}; read it with: npm run -s toolgate -- audit)
   -h, --help     show this help`;
 
 const INSTRUCTIONS =
@@ -36,6 +44,7 @@ interface Cli {
   stdio: boolean;
   db: string;
   keys: string;
+  audit: AuditSink[] | undefined;
 }
 
 /** Parses argv; a usage error exits 2 with a message, never a stack trace. */
@@ -52,6 +61,7 @@ function parseCli(argv: string[]): Cli {
         stdio: { type: "boolean", default: false },
         db: { type: "string" },
         keys: { type: "string" },
+        audit: { type: "string", multiple: true },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -71,12 +81,24 @@ function parseCli(argv: string[]): Cli {
   const host = values.host ?? "127.0.0.1";
   if (host === "") return usageError("--host must not be empty.");
   if (values.keys === "") return usageError("--keys must not be empty.");
+  let audit: AuditSink[] | undefined;
+  try {
+    audit = values.audit?.map((spec) => auditSinkFromSpec(spec));
+  } catch (error) {
+    return usageError(`--audit: ${(error as Error).message}`);
+  }
+  if (values.stdio && values.audit?.some((spec) => spec.trim() === "stdout")) {
+    return usageError(
+      "--audit stdout cannot be used with --stdio: stdout carries the MCP protocol.",
+    );
+  }
   return {
     port,
     host,
     stdio: values.stdio,
     db: values.db ?? DEFAULT_DB_PATH,
     keys: values.keys ?? DEFAULT_DEV_KEY_FILE,
+    audit,
   };
 }
 
@@ -111,6 +133,8 @@ async function main(): Promise<void> {
     auth: cli.stdio
       ? { verifier: issuer.verifier(stdioResource), resource: stdioResource }
       : issuer.verifier(),
+    // Every call is audited; by default to SQLite in .toolgate/ (`toolgate audit` reads it).
+    ...(cli.audit ? { audit: { sinks: cli.audit } } : {}),
   });
 
   let stopping = false;
@@ -170,6 +194,9 @@ Or with curl (then try order_id "INV-99" or "INV-2024-99999" to see typed errors
     -d '${call('{"order_id":"INV-2024-00001"}')}'
 
 A token with only "orders:read" sees two tools; issue_refund answers "forbidden".
+Every call is audited (who, tool, redacted arguments, outcome, latency). See the log:
+  npm run -s toolgate -- audit --since 15m
+Prometheus metrics: ${new URL("/metrics", url).href}
 Press Ctrl+C to stop.
 `;
 }

@@ -1,7 +1,7 @@
 // The outbound call to the payments provider, and the one place where its failures
 // become typed tool errors (error contract: 5xx/connection -> unavailable, 429 ->
 // rate_limited, other 4xx -> conflict, abort -> timeout).
-import { conflict, rateLimited, timeout, unavailable } from "../../src/index.js";
+import { conflict, rateLimited, timeout, unavailable, type ToolContext } from "../../src/index.js";
 
 /** What the tools need to reach the provider: nothing global, handed in by the server setup. */
 export interface PaymentsConfig {
@@ -26,26 +26,30 @@ export interface ProviderRefund {
 export async function createProviderRefund(
   config: PaymentsConfig,
   refund: RefundRequest,
-  signal: AbortSignal,
-  idempotencyKey: string | undefined,
+  ctx: Pick<ToolContext, "signal" | "idempotencyKey" | "backendCall">,
 ): Promise<ProviderRefund> {
+  const { signal, idempotencyKey } = ctx;
   let response: Response;
   try {
     // The call's signal bounds this request: at the tool's deadline (or a client
     // cancel) the request is aborted, not left running behind the caller's back.
-    response = await fetch(new URL("/v1/refunds", config.url), {
-      method: "POST",
-      signal,
-      headers: {
-        authorization: `Bearer ${config.apiKey}`,
-        "content-type": "application/json",
-        accept: "application/json",
-        // toolgate's derived key: if a crash makes toolgate run this operation again, the
-        // provider recognises it and refunds once (the one gap toolgate cannot close alone).
-        ...(idempotencyKey === undefined ? {} : { "idempotency-key": idempotencyKey }),
-      },
-      body: JSON.stringify(refund),
-    });
+    // backendCall traces it (trace headers) and lists it in the call's audit event.
+    response = await ctx.backendCall("payments", (init) =>
+      fetch(new URL("/v1/refunds", config.url), {
+        method: "POST",
+        signal: init.signal,
+        headers: {
+          ...init.headers,
+          authorization: `Bearer ${config.apiKey}`,
+          "content-type": "application/json",
+          accept: "application/json",
+          // toolgate's derived key: if a crash makes toolgate run this operation again, the
+          // provider recognises it and refunds once (the one gap toolgate cannot close alone).
+          ...(idempotencyKey === undefined ? {} : { "idempotency-key": idempotencyKey }),
+        },
+        body: JSON.stringify(refund),
+      }),
+    );
   } catch (error) {
     if (signal.aborted) {
       // Usually the pipeline has already answered `timeout`; this covers direct callers.

@@ -142,7 +142,7 @@ export function createRefundTools(options: RefundToolsOptions): ToolDefinition[]
         if (!current) throw noSuchOrder(args.order_id);
         checkRefundable(current, args.amount_cents);
 
-        const receipt = await createProviderRefund(payments, args, ctx.signal, ctx.idempotencyKey);
+        const receipt = await createProviderRefund(payments, args, ctx);
         // The money has moved: record it even if the deadline passed meanwhile, so the
         // database never disagrees with the provider.
         const refundId = `rf_${randomUUID()}`;

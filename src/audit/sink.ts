@@ -11,6 +11,8 @@ export interface AuditSink {
   readonly name: string;
   /** Stores a batch; resolves once stored as durably as the sink promises. */
   write(events: readonly AuditEvent[]): Promise<void>;
+  /** True for sinks writing to this process's stdout (not allowed while serving stdio). */
+  readonly writesToStdout?: boolean;
   /** Releases resources; called once, after the last write. */
   close(): Promise<void>;
 }

@@ -5,6 +5,8 @@ export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
   env: NodeJS.ProcessEnv;
+  /** Ends long-running commands (`audit --follow`) like SIGINT does; for tests and embedders. */
+  signal?: AbortSignal;
 }
 
 /** A subcommand module: `src/cli/<name>.ts` exports these. */

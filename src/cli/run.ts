@@ -10,6 +10,11 @@ const COMMANDS: readonly CommandEntry[] = [
     summary: "mint a short-lived access token from the local dev issuer",
     load: () => import("./token.js"),
   },
+  {
+    name: "audit",
+    summary: "show the audit log: who called which tool, and what came of it",
+    load: () => import("./audit.js"),
+  },
 ];
 
 export const EXIT_OK = 0;

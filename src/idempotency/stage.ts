@@ -102,6 +102,7 @@ export function idempotency(options: IdempotencyStageOptions): Stage {
       if (claim.kind === "claimed") {
         if (claim.takeover)
           ctx.log.warn("took over an idempotency claim whose lease had ended (its owner crashed?)");
+        ctx.idempotency = "executed";
         return runOnce(ctx, next, s, {
           scope,
           ownerToken,
@@ -112,10 +113,17 @@ export function idempotency(options: IdempotencyStageOptions): Stage {
         });
       }
       const { record } = claim;
-      if (record.fingerprint !== fingerprint) throw reusedKey(tool.name);
-      if (record.state === "completed") return replay(record);
+      if (record.fingerprint !== fingerprint) {
+        ctx.idempotency = "conflict";
+        throw reusedKey(tool.name);
+      }
+      if (record.state === "completed") {
+        ctx.idempotency = "replayed";
+        return replay(record);
+      }
       // The same operation is running elsewhere: wait for it (bounded), then replay.
       if (Date.now() + pollMs > waitUntil || ctx.signal.aborted) {
+        ctx.idempotency = "in_progress";
         throw inProgress(
           `The same ${tool.name} operation is still running. Retry with the same key shortly to get its result.`,
           Math.max(pollMs, Math.min(1000, record.leaseExpiresAt - now())),

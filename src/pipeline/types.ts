@@ -1,4 +1,6 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
+import type { Context as TraceContext } from "@opentelemetry/api";
+import type { BackendCallRecord, IdempotencyDisposition } from "../audit/event.js";
 import type { Principal } from "../auth/principal.js";
 import type { Logger } from "../log/logger.js";
 import type { ToolDefinition } from "../tool/types.js";
@@ -35,6 +37,14 @@ export interface CallContext {
    * with the handler's real outcome, so the idempotency stage can store it (rule 6).
    */
   lateOutcome?: Promise<CallToolResult>;
+  /** What the idempotency stage did (audited). */
+  idempotency?: IdempotencyDisposition;
+  /** Backend calls made so far (audited). */
+  readonly backendCalls: BackendCallRecord[];
+  /** The OpenTelemetry context of the call's span: parent of backend spans. */
+  traceContext?: TraceContext;
+  /** Gateway: the upstream server that served the call (audited). */
+  upstream?: string;
 }
 
 export type Next = () => Promise<CallToolResult>;

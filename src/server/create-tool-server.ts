@@ -21,6 +21,12 @@ import {
 import { createHttpAuthenticator } from "./http-auth.js";
 import { createCallContext, createMcpServerFactory } from "./mcp-factory.js";
 import { createToolRegistry } from "./tool-registry.js";
+import { createAuditor, type Auditor } from "../audit/auditor.js";
+import { checkAuditOptions, defaultAuditSinks, type AuditOptions } from "../audit/options.js";
+import { createRedactor } from "../audit/redact.js";
+import { createMetrics, type MetricsOptions, type ToolMetrics } from "../observability/metrics.js";
+import { observeCalls, refusalEvent } from "../observability/observe.js";
+import type { HttpRefusal } from "./http-auth.js";
 
 const SWEEP_INTERVAL_MS = 10 * 60_000;
 
@@ -49,6 +55,13 @@ export interface ToolServerOptions {
   store?: IdempotencyStore;
   /** A pino logger. Default: JSON lines on stderr. */
   logger?: Logger;
+  /**
+   * The audit log: one event per call (who, which tool, redacted arguments, outcome,
+   * latency). Default: SQLite at `.toolgate/audit.sqlite`. `false` turns it off.
+   */
+  audit?: AuditOptions | false;
+  /** Prometheus metrics at `/metrics` of the HTTP listener; `false` to not serve them. */
+  metrics?: MetricsOptions | false;
 }
 
 export interface CallOptions {
@@ -66,6 +79,8 @@ export interface ToolServer {
   listen(options?: ListenOptions): Promise<ListeningAddress>;
   /** Serves MCP over this process's stdin/stdout until stdin closes. */
   handleStdio(): Promise<void>;
+  /** The server's Prometheus metrics (also served at `/metrics` unless `metrics: false`). */
+  readonly metrics: ToolMetrics;
   /** Runs one call through the same pipeline without a transport (tests, embedding). */
   callTool(name: string, args?: unknown, options?: CallOptions): Promise<CallToolResult>;
   close(): Promise<void>;
@@ -80,6 +95,7 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
     throw new TypeError("createToolServer: version is required.");
   }
   if (options.http !== undefined) checkHttpOptions(options.http);
+  checkAuditOptions(options.audit);
   const log = options.logger ?? createLogger({ name: options.name });
   const registry = createToolRegistry(options.tools);
   const auth: ResolvedAuth | undefined =
@@ -118,7 +134,51 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
         ? {}
         : { defaultTimeoutMs: options.defaultTimeoutMs }),
     });
-  const runCall = compose(stages);
+  const auditOptions = options.audit === false ? undefined : (options.audit ?? {});
+  // The gauges read the auditor's queues at scrape time (after both exist).
+  const metrics = createMetrics(options.metrics || {}, () => auditor?.status() ?? []);
+  const auditor: Auditor | undefined = auditOptions
+    ? createAuditor({
+        sinks: auditOptions.sinks ?? defaultAuditSinks(log),
+        log: log.child({ component: "audit" }),
+        ...(auditOptions.maxBuffered === undefined
+          ? {}
+          : { maxBuffered: auditOptions.maxBuffered }),
+        ...(auditOptions.batchSize === undefined ? {} : { batchSize: auditOptions.batchSize }),
+        ...(auditOptions.flushIntervalMs === undefined
+          ? {}
+          : { flushIntervalMs: auditOptions.flushIntervalMs }),
+        onDrop: (sink, count) => metrics.auditDropped(sink, count),
+      })
+    : undefined;
+  const metricsEndpoint = options.metrics === false ? undefined : metrics;
+  if (metricsEndpoint && metricsEndpoint.path === (options.http?.path ?? "/mcp"))
+    throw new TypeError("metrics.path must differ from http.path.");
+  const runCall = observeCalls(compose(stages), {
+    server: options.name,
+    auditor,
+    metrics,
+    redact: createRedactor(auditOptions?.redactKeys ? { keys: auditOptions.redactKeys } : {}),
+    failClosed: auditOptions?.failClosed ?? false,
+  });
+  const onRefusal = (refusal: HttpRefusal) => {
+    metrics.authRefused(refusal.status);
+    auditor?.record(
+      refusalEvent({
+        server: options.name,
+        outcome:
+          refusal.status === 403
+            ? "forbidden"
+            : refusal.status === 503
+              ? "unavailable"
+              : "unauthenticated",
+        reason: refusal.reason,
+        principal: refusal.principal,
+        tool: refusal.tool,
+        latencyMs: refusal.latencyMs,
+      }),
+    );
+  };
   const info = {
     name: options.name,
     version: options.version,
@@ -139,6 +199,7 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
           tools: registry.tools,
           lookup: registry.get,
           log,
+          onRefusal,
         })
     : undefined;
 
@@ -149,6 +210,7 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
     name: options.name,
     version: options.version,
     tools: registry.tools,
+    metrics,
     async listen(listen = {}) {
       const handle = await startHttpServer(
         factory,
@@ -156,13 +218,20 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
         listen,
         log,
         makeAuthenticator,
+        metricsEndpoint,
       );
+      metricsEndpoint?.startProcessMetrics();
       httpServers.add(handle);
       log.info({ url: handle.address.url }, "MCP server listening");
       return handle.address;
     },
     async handleStdio() {
       if (stdio) throw new Error("handleStdio() is already serving this process's stdio.");
+      if (auditOptions?.sinks?.some((sink) => sink.writesToStdout === true)) {
+        throw new Error(
+          "The stdout audit sink cannot be used with stdio serving: stdout carries the MCP protocol. Use a file, SQLite or PostgreSQL sink.",
+        );
+      }
       if (auth) stdioPrincipal = await resolveStdioPrincipal(auth, log);
       return new Promise<void>((resolve) => {
         stdio = serveStdio(factory, {
@@ -193,6 +262,8 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
       if (stdio) closing.push(stdio.close());
       stdio = undefined;
       await Promise.all(closing);
+      // After the listeners: the calls they were finishing still get their events written.
+      await auditor?.close();
       if (ownStore) await (await ownStore.catch(() => undefined))?.close();
       ownStore = undefined;
     },

@@ -13,6 +13,15 @@ import { INVALID_REQUEST, sendJson, sendJsonRpcError } from "./http-responses.js
 /** Where the verified principal rides through the SDK to the tool handlers. */
 export const PRINCIPAL_KEY = "toolgate/principal";
 
+export interface HttpRefusal {
+  readonly status: number;
+  readonly reason: string;
+  readonly principal?: Principal;
+  readonly tool?: string;
+  /** Time spent deciding, in ms. */
+  readonly latencyMs: number;
+}
+
 export interface HttpAuthenticator {
   /** Serves RFC 9728 metadata; false when the request is for something else. */
   serveMetadata(req: IncomingMessage, res: ServerResponse, url: URL): boolean;
@@ -32,6 +41,8 @@ export function createHttpAuthenticator(input: {
   tools: readonly ToolDefinition[];
   lookup: (name: string) => ToolDefinition | undefined;
   log: Logger;
+  /** Told of every refusal (audit and metrics): status, why, and for step-up who and which tool. */
+  onRefusal?: (refusal: HttpRefusal) => void;
 }): HttpAuthenticator {
   const { auth, log } = input;
   const scopes = input.tools.flatMap((t) => t.scopes);
@@ -41,6 +52,8 @@ export function createHttpAuthenticator(input: {
     res: ServerResponse,
     status: number,
     fields: Omit<Challenge, "resourceMetadata">,
+    started: number,
+    who: { principal?: Principal; tool?: string } = {},
   ): undefined {
     const header = bearerChallenge({
       ...fields,
@@ -49,6 +62,7 @@ export function createHttpAuthenticator(input: {
     const message =
       fields.description ?? "This server requires a bearer token in the Authorization header.";
     sendJsonRpcError(res, status, INVALID_REQUEST, message, { "www-authenticate": header });
+    input.onRefusal?.({ status, reason: message, latencyMs: performance.now() - started, ...who });
     return undefined;
   }
 
@@ -72,21 +86,32 @@ export function createHttpAuthenticator(input: {
     },
 
     async authenticate(req, res, url) {
+      const started = performance.now();
       // RFC 6750 §2.3 allows query tokens, but they leak into logs and histories: refused.
       if (url.searchParams.has("access_token")) {
-        return challenge(res, 400, {
-          error: "invalid_request",
-          description: "Send the access token in the Authorization header, never in the URL.",
-        });
+        return challenge(
+          res,
+          400,
+          {
+            error: "invalid_request",
+            description: "Send the access token in the Authorization header, never in the URL.",
+          },
+          started,
+        );
       }
       const header = req.headers.authorization;
-      if (header === undefined || header === "") return challenge(res, 401, {});
+      if (header === undefined || header === "") return challenge(res, 401, {}, started);
       const match = BEARER.exec(header);
       if (!match?.[1]) {
-        return challenge(res, 400, {
-          error: "invalid_request",
-          description: "The Authorization header must be 'Bearer <token>'.",
-        });
+        return challenge(
+          res,
+          400,
+          {
+            error: "invalid_request",
+            description: "The Authorization header must be 'Bearer <token>'.",
+          },
+          started,
+        );
       }
       try {
         const principal = await verifyWithin(auth.verifyTimeoutMs, (signal) =>
@@ -95,10 +120,15 @@ export function createHttpAuthenticator(input: {
         // A verifier's clock tolerance may pass a token just past `exp`; OAuth clients only
         // refresh on a 401, so an expired token is refused here, not as a tool result later.
         if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now()) {
-          return challenge(res, 401, {
-            error: "invalid_token",
-            description: "The access token has expired.",
-          });
+          return challenge(
+            res,
+            401,
+            {
+              error: "invalid_token",
+              description: "The access token has expired.",
+            },
+            started,
+          );
         }
         const info: AuthInfo = {
           token: "", // never carried further: no token passthrough (the principal is enough)
@@ -125,33 +155,55 @@ export function createHttpAuthenticator(input: {
               "retry-after": "5",
             },
           );
+          input.onRefusal?.({
+            status: 503,
+            reason: "token verification unavailable",
+            latencyMs: performance.now() - started,
+          });
           return undefined;
         }
         if (error instanceof AuthError) {
           const code = error.code === "invalid_request" ? "invalid_request" : "invalid_token";
-          return challenge(res, code === "invalid_request" ? 400 : 401, {
-            error: code,
-            description: error.message,
-          });
+          return challenge(
+            res,
+            code === "invalid_request" ? 400 : 401,
+            {
+              error: code,
+              description: error.message,
+            },
+            started,
+          );
         }
         log.error({ err: error }, "token verifier failed unexpectedly; refusing");
-        return challenge(res, 401, {
-          error: "invalid_token",
-          description: "The access token could not be verified.",
-        });
+        return challenge(
+          res,
+          401,
+          {
+            error: "invalid_token",
+            description: "The access token could not be verified.",
+          },
+          started,
+        );
       }
     },
 
     refuseForStepUp(res, body, principal) {
+      const started = performance.now();
       if (!auth.stepUp || !isToolsCall(body)) return false;
       const tool = input.lookup(body.params.name);
       if (!tool || missingScopes(tool.scopes, principal.scopes).length === 0) return false;
       // RFC 6750 §3.1: insufficient_scope -> 403 naming every scope the call needs.
-      challenge(res, 403, {
-        error: "insufficient_scope",
-        description: `${tool.name} needs the scope(s) ${tool.scopes.join(" ")}.`,
-        scope: [...new Set([...principal.scopes, ...tool.scopes])],
-      });
+      challenge(
+        res,
+        403,
+        {
+          error: "insufficient_scope",
+          description: `${tool.name} needs the scope(s) ${tool.scopes.join(" ")}.`,
+          scope: [...new Set([...principal.scopes, ...tool.scopes])],
+        },
+        started,
+        { principal, tool: tool.name },
+      );
       return true;
     },
   };

@@ -91,6 +91,12 @@ export interface HttpServerHandle {
   close(): Promise<void>;
 }
 
+/** Prometheus text served at `path` (GET, no bearer token: scrapers have none). */
+export interface MetricsEndpoint {
+  readonly path: string;
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
 /** Builds the authenticator once the server's own URL (the default resource) is known. */
 export type MakeAuthenticator = (boundUrl: () => string) => HttpAuthenticator;
 
@@ -105,6 +111,7 @@ export async function startHttpServer(
   listen: ListenOptions,
   log: Logger,
   makeAuthenticator?: MakeAuthenticator,
+  metrics?: MetricsEndpoint,
 ): Promise<HttpServerHandle> {
   const host = listen.host ?? "127.0.0.1";
   const port = listen.port ?? 3000;
@@ -145,6 +152,12 @@ export async function startHttpServer(
     if (url.pathname === "/healthz" && req.method === "GET")
       return sendJson(res, 200, { status: "ok" });
     if (auth?.serveMetadata(req, res, url)) return;
+    if (metrics && url.pathname === metrics.path && req.method === "GET") {
+      if (checkHost && !checkHost(req, res)) return;
+      const { contentType, body } = await metrics.render();
+      res.writeHead(200, { "content-type": contentType, "cache-control": "no-store" });
+      return void res.end(body);
+    }
     if (url.pathname !== path) {
       return sendJsonRpcError(res, 404, INVALID_REQUEST, `Not found. The MCP endpoint is ${path}.`);
     }

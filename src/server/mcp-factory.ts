@@ -105,5 +105,6 @@ export function createCallContext(init: CallContextInit): CallContext {
     lookup: init.lookup,
     log: init.log,
     principal: init.principal ?? ANONYMOUS_PRINCIPAL,
+    backendCalls: [],
   };
 }

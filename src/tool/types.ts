@@ -5,6 +5,7 @@ import type { Logger } from "../log/logger.js";
 import type { JsonSchema, SchemaInput } from "../validation/json-schema.js";
 import type { ValidationOutcome } from "../validation/validator.js";
 import type { IdempotencyOptions, ResolvedIdempotency } from "../idempotency/options.js";
+import type { BackendCallInit } from "../observability/backend-call.js";
 
 export type SideEffect = "read" | "write";
 
@@ -26,6 +27,12 @@ export interface ToolContext {
    */
   readonly idempotencyKey: string | undefined;
   readonly tool: { readonly name: string; readonly version: string };
+  /**
+   * Makes one request to a backend so it is observed: a child trace span, `init.headers`
+   * to send with it (W3C `traceparent`), `init.signal` (the call's), and an entry in the
+   * call's audit event (name, status, ms). Return the fetch `Response` to record its status.
+   */
+  backendCall<T>(name: string, run: (init: BackendCallInit) => Promise<T> | T): Promise<T>;
 }
 
 declare const rawResultBrand: unique symbol;

@@ -481,7 +481,14 @@ describe("main.ts as a process", () => {
     }
   });
 
-  for (const args of [["--port", "abc"], ["--bogus"], ["--port", "70000"], ["stray"]]) {
+  for (const args of [
+    ["--port", "abc"],
+    ["--bogus"],
+    ["--port", "70000"],
+    ["stray"],
+    ["--audit", "bogus"],
+    ["--stdio", "--audit", "stdout"],
+  ]) {
     it(`exits 2 with usage and no stack trace for ${args.join(" ")}`, async () => {
       const child = start(args);
       const stdout = collect(child.stdout);

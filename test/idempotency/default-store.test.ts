@@ -16,12 +16,20 @@ after(() => rmSync(cwd, { recursive: true, force: true }));
 test("the default store is a SQLite file under .toolgate/, created on first write call", async () => {
   // tsx resolved from this repo: the child runs in a bare temporary folder.
   const tsx = import.meta.resolve("tsx");
+  // Without TOOLGATE_DATA_DIR (the test runner sets one), defaults live in ./.toolgate.
+  const env = { ...process.env };
+  delete env["TOOLGATE_DATA_DIR"];
   const { stdout } = await promisify(execFile)(process.execPath, ["--import", tsx, fixture], {
     cwd,
+    env,
   });
   const out = JSON.parse(stdout.trim()) as Record<string, unknown>;
   assert.deepEqual(out["first"], { runs: 1 });
   assert.deepEqual(out["again"], { runs: 1 }, "the repeat replays instead of running again");
   assert.deepEqual(out["replay"], { "toolgate/idempotent-replay": true });
   assert.ok(existsSync(path.join(cwd, ".toolgate", "idempotency.sqlite")));
+  assert.ok(
+    existsSync(path.join(cwd, ".toolgate", "audit.sqlite")),
+    "the default audit log sits beside it",
+  );
 });

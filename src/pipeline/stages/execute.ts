@@ -3,6 +3,7 @@ import { toCallToolResult } from "../../tool/result.js";
 import type { ToolContext, ToolDefinition } from "../../tool/types.js";
 import type { Stage } from "../types.js";
 import { requireTool } from "./require-tool.js";
+import { runBackendCall } from "../../observability/backend-call.js";
 
 export interface ExecuteOptions {
   /** Deadline for tools that set none. Default 30 000 ms. */
@@ -78,6 +79,7 @@ export function execute(options: ExecuteOptions = {}): Stage {
         deadline,
         tool: { name: tool.name, version: tool.version },
         idempotencyKey: ctx.idempotencyKey,
+        backendCall: (name, run) => runBackendCall(ctx, controller.signal, name, run),
       };
       work = Promise.resolve().then(() => tool.handler(ctx.args, toolCtx));
       const aborted = new Promise<never>((_, reject) => {

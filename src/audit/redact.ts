@@ -1,0 +1,584 @@
+import type { JsonSchema } from "../validation/json-schema.js";
+
+/**
+ * Masks secrets in tool arguments before they reach an audit log, and bounds their size.
+ *
+ * Three independent rules, each applied at every depth:
+ *
+ * 1. Schema-marked values. A value whose (sub)schema says `sensitive: true` becomes
+ *    `"[REDACTED]"`, whatever its type (an object or array is replaced as a whole). zod users
+ *    write `z.string().meta({ sensitive: true })`; zod 4's JSON Schema output keeps the key.
+ * 2. Sensitive keys. A property whose name looks like a secret (see `keyLooksSensitive`)
+ *    is masked even without a schema. `null` and booleans under such a key are kept: they
+ *    carry no secret, and `{ "password_set": true }` stays readable.
+ * 3. Secret-looking strings anywhere: payment card numbers, JWTs and `Bearer` credentials
+ *    are replaced inside the string, the rest of the string is kept.
+ *
+ * Then bounds keep one audit event small: long strings, deep nesting, long arrays, wide
+ * objects and very large values are cut with a visible marker (see `REDACTION_LIMITS`).
+ *
+ * The result is a new value made only of plain objects, arrays, strings, numbers, booleans
+ * and null (JSON-safe); the input is never modified. Values JSON cannot carry get readable
+ * placeholders: `"[undefined]"`, `"[Function: name]"`, `"12n"`, `"[Symbol(x)]"`,
+ * `"[Map(2)]"`, `"[Circular]"` for a cycle, `"[Unreadable]"` for a throwing getter.
+ *
+ * It runs on every tool call, so it does little per call: what a key means is cached per
+ * redactor, what a frozen schema marks is cached per schema, and a schema with no
+ * `sensitive: true` anywhere is skipped entirely. About 5-10 µs for typical arguments.
+ */
+
+export const REDACTED = "[REDACTED]";
+export const TRUNCATED = "[TRUNCATED]";
+
+export const REDACTION_LIMITS = Object.freeze({
+  /** Strings (and keys) longer than this are cut and end with `…[+N chars]`. */
+  maxStringLength: 1024,
+  /** Objects and arrays nested deeper than this become `"[TRUNCATED]"`. */
+  maxDepth: 32,
+  /** Arrays keep this many items, then one `"[+N items]"` marker item. */
+  maxArrayItems: 100,
+  /** Objects keep this many keys, then a `"[TRUNCATED]": "[+N keys]"` entry. */
+  maxObjectKeys: 200,
+  /**
+   * Values visited per call; past it every value is `"[TRUNCATED]"`. The other bounds alone
+   * would still allow 100^32 items, and a graph with shared references grows exponentially.
+   */
+  maxNodes: 10_000,
+});
+
+export interface RedactorOptions {
+  /**
+   * More keys to mask, besides the defaults: a string matches a key exactly, ignoring case;
+   * a RegExp is tested against the key as it is (its `g`/`y` flags are dropped).
+   */
+  readonly keys?: readonly (string | RegExp)[];
+}
+
+/** Returns a redacted, bounded copy of `value`; `schema` is the JSON Schema it was sent against. */
+export type Redactor = (value: unknown, schema?: Readonly<JsonSchema>) => unknown;
+
+export function createRedactor(options: RedactorOptions = {}): Redactor {
+  const exact = new Set<string>();
+  const patterns: RegExp[] = [];
+  for (const key of options.keys ?? []) {
+    if (typeof key === "string") exact.add(key.toLowerCase());
+    else if (key instanceof RegExp)
+      patterns.push(new RegExp(key.source, key.flags.replace(/[gy]/g, "")));
+    else throw new TypeError("createRedactor: keys must be strings or regular expressions.");
+  }
+
+  // Keys repeat from call to call (the same tools, the same argument names): decide once.
+  const keyCache = new Map<string, KeyInfo>();
+  const keyInfo = (key: string): KeyInfo => {
+    const cached = keyCache.get(key);
+    if (cached) return cached;
+    const info: KeyInfo = {
+      sensitive:
+        exact.has(key.toLowerCase()) || patterns.some((p) => p.test(key)) || keyLooksSensitive(key),
+      // A key is data too: a map keyed by card number must not leak through its keys.
+      out: redactString(key),
+    };
+    if (key.length <= 128) {
+      if (keyCache.size >= 4096) keyCache.clear();
+      keyCache.set(key, info);
+    }
+    return info;
+  };
+
+  return (value, schema) => {
+    let index: SchemaIndex | undefined;
+    let applied: Applied | undefined;
+    if (typeof schema === "object" && schema !== null && !Array.isArray(schema)) {
+      index = schemaIndex(schema);
+      if (index) applied = index.expand(schema);
+    }
+    const walker: Walker = { index, keyInfo, nodes: 0, ancestors: new Set() };
+    return walk(walker, value, applied, 0);
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Keys
+
+interface KeyInfo {
+  readonly sensitive: boolean;
+  readonly out: string;
+}
+
+// Words of a key: `accessToken`, `access_token`, `ACCESS-TOKEN` and `X-Api-Key` all split
+// into words; `APIKey` into `API`, `Key`.
+const WORDS = /[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+/g;
+// A word (or two adjacent words joined, for `api_key`, `private-key`, `cardNumber`) that
+// contains one of these is sensitive: `password_hash`, `newPassword`, `x-api-key`, `Set-Cookie`.
+const CONTAINS = [
+  "password",
+  "passwd",
+  "passphrase",
+  "credential",
+  "authorization",
+  "cookie",
+  "apikey",
+  "privatekey",
+  "cardnumber",
+];
+// ...or ends with one of these (`client_secret`, `clientsecret`) but `secretary` does not.
+const ENDS_WITH = ["secret", "secrets"];
+// ...or is one of these whole words (as substrings they would match far too much).
+const EXACT = new Set(["pwd", "cvv", "cvc", "pan"]);
+
+/**
+ * The default key rule (case-insensitive, on any key at any depth).
+ *
+ * `token` is special: the key's LAST word must end in `token` (`token`, `access_token`,
+ * `refreshToken`, `apiToken`, `x-auth-token`, `accesstoken`, `pageToken`). So `tokens_used`,
+ * `max_tokens`, `token_count` and `token_type` are kept: in tool arguments "token" is often an
+ * LLM token count, not a credential. Pagination tokens are masked (harmless).
+ * Known false positives, accepted: `pan` (camera pan), `secret_name`, `api_key_id`.
+ */
+export function keyLooksSensitive(key: string): boolean {
+  const words = key.match(WORDS);
+  if (!words) return false;
+  let previous = "";
+  for (const raw of words) {
+    const word = raw.toLowerCase();
+    if (EXACT.has(word) || wordMatches(word) || (previous !== "" && wordMatches(previous + word)))
+      return true;
+    previous = word;
+  }
+  return previous.endsWith("token");
+}
+
+function wordMatches(word: string): boolean {
+  for (const part of CONTAINS) if (word.includes(part)) return true;
+  for (const end of ENDS_WITH) if (word.endsWith(end)) return true;
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------
+// Strings
+
+// `Bearer <credential>` (RFC 6750 token68 characters), any case: "Bearer [REDACTED]".
+const BEARER = /\b(bearer)\s+[\w\-.~+/]+=*/gi;
+// A JWT (JWS compact form, also unsigned `alg: none`): three base64url segments, the
+// header starting with `eyJ` (`{"`). Replaced where it stands, e.g. inside a URL.
+const JWT = /(?<![\w-])eyJ[\w-]+\.[\w-]+\.[\w-]*/g;
+// Card-number candidates: 13-19 digits in one run, or groups of 3-6 digits separated by a
+// single space or dash (4-4-4-4, Amex 4-6-5). Two-digit groups are not accepted, so dates
+// such as "2024-01-15 2024-02-20" and phone numbers do not look like cards.
+const CARD = /(?<!\d)(?:\d{13,19}|\d{3,6}(?:[ -]\d{3,6}){2,})(?!\d)/g;
+const HAS_DIGIT_GROUP = /\d{3}/;
+// Patterns are matched in the first SCAN_WINDOW characters before the cut at
+// maxStringLength, so a secret that straddles the cut is still masked, and a huge string
+// costs no more than this.
+const SCAN_WINDOW = 16 * 1024;
+
+/**
+ * Card numbers are masked in full, not "all but the last 4": the audit log does not need
+ * them, and a full mask also hides the BIN. A candidate counts as a card when it has 13-19
+ * digits, passes the Luhn check, starts with 2-6 (Mastercard, Visa, Amex, Discover, JCB,
+ * Diners, UnionPay, Maestro, Mir), and, with 13 digits, starts with 4 (old Visa). The
+ * prefix rule keeps most epoch-millisecond timestamps (13 digits starting with 1) and other
+ * long numbers, a tenth of which pass Luhn by chance. A separated candidate longer than 19
+ * digits is masked as a whole if any run of its groups is a card.
+ */
+function looksLikeCard(digits: string): boolean {
+  const n = digits.length;
+  if (n < 13 || n > 19) return false;
+  const first = digits.charCodeAt(0) - 48;
+  if (first < 2 || first > 6 || (n === 13 && first !== 4)) return false;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    let d = digits.charCodeAt(n - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+function cardReplacer(match: string): string {
+  const groups = match.split(/[ -]/);
+  if (groups.length === 1) return looksLikeCard(match) ? REDACTED : match;
+  // Every run of consecutive groups: the whole match is usually the only candidate, but a
+  // card may sit inside a longer sequence of groups.
+  for (let start = 0; start < groups.length; start++) {
+    let digits = "";
+    for (let end = start; end < groups.length && digits.length < 19; end++) {
+      digits += groups[end];
+      if (looksLikeCard(digits)) return REDACTED;
+    }
+  }
+  return match;
+}
+
+/** Masks secret-looking parts of a string and cuts it to `maxStringLength`. */
+export function redactString(value: string): string {
+  const windowed = value.length > SCAN_WINDOW;
+  let head = windowed ? value.slice(0, SCAN_WINDOW) : value;
+  head = head.replace(BEARER, "$1 " + REDACTED);
+  if (head.includes("eyJ")) head = head.replace(JWT, REDACTED);
+  if (head.length >= 13 && HAS_DIGIT_GROUP.test(head)) head = head.replace(CARD, cardReplacer);
+  const unscanned = windowed ? value.length - SCAN_WINDOW : 0;
+  let cut = REDACTION_LIMITS.maxStringLength;
+  if (head.length <= cut) return unscanned === 0 ? head : `${head}…[+${unscanned} chars]`;
+  const last = head.charCodeAt(cut - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut--; // never split a surrogate pair
+  return `${head.slice(0, cut)}…[+${head.length - cut + unscanned} chars]`;
+}
+
+function numberLooksLikeCard(value: number): boolean {
+  // Card numbers sent as JSON numbers: integers of 13-19 digits (below 1e21 String() gives digits).
+  return Number.isInteger(value) && value >= 1e12 && value < 1e19 && looksLikeCard(String(value));
+}
+
+// ---------------------------------------------------------------------------------------
+// The walk
+
+interface Walker {
+  readonly index: SchemaIndex | undefined;
+  readonly keyInfo: (key: string) => KeyInfo;
+  nodes: number;
+  /** The objects on the path from the root: a value met again on its own path is a cycle. */
+  readonly ancestors: Set<object>;
+}
+
+function walk(w: Walker, value: unknown, applied: Applied | undefined, depth: number): unknown {
+  if (++w.nodes > REDACTION_LIMITS.maxNodes) return TRUNCATED;
+  if (applied?.sensitive) return REDACTED;
+  switch (typeof value) {
+    case "string":
+      return redactString(value);
+    case "number":
+      return numberLooksLikeCard(value) ? REDACTED : value;
+    case "boolean":
+      return value;
+    case "undefined":
+      return "[undefined]";
+    case "bigint": {
+      const text = redactString(value.toString());
+      return text === REDACTED ? text : `${text}n`;
+    }
+    case "symbol":
+      return `[${redactString(value.toString())}]`;
+    case "function":
+      return value.name ? `[Function: ${redactString(value.name)}]` : "[Function]";
+    default:
+      // "object"
+      return value === null ? null : walkObject(w, value as object, applied, depth);
+  }
+}
+
+function walkObject(
+  w: Walker,
+  value: object,
+  applied: Applied | undefined,
+  depth: number,
+): unknown {
+  if (depth >= REDACTION_LIMITS.maxDepth) return TRUNCATED;
+  if (w.ancestors.has(value)) return "[Circular]";
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+    return `[${value.constructor.name}(${value.byteLength} bytes)]`;
+  }
+  if (value instanceof Map || value instanceof Set) {
+    return `[${value.constructor.name}(${value.size})]`;
+  }
+  w.ancestors.add(value);
+  try {
+    if (Array.isArray(value)) return walkArray(w, value, applied, depth);
+    if (value instanceof Error) {
+      // `message` and `name` are not enumerable own properties; keep them readable.
+      return { name: redactString(value.name), message: redactString(value.message) };
+    }
+    return walkRecord(w, value as Record<string, unknown>, applied, depth);
+  } catch {
+    // A throwing getter or proxy trap: the audit event must still be written.
+    return "[Unreadable]";
+  } finally {
+    w.ancestors.delete(value);
+  }
+}
+
+function walkArray(
+  w: Walker,
+  value: readonly unknown[],
+  applied: Applied | undefined,
+  depth: number,
+): unknown[] {
+  const length = value.length;
+  const keep = Math.min(length, REDACTION_LIMITS.maxArrayItems);
+  const out: unknown[] = [];
+  const index = applied ? w.index : undefined;
+  for (let i = 0; i < keep; i++) {
+    const child = index ? index.forItem(applied!, i) : undefined;
+    out.push(walk(w, value[i], child, depth + 1));
+  }
+  if (length > keep) out.push(`[+${length - keep} items]`);
+  return out;
+}
+
+function walkRecord(
+  w: Walker,
+  value: Record<string, unknown>,
+  applied: Applied | undefined,
+  depth: number,
+): Record<string, unknown> {
+  const keys = Object.keys(value);
+  const keep = Math.min(keys.length, REDACTION_LIMITS.maxObjectKeys);
+  const out: Record<string, unknown> = {};
+  const index = applied ? w.index : undefined;
+  for (let i = 0; i < keep; i++) {
+    const key = keys[i]!;
+    const child = value[key];
+    const info = w.keyInfo(key);
+    let result: unknown;
+    if (info.sensitive && child !== null && typeof child !== "boolean") {
+      w.nodes++;
+      result = REDACTED;
+    } else {
+      result = walk(w, child, index ? index.forProperty(applied!, key) : undefined, depth + 1);
+    }
+    setOwn(out, info.out, result);
+  }
+  if (keys.length > keep) setOwn(out, TRUNCATED, `[+${keys.length - keep} keys]`);
+  return out;
+}
+
+/**
+ * `out[key] = value` that is safe for every key: assigning `__proto__` would change the
+ * copy's prototype (and drop the data); defining it makes it an ordinary own property, as
+ * `JSON.parse` does. `constructor` and `prototype` are plain keys for assignment already.
+ */
+function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") {
+    Object.defineProperty(out, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else {
+    out[key] = value;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Schemas
+
+type SchemaObject = Record<string, unknown>;
+
+/** The schemas that apply to one value, after following `$ref` and combinators. */
+interface Applied {
+  readonly sensitive: boolean;
+  readonly schemas: readonly SchemaObject[];
+}
+
+const SENSITIVE: Applied = Object.freeze({ sensitive: true, schemas: Object.freeze([]) });
+// Bounds the work for one value in a pathological schema (huge allOf chains).
+const MAX_SCHEMAS_PER_VALUE = 256;
+const hasOwn = (object: object, key: string): boolean =>
+  Object.prototype.hasOwnProperty.call(object, key);
+
+function isSchemaObject(value: unknown): value is SchemaObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+// Frozen schemas (every ToolDefinition's, see deepFreeze) are taken as immutable: what is
+// learned about them is kept across calls. Other schemas are looked at afresh on each call.
+const frozenIndexes = new WeakMap<object, SchemaIndex | null>();
+
+/** The index for `root`, or undefined when nothing in it is marked sensitive (the fast path). */
+function schemaIndex(root: Readonly<JsonSchema>): SchemaIndex | undefined {
+  if (!Object.isFrozen(root))
+    return mentionsSensitive(root, new Set()) ? new SchemaIndex(root) : undefined;
+  let index = frozenIndexes.get(root);
+  if (index === undefined) {
+    index = mentionsSensitive(root, new Set()) ? new SchemaIndex(root) : null;
+    frozenIndexes.set(root, index);
+  }
+  return index ?? undefined;
+}
+
+function mentionsSensitive(node: unknown, seen: Set<object>): boolean {
+  if (typeof node !== "object" || node === null || seen.has(node)) return false;
+  seen.add(node);
+  if (Array.isArray(node)) return node.some((child) => mentionsSensitive(child, seen));
+  const record = node as SchemaObject;
+  if (record["sensitive"] === true) return true;
+  for (const key in record) {
+    if (hasOwn(record, key) && mentionsSensitive(record[key], seen)) return true;
+  }
+  return false;
+}
+
+/**
+ * Walks the schema alongside the value. Applicators (`allOf`, `anyOf`, `oneOf`, `if`,
+ * `then`, `else`, `dependentSchemas`) are all applied, whether or not the value matches
+ * the branch: masking is idempotent, so applying every branch only ever masks more.
+ * Likewise `contains` is applied to every item. `$ref` and `$dynamicRef` are followed when
+ * they are local JSON pointers ("#", "#/$defs/X", "#/definitions/X", with ~0 ~1 and %-escapes),
+ * resolved against the root; remote references and `$anchor` names are not followed.
+ */
+class SchemaIndex {
+  private readonly cache = new Map<object, Applied | undefined>();
+  private readonly refs = new Map<string, unknown>();
+
+  constructor(private readonly root: Readonly<JsonSchema>) {}
+
+  expand(schema: unknown): Applied | undefined {
+    if (!isSchemaObject(schema)) return undefined;
+    if (this.cache.has(schema)) return this.cache.get(schema);
+    const applied = this.expandAll([schema]);
+    this.cache.set(schema, applied);
+    return applied;
+  }
+
+  forProperty(applied: Applied, key: string): Applied | undefined {
+    const found: unknown[] = [];
+    let evaluated = false;
+    for (const schema of applied.schemas) {
+      let matched = false;
+      const properties = schema["properties"];
+      if (isSchemaObject(properties) && hasOwn(properties, key)) {
+        found.push(properties[key]);
+        matched = true;
+      }
+      const patterns = schema["patternProperties"];
+      if (isSchemaObject(patterns)) {
+        for (const pattern of Object.keys(patterns)) {
+          if (patternMatches(pattern, key)) {
+            found.push(patterns[pattern]);
+            matched = true;
+          }
+        }
+      }
+      const additional = schema["additionalProperties"];
+      if (!matched && additional !== undefined) {
+        found.push(additional);
+        matched = true;
+      }
+      evaluated ||= matched;
+    }
+    if (!evaluated) {
+      for (const schema of applied.schemas) {
+        if (schema["unevaluatedProperties"] !== undefined)
+          found.push(schema["unevaluatedProperties"]);
+      }
+    }
+    return this.expandFound(found);
+  }
+
+  forItem(applied: Applied, index: number): Applied | undefined {
+    const found: unknown[] = [];
+    let evaluated = false;
+    for (const schema of applied.schemas) {
+      const prefix = schema["prefixItems"];
+      const items = schema["items"];
+      let matched = true;
+      if (Array.isArray(prefix)) {
+        if (index < prefix.length) found.push(prefix[index]);
+        else if (items !== undefined) found.push(items);
+        else matched = false;
+      } else if (Array.isArray(items)) {
+        // Draft 7 tuples: `items` is a list, `additionalItems` the rest.
+        if (index < items.length) found.push(items[index]);
+        else if (schema["additionalItems"] !== undefined) found.push(schema["additionalItems"]);
+        else matched = false;
+      } else if (items !== undefined) {
+        found.push(items);
+      } else {
+        matched = false;
+      }
+      if (schema["contains"] !== undefined) found.push(schema["contains"]);
+      evaluated ||= matched;
+    }
+    if (!evaluated) {
+      for (const schema of applied.schemas) {
+        if (schema["unevaluatedItems"] !== undefined) found.push(schema["unevaluatedItems"]);
+      }
+    }
+    return this.expandFound(found);
+  }
+
+  private expandFound(found: unknown[]): Applied | undefined {
+    if (found.length === 0) return undefined;
+    if (found.length === 1) return this.expand(found[0]);
+    return this.expandAll(found);
+  }
+
+  /** Every schema object reachable from `starts` through references and applicators. */
+  private expandAll(starts: readonly unknown[]): Applied | undefined {
+    const seen = new Set<object>(); // also the guard against `$ref` cycles
+    const schemas: SchemaObject[] = [];
+    const stack = [...starts];
+    while (stack.length > 0 && schemas.length < MAX_SCHEMAS_PER_VALUE) {
+      const node = stack.pop();
+      if (!isSchemaObject(node) || seen.has(node)) continue;
+      seen.add(node);
+      if (node["sensitive"] === true) return SENSITIVE;
+      schemas.push(node);
+      for (const key of ["$ref", "$dynamicRef"]) {
+        const ref = node[key];
+        if (typeof ref === "string") stack.push(this.resolve(ref));
+      }
+      for (const key of ["allOf", "anyOf", "oneOf"]) {
+        const list = node[key];
+        if (Array.isArray(list)) stack.push(...(list as unknown[]));
+      }
+      stack.push(node["if"], node["then"], node["else"]);
+      const dependent = node["dependentSchemas"];
+      if (isSchemaObject(dependent)) stack.push(...Object.values(dependent));
+    }
+    return schemas.length === 0 ? undefined : { sensitive: false, schemas };
+  }
+
+  private resolve(ref: string): unknown {
+    if (this.refs.has(ref)) return this.refs.get(ref);
+    let target: unknown;
+    if (ref === "#") target = this.root;
+    else if (ref.startsWith("#/")) {
+      target = this.root;
+      for (const raw of ref.slice(2).split("/")) {
+        let segment: string;
+        try {
+          segment = decodeURIComponent(raw);
+        } catch {
+          segment = raw;
+        }
+        segment = segment.replaceAll("~1", "/").replaceAll("~0", "~");
+        if (typeof target !== "object" || target === null || !hasOwn(target, segment)) {
+          target = undefined;
+          break;
+        }
+        target = (target as SchemaObject)[segment];
+      }
+    }
+    this.refs.set(ref, target);
+    return target;
+  }
+}
+
+// Compiled `patternProperties` regexes, shared by all redactors (schemas are few and stable).
+const compiledPatterns = new Map<string, RegExp | null>();
+
+function patternMatches(pattern: string, key: string): boolean {
+  let regex = compiledPatterns.get(pattern);
+  if (regex === undefined) {
+    regex = compile(pattern, "u") ?? compile(pattern, "");
+    if (compiledPatterns.size >= 1024) compiledPatterns.clear();
+    compiledPatterns.set(pattern, regex);
+  }
+  // A pattern JavaScript cannot compile (Ajv would have refused it): treat it as matching,
+  // which masks more, never less.
+  return regex === null ? true : regex.test(key);
+}
+
+function compile(pattern: string, flags: string): RegExp | null {
+  try {
+    return new RegExp(pattern, flags);
+  } catch {
+    return null;
+  }
+}
