@@ -6,7 +6,8 @@
  */
 export async function importPeer<T>(
   name: string,
-  store: string,
+  /** Who needs it, as the error message names it: "the redis idempotency store", "the audit log". */
+  user: string,
   load: () => Promise<T>,
 ): Promise<T> {
   try {
@@ -14,10 +15,9 @@ export async function importPeer<T>(
   } catch (err) {
     const code = (err as { code?: unknown } | null)?.code;
     if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
-      throw new Error(
-        `the ${store} idempotency store needs the optional peer dependency "${name}": npm install ${name}`,
-        { cause: err },
-      );
+      throw new Error(`${user} needs the optional peer dependency "${name}": npm install ${name}`, {
+        cause: err,
+      });
     }
     throw err;
   }

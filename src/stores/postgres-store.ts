@@ -2,7 +2,6 @@
 // CONFLICT DO UPDATE ... WHERE statement; complete and release are owner-conditional.
 // Times are BIGINT epoch ms from the caller's clock (never now()), so fake clocks work.
 // https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT
-import { userInfo } from "node:os";
 import type { Pool, PoolClient } from "pg";
 import {
   StoreUnavailable,
@@ -15,6 +14,7 @@ import {
 import { importPeer } from "./optional-peer.js";
 import { RECORD_COLUMNS, TAKEOVERS_ON_CLAIM, toRecord, type RecordRow } from "./sql-record.js";
 import { checkClaim, checkComplete, checkNow, checkRelease, checkScope } from "./store-input.js";
+import { withDefaultUser } from "./pg-url.js";
 
 /** `connectionString` (the store owns and ends that pool) or a `pool` the caller keeps and ends. */
 export type PostgresConnection = { readonly connectionString: string } | { readonly pool: Pool };
@@ -43,22 +43,6 @@ function toStoreError(err: unknown): unknown {
   if (isSqlState && !TRANSIENT_SQLSTATE.test(code)) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new StoreUnavailable(`postgres idempotency store: ${message}`, { cause: err });
-}
-
-/**
- * Like libpq, a URL without a user connects as the OS user; pg only reads $PGUSER or
- * $USER, which containers often leave unset ("no PostgreSQL user name specified").
- */
-function withDefaultUser(connectionString: string): string {
-  if (process.env["PGUSER"] || process.env["USER"]) return connectionString;
-  try {
-    const url = new URL(connectionString);
-    if (!/^postgres(ql)?:$/.test(url.protocol) || url.username !== "") return connectionString;
-    url.username = userInfo().username;
-    return url.toString();
-  } catch {
-    return connectionString;
-  }
 }
 
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
@@ -131,7 +115,7 @@ export function postgresStore(
   let closed = false;
 
   async function createPool(connectionString: string): Promise<Pool> {
-    const { Pool } = await importPeer("pg", "postgres", () => import("pg"));
+    const { Pool } = await importPeer("pg", "the postgres idempotency store", () => import("pg"));
     const created = new Pool({
       connectionString: withDefaultUser(connectionString),
       connectionTimeoutMillis: connectTimeout,

@@ -96,7 +96,11 @@ export function redisStore(
   let closed = false;
 
   async function createClient(url: string): Promise<Redis> {
-    const { Redis } = await importPeer("ioredis", "redis", () => import("ioredis"));
+    const { Redis } = await importPeer(
+      "ioredis",
+      "the redis idempotency store",
+      () => import("ioredis"),
+    );
     // Fail fast while the server is down (no offline queue, one attempt per command):
     // the layer fails closed and the agent retries later. ioredis keeps reconnecting.
     const created = new Redis(url, {

@@ -189,7 +189,7 @@ export function sqliteStore(options: SqliteStoreOptions): IdempotencyStore {
 async function openFile(path: string, options: { busyTimeoutMs?: number }) {
   const { default: Database } = await importPeer(
     "better-sqlite3",
-    "sqlite",
+    "the sqlite idempotency store",
     () => import("better-sqlite3"),
   );
   let db: BetterSqlite3.Database;

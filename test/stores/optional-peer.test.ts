@@ -5,7 +5,7 @@ import { importPeer } from "../../src/stores/optional-peer.js";
 it("a missing optional peer dependency names the npm install that fixes it", async () => {
   const missing = "toolgate-test-no-such-package";
   await assert.rejects(
-    importPeer(missing, "redis", () => import(missing)),
+    importPeer(missing, "the redis idempotency store", () => import(missing)),
     (err: unknown) => {
       assert.ok(err instanceof Error);
       assert.match(
@@ -20,7 +20,7 @@ it("a missing optional peer dependency names the npm install that fixes it", asy
 it("other load failures pass through unchanged", async () => {
   const boom = new Error("boom");
   await assert.rejects(
-    importPeer("x", "sqlite", () => Promise.reject(boom)),
+    importPeer("x", "the sqlite idempotency store", () => Promise.reject(boom)),
     boom,
   );
 });

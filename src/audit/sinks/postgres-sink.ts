@@ -2,7 +2,6 @@
 // A batch is one INSERT ... SELECT FROM unnest(...) statement (one round trip, atomic),
 // and ON CONFLICT (request_id) DO NOTHING drops rows of a retried batch already stored.
 // https://www.postgresql.org/docs/current/functions-array.html#ARRAY-FUNCTIONS-TABLE
-import { userInfo } from "node:os";
 import type { Pool, PoolClient } from "pg";
 import type { AuditEvent } from "../event.js";
 import type { AuditQuery, AuditRow, AuditSink } from "../sink.js";
@@ -13,7 +12,6 @@ import {
   auditSchema,
   checkSchemaVersion,
   checkTable,
-  importDriver,
   latestSeqStatement,
   selectStatement,
   tailStatement,
@@ -26,6 +24,8 @@ import {
   type SqlAuditReader,
   type Statement,
 } from "./sql-schema.js";
+import { withDefaultUser } from "../../stores/pg-url.js";
+import { importPeer } from "../../stores/optional-peer.js";
 
 /** `connectionString` (the sink owns and ends that pool) or a `pool` the caller keeps and ends. */
 export type PostgresAuditConnection =
@@ -72,7 +72,7 @@ function connector(
   let created: Promise<Pool> | undefined;
   return {
     pool: () =>
-      (created ??= importDriver("pg", () => import("pg")).then(({ Pool }) => {
+      (created ??= importPeer("pg", "the audit log", () => import("pg")).then(({ Pool }) => {
         const pool = new Pool({
           connectionString: withDefaultUser(connection.connectionString),
           connectionTimeoutMillis: connectTimeout,
@@ -275,21 +275,4 @@ function positiveInt(who: string, name: string, value: number | undefined, fallb
     throw new TypeError(`${who}: \`${name}\` must be a positive integer`);
   }
   return value;
-}
-
-/**
- * Like libpq, a URL without a user connects as the OS user; pg only reads $PGUSER or
- * $USER, which containers often leave unset ("no PostgreSQL user name specified").
- * (The same rule as the postgres idempotency store.)
- */
-function withDefaultUser(connectionString: string): string {
-  if (process.env["PGUSER"] || process.env["USER"]) return connectionString;
-  try {
-    const url = new URL(connectionString);
-    if (!/^postgres(ql)?:$/.test(url.protocol) || url.username !== "") return connectionString;
-    url.username = userInfo().username;
-    return url.toString();
-  } catch {
-    return connectionString;
-  }
 }

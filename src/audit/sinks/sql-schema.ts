@@ -220,22 +220,3 @@ export function toRow(row: { seq: number | string; event: unknown }): AuditRow {
 export function toTailRow(row: { seq: number | string; event: unknown }): AuditTailRow {
   return row.event === null ? { seq: Number(row.seq), event: null } : toRow(row);
 }
-
-/**
- * Loads an optional peer driver with a message naming the audit log (importPeer's
- * message names the idempotency store).
- */
-export async function importDriver<T>(name: string, load: () => Promise<T>): Promise<T> {
-  try {
-    return await load();
-  } catch (err) {
-    const code = (err as { code?: unknown } | null)?.code;
-    if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
-      throw new Error(
-        `the audit log needs the optional peer dependency "${name}": npm install ${name}`,
-        { cause: err },
-      );
-    }
-    throw err;
-  }
-}

@@ -14,7 +14,6 @@ import {
   auditSchema,
   checkSchemaVersion,
   checkTable,
-  importDriver,
   latestSeqStatement,
   selectStatement,
   tailStatement,
@@ -26,6 +25,7 @@ import {
   type AuditTailRow,
   type SqlAuditReader,
 } from "./sql-schema.js";
+import { importPeer } from "../../stores/optional-peer.js";
 
 export interface SqliteAuditSinkOptions {
   /** The log file (created on the first write, with its folder). */
@@ -58,8 +58,9 @@ function checkOptions(who: string, options: { path: string; busyTimeoutMs?: numb
 }
 
 async function loadDatabase() {
-  const { default: Database } = await importDriver(
+  const { default: Database } = await importPeer(
     "better-sqlite3",
+    "the audit log",
     () => import("better-sqlite3"),
   );
   return Database;
