@@ -111,3 +111,23 @@ export type {
 export { fileAuditSink } from "./audit/sinks/file-sink.js";
 export { stdoutAuditSink } from "./audit/sinks/stdout-sink.js";
 export { createRedactor, REDACTED } from "./audit/redact.js";
+export { httpBackend } from "./backends/http-backend.js";
+export type {
+  BackendDefinition,
+  BreakerState,
+  HttpBackendOptions,
+} from "./backends/http-backend.js";
+export type { BackendClient, BackendRequestInit } from "./backends/client.js";
+export type { CredentialProvider, CredentialRequest } from "./backends/credential.js";
+export type { BackendUse } from "./tool/types.js";
+export type { RateLimitOptions, RateSpec } from "./ratelimit/options.js";
+export type { RateLimitInput, RateLimitOutcome, RateLimitStore } from "./ratelimit/store.js";
+export { staticCredential, clientCredentials, tokenExchange } from "./backends/credentials.js";
+export type {
+  ClientCredentialsOptions,
+  StaticCredentialOptions,
+  TokenExchangeOptions,
+} from "./backends/credentials.js";
+export { rateLimit } from "./ratelimit/stage.js";
+export type { RateLimitStageOptions } from "./ratelimit/stage.js";
+export type { ToolgateStore } from "./stores/store-types.js";

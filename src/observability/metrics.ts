@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { SinkStatus } from "../audit/auditor.js";
 import type { AuditOutcome, IdempotencyDisposition } from "../audit/event.js";
+import type { BreakerState } from "../backends/http-backend.js";
 
 export interface MetricsOptions {
   /** Serve Prometheus text at this path of the HTTP listener. Default `/metrics`. */
@@ -28,6 +29,8 @@ export interface ToolMetrics {
   startProcessMetrics(): void;
 }
 
+const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, "half-open": 1, open: 2 };
+
 // Tool calls are milliseconds to seconds; the top bucket is past the default deadline.
 const DURATION_BUCKETS = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
@@ -41,6 +44,7 @@ const DURATION_BUCKETS = [
 export function createMetrics(
   options: MetricsOptions,
   auditStatus: () => readonly SinkStatus[],
+  backendStates: () => readonly { name: string; state: BreakerState }[] = () => [],
 ): ToolMetrics {
   const path = options.path ?? "/metrics";
   if (typeof path !== "string" || !path.startsWith("/"))
@@ -100,6 +104,15 @@ export function createMetrics(
     registers,
     collect() {
       for (const s of auditStatus()) this.set({ sink: s.name }, s.healthy ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "toolgate_backend_breaker_state",
+    help: "Circuit breaker of each backend: 0 closed, 1 half-open (trying), 2 open (calls refused).",
+    labelNames: ["backend"] as const,
+    registers,
+    collect() {
+      for (const b of backendStates()) this.set({ backend: b.name }, BREAKER_VALUE[b.state]);
     },
   });
   let processMetrics = options.processMetrics ?? true;

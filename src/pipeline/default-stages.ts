@@ -1,4 +1,5 @@
 import { idempotency, type IdempotencyStageOptions } from "../idempotency/stage.js";
+import { rateLimit, type RateLimitStageOptions } from "../ratelimit/stage.js";
 import { authorize } from "./stages/authorize.js";
 import { execute, type ExecuteOptions } from "./stages/execute.js";
 import { mapErrors } from "./stages/map-errors.js";
@@ -13,19 +14,27 @@ export interface DefaultStagesOptions extends ExecuteOptions {
   requireAuthentication?: boolean;
   /** The idempotency stage's options; without them write tools run without it. */
   idempotency?: IdempotencyStageOptions;
+  /** The rate-limit stage's options; without them no budgets are counted. */
+  rateLimit?: RateLimitStageOptions;
 }
 
 /**
- * The default order of the architecture page. Later stages (rate limit, idempotency,
- * audit) slot in between these.
+ * The default order of the architecture page. Observation (audit, metrics, spans) wraps
+ * the whole list in the server, so it is not a stage here.
  */
 export function defaultStages(options: DefaultStagesOptions = {}): Stage[] {
-  const { requireAuthentication = false, idempotency: idempotencyOptions, ...execution } = options;
+  const {
+    requireAuthentication = false,
+    idempotency: idempotencyOptions,
+    rateLimit: rateLimitOptions,
+    ...execution
+  } = options;
   return [
     requestId(),
     mapErrors(),
     resolveTool(),
     authorize({ requireAuthentication }),
+    ...(rateLimitOptions ? [rateLimit(rateLimitOptions)] : []),
     validateInput(),
     ...(idempotencyOptions ? [idempotency(idempotencyOptions)] : []),
     validateOutput(),

@@ -1,6 +1,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { Context as TraceContext } from "@opentelemetry/api";
 import type { BackendCallRecord, IdempotencyDisposition } from "../audit/event.js";
+import type { BackendRegistry } from "../backends/registry.js";
 import type { Principal } from "../auth/principal.js";
 import type { Logger } from "../log/logger.js";
 import type { ToolDefinition } from "../tool/types.js";
@@ -45,6 +46,10 @@ export interface CallContext {
   traceContext?: TraceContext;
   /** Gateway: the upstream server that served the call (audited). */
   upstream?: string;
+  /** The server's backends (`ctx.backend(name)` in handlers). */
+  readonly backends: BackendRegistry | undefined;
+  /** Run when the call's handler stage ends (timers of backend requests). */
+  readonly cleanups: (() => void)[];
 }
 
 export type Next = () => Promise<CallToolResult>;

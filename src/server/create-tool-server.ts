@@ -2,6 +2,7 @@ import { serveStdio, type StdioServerHandle } from "@modelcontextprotocol/server
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { resolveAuth, type AuthOption, type ResolvedAuth } from "../auth/auth-options.js";
 import { ANONYMOUS_PRINCIPAL, type Principal } from "../auth/principal.js";
+import { rememberSubjectToken } from "../auth/subject-token.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import { openDefaultStore } from "../idempotency/default-store.js";
 import type { IdempotencyStore } from "../idempotency/store.js";
@@ -27,6 +28,10 @@ import { createRedactor } from "../audit/redact.js";
 import { createMetrics, type MetricsOptions, type ToolMetrics } from "../observability/metrics.js";
 import { observeCalls, refusalEvent } from "../observability/observe.js";
 import type { HttpRefusal } from "./http-auth.js";
+import type { BackendDefinition } from "../backends/http-backend.js";
+import { createBackendRegistry } from "../backends/registry.js";
+import { resolveRateLimits, type RateLimitOptions } from "../ratelimit/options.js";
+import { isRateLimitStore, type RateLimitStore } from "../ratelimit/store.js";
 
 const SWEEP_INTERVAL_MS = 10 * 60_000;
 
@@ -62,6 +67,16 @@ export interface ToolServerOptions {
   audit?: AuditOptions | false;
   /** Prometheus metrics at `/metrics` of the HTTP listener; `false` to not serve them. */
   metrics?: MetricsOptions | false;
+  /**
+   * The systems tools call, declared once: `{ payments: httpBackend({ baseUrl, credential }) }`.
+   * A tool reaches only those it lists in its own `backends` (`ctx.backend(name)`).
+   */
+  backends?: Readonly<Record<string, BackendDefinition>>;
+  /**
+   * Budgets for every call: `{ perPrincipal: "60/min", perTool: "600/min" }` (tools may add
+   * their own). Counted in the store (`store`), so instances sharing it share budgets.
+   */
+  rateLimit?: RateLimitOptions;
 }
 
 export interface CallOptions {
@@ -100,7 +115,15 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
   const registry = createToolRegistry(options.tools);
   const auth: ResolvedAuth | undefined =
     options.auth === undefined ? undefined : resolveAuth(options.auth);
-  const needsStore = registry.tools.some((t) => t.idempotency !== undefined);
+  const backends = createBackendRegistry(options.backends, registry.tools);
+  const serverRateLimit = resolveRateLimits(options.rateLimit, "createToolServer: rateLimit");
+  const rateLimited = serverRateLimit !== undefined || registry.tools.some((t) => t.rateLimit);
+  if (rateLimited && options.store !== undefined && !isRateLimitStore(options.store)) {
+    throw new TypeError(
+      "createToolServer: rate limits need a store with consume() (every built-in store has it).",
+    );
+  }
+  const needsStore = rateLimited || registry.tools.some((t) => t.idempotency !== undefined);
   // Opened on first use, and closed with the server only if toolgate opened it.
   let ownStore: Promise<IdempotencyStore> | undefined;
   const openStore = () =>
@@ -122,13 +145,22 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
       }, SWEEP_INTERVAL_MS)
     : undefined;
   sweeper?.unref();
+  const openRateLimitStore = () => openStore() as Promise<IdempotencyStore & RateLimitStore>;
   const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const stages =
     options.stages ??
     defaultStages({
       requireAuthentication: auth !== undefined,
-      ...(needsStore
+      ...(registry.tools.some((t) => t.idempotency !== undefined)
         ? { idempotency: { store: options.store ?? openStore, defaultTimeoutMs } }
+        : {}),
+      ...(rateLimited
+        ? {
+            rateLimit: {
+              ...(serverRateLimit ? { server: serverRateLimit } : {}),
+              store: (options.store as RateLimitStore | undefined) ?? openRateLimitStore,
+            },
+          }
         : {}),
       ...(options.defaultTimeoutMs === undefined
         ? {}
@@ -136,7 +168,11 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
     });
   const auditOptions = options.audit === false ? undefined : (options.audit ?? {});
   // The gauges read the auditor's queues at scrape time (after both exist).
-  const metrics = createMetrics(options.metrics || {}, () => auditor?.status() ?? []);
+  const metrics = createMetrics(
+    options.metrics || {},
+    () => auditor?.status() ?? [],
+    () => backends.states(),
+  );
   const auditor: Auditor | undefined = auditOptions
     ? createAuditor({
         sinks: auditOptions.sinks ?? defaultAuditSinks(log),
@@ -186,10 +222,14 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
   };
   // One process serves stdio for one identity: resolved once, when stdio starts.
   let stdioPrincipal: Principal = ANONYMOUS_PRINCIPAL;
-  const factory = createMcpServerFactory(info, registry, runCall, log, {
-    enabled: auth !== undefined,
-    stdioPrincipal: () => stdioPrincipal,
-  });
+  const factory = createMcpServerFactory(
+    info,
+    registry,
+    runCall,
+    log,
+    { enabled: auth !== undefined, stdioPrincipal: () => stdioPrincipal },
+    backends,
+  );
   const makeAuthenticator = auth
     ? (boundUrl: () => string) =>
         createHttpAuthenticator({
@@ -252,6 +292,7 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
           lookup: registry.get,
           log,
           principal: callOptions.principal,
+          backends,
         }),
       );
     },
@@ -264,6 +305,7 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
       await Promise.all(closing);
       // After the listeners: the calls they were finishing still get their events written.
       await auditor?.close();
+      await backends.close();
       if (ownStore) await (await ownStore.catch(() => undefined))?.close();
       ownStore = undefined;
     },
@@ -282,10 +324,12 @@ async function resolveStdioPrincipal(auth: ResolvedAuth, log: Logger): Promise<P
     return ANONYMOUS_PRINCIPAL;
   }
   try {
-    return await auth.verifier.verify(
+    const principal = await auth.verifier.verify(
       auth.stdioToken,
       auth.resource === undefined ? {} : { resource: auth.resource },
     );
+    rememberSubjectToken(principal, auth.stdioToken);
+    return principal;
   } catch (error) {
     log.warn(
       { reason: (error as Error).message },

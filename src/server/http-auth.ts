@@ -6,6 +6,7 @@ import type { Principal } from "../auth/principal.js";
 import { buildResourceMetadata, resourceMetadataUrl } from "../auth/resource-metadata.js";
 import { missingScopes } from "../auth/scopes.js";
 import { AuthError } from "../auth/verifier.js";
+import { rememberSubjectToken } from "../auth/subject-token.js";
 import type { Logger } from "../log/logger.js";
 import type { ToolDefinition } from "../tool/types.js";
 import { INVALID_REQUEST, sendJson, sendJsonRpcError } from "./http-responses.js";
@@ -139,6 +140,8 @@ export function createHttpAuthenticator(input: {
         if (principal.expiresAt !== undefined)
           info.expiresAt = Math.floor(principal.expiresAt / 1000);
         (req as IncomingMessage & { auth?: AuthInfo }).auth = info;
+        // For RFC 8693 token exchange by a backend credential only; never handed to tools.
+        rememberSubjectToken(principal, match[1]);
         return principal;
       } catch (error) {
         if (error instanceof AuthError && error.code === "unavailable") {

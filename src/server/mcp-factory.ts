@@ -5,6 +5,7 @@ import type { Logger } from "../log/logger.js";
 import type { CallContext, Transport } from "../pipeline/types.js";
 import { PRINCIPAL_KEY } from "./http-auth.js";
 import type { ToolRegistry } from "./tool-registry.js";
+import type { BackendRegistry } from "../backends/registry.js";
 
 export interface FactoryAuth {
   /** Whether tools/list is filtered by the caller's scopes. */
@@ -33,6 +34,7 @@ export function createMcpServerFactory(
   runCall: RunCall,
   log: Logger,
   auth: FactoryAuth,
+  backends?: BackendRegistry,
 ) {
   // HTTP: the principal the authenticator verified for this request; stdio: the process's.
   const principalOf = (sdkCtx: ServerContext): Principal => {
@@ -71,6 +73,7 @@ export function createMcpServerFactory(
         lookup: registry.get,
         log,
         principal: principalOf(sdkCtx),
+        backends,
       });
       const result = await runCall(ctx);
       return server.projectCallToolResult(result, ctx.tool?.outputSchema);
@@ -90,6 +93,7 @@ export interface CallContextInit {
   lookup: CallContext["lookup"];
   log: Logger;
   principal?: Principal | undefined;
+  backends?: BackendRegistry | undefined;
 }
 
 export function createCallContext(init: CallContextInit): CallContext {
@@ -106,5 +110,7 @@ export function createCallContext(init: CallContextInit): CallContext {
     log: init.log,
     principal: init.principal ?? ANONYMOUS_PRINCIPAL,
     backendCalls: [],
+    backends: init.backends,
+    cleanups: [],
   };
 }

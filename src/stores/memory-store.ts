@@ -1,15 +1,24 @@
 // The in-process store: tests and single-process development only. State lives in a Map
 // and is lost on exit; several processes do not share it. Same semantics as the other
-// stores (it passes the same contract suite), so it is the one to read first.
+// stores (it passes the same contract suites), so it is the one to read first.
 import {
   StoreUnavailable,
   type ClaimInput,
   type ClaimOutcome,
   type CompleteInput,
   type IdempotencyRecord,
-  type IdempotencyStore,
 } from "../idempotency/store.js";
-import { checkClaim, checkComplete, checkNow, checkRelease, checkScope } from "./store-input.js";
+import type { RateLimitInput, RateLimitOutcome } from "../ratelimit/store.js";
+import { gcraExpiresAt, gcraOutcome, gcraStep, type GcraState } from "./gcra.js";
+import {
+  checkClaim,
+  checkComplete,
+  checkNow,
+  checkRateLimit,
+  checkRelease,
+  checkScope,
+} from "./store-input.js";
+import type { ToolgateStore } from "./store-types.js";
 
 type MutableRecord = { -readonly [K in keyof IdempotencyRecord]: IdempotencyRecord[K] };
 
@@ -27,8 +36,10 @@ function settle<T>(fn: () => T): Promise<T> {
   return new Promise((resolve) => resolve(fn()));
 }
 
-export function memoryStore(): IdempotencyStore {
+export function memoryStore(): ToolgateStore {
   const records = new Map<string, MutableRecord>();
+  /** Rate-limit TATs by key; a bucket whose `expiresAt <= now` is as good as absent. */
+  const buckets = new Map<string, GcraState & { expiresAt: number }>();
   let closed = false;
 
   function assertOpen(): void {
@@ -97,6 +108,28 @@ export function memoryStore(): IdempotencyStore {
     return true;
   }
 
+  function consume(input: RateLimitInput): RateLimitOutcome {
+    checkRateLimit(input);
+    assertOpen();
+    const step = gcraStep(buckets.get(input.key), input);
+    if (step.allowed) {
+      buckets.set(input.key, { tat: step.tat, rem: step.rem, expiresAt: gcraExpiresAt(step) });
+    }
+    return gcraOutcome(input, step);
+  }
+
+  function sweepBuckets(now: number): number {
+    let removed = 0;
+    for (const [key, bucket] of buckets) {
+      if (bucket.expiresAt <= now) {
+        buckets.delete(key);
+        removed += 1;
+      }
+    }
+    return removed;
+  }
+
+  /** Removes records past retention and rate-limit buckets past their TAT; counts both. */
   function sweep(now: number): number {
     checkNow(now);
     assertOpen();
@@ -107,7 +140,7 @@ export function memoryStore(): IdempotencyStore {
         removed += 1;
       }
     }
-    return removed;
+    return removed + sweepBuckets(now);
   }
 
   return {
@@ -117,10 +150,12 @@ export function memoryStore(): IdempotencyStore {
     complete: (input) => settle(() => complete(input)),
     release: (scope, ownerToken) => settle(() => release(scope, ownerToken)),
     sweep: (now) => settle(() => sweep(now)),
+    consume: (input) => settle(() => consume(input)),
     close: () =>
       settle(() => {
         closed = true;
         records.clear();
+        buckets.clear();
       }),
   };
 }

@@ -1,6 +1,7 @@
 // The durable store for several hosts: one PostgreSQL table. Claim is one INSERT ... ON
 // CONFLICT DO UPDATE ... WHERE statement; complete and release are owner-conditional.
 // Times are BIGINT epoch ms from the caller's clock (never now()), so fake clocks work.
+// Rate-limit buckets live in `<table>_rate_limits`, advanced by one upsert per call.
 // https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT
 import type { Pool, PoolClient } from "pg";
 import {
@@ -9,18 +10,31 @@ import {
   type ClaimOutcome,
   type CompleteInput,
   type IdempotencyRecord,
-  type IdempotencyStore,
 } from "../idempotency/store.js";
+import type { RateLimitInput, RateLimitOutcome } from "../ratelimit/store.js";
+import { gcraExpiresAt, gcraFirst, gcraOutcome, gcraStep } from "./gcra.js";
 import { importPeer } from "./optional-peer.js";
 import { RECORD_COLUMNS, TAKEOVERS_ON_CLAIM, toRecord, type RecordRow } from "./sql-record.js";
-import { checkClaim, checkComplete, checkNow, checkRelease, checkScope } from "./store-input.js";
+import { rateLimitUpsert, type RateLimitRow } from "./sql-rate-limit.js";
+import {
+  checkClaim,
+  checkComplete,
+  checkNow,
+  checkRateLimit,
+  checkRelease,
+  checkScope,
+} from "./store-input.js";
+import type { ToolgateStore } from "./store-types.js";
 import { withDefaultUser } from "./pg-url.js";
 
 /** `connectionString` (the store owns and ends that pool) or a `pool` the caller keeps and ends. */
 export type PostgresConnection = { readonly connectionString: string } | { readonly pool: Pool };
 
 export interface PostgresStoreOptions {
-  /** Table name (lower-case letters, digits, `_`). Default "toolgate_idempotency". */
+  /**
+   * Table name (lower-case letters, digits, `_`). Default "toolgate_idempotency".
+   * Rate-limit buckets go in `<table>_rate_limits`.
+   */
   readonly table?: string;
   /** For a pool made from `connectionString`: connection wait. Default 2000. */
   readonly connectTimeoutMs?: number;
@@ -55,6 +69,7 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
 
 function statements(table: string) {
   const t = `"${table}"`;
+  const rl = `"${table}_rate_limits"`;
   return {
     schema: `
 CREATE TABLE IF NOT EXISTS toolgate_meta (key text PRIMARY KEY, value text NOT NULL);
@@ -70,7 +85,15 @@ CREATE TABLE IF NOT EXISTS ${t} (
   completed_at bigint,
   takeovers integer NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS "${table}_expires_at" ON ${t} (expires_at);`,
+CREATE INDEX IF NOT EXISTS "${table}_expires_at" ON ${t} (expires_at);
+CREATE TABLE IF NOT EXISTS ${rl} (
+  key text PRIMARY KEY,
+  tat bigint NOT NULL,
+  tat_rem bigint NOT NULL DEFAULT 0,
+  expires_at bigint NOT NULL
+);`,
+    // No index on the buckets' expires_at: each call rewrites it, and an index would make
+    // every such update a non-HOT one, for a sweep that runs every few minutes.
     // $1 scope, $2 fingerprint, $3 owner, $4 now, $5 lease end, $6 retention end.
     claim: `
 INSERT INTO ${t} AS t (scope, state, fingerprint, owner_token, lease_expires_at, expires_at, created_at)
@@ -88,13 +111,25 @@ UPDATE ${t} SET state = 'completed', result = $3, completed_at = $4, expires_at 
 WHERE scope = $1 AND owner_token = $2 AND state = 'in_progress' AND expires_at > $4`,
     release: `DELETE FROM ${t} WHERE scope = $1 AND owner_token = $2 AND state = 'in_progress'`,
     sweep: `DELETE FROM ${t} WHERE expires_at <= $1`,
+    // $1 key, $2 now, $3 limit, $4 windowMs, $5-$7 the new row of a key that has none.
+    consume: rateLimitUpsert(rl, {
+      key: "$1",
+      now: "$2::bigint",
+      limit: "$3::bigint",
+      windowMs: "$4::bigint",
+      tat: "$5::bigint",
+      rem: "$6::bigint",
+      expiresAt: "$7::bigint",
+    }),
+    bucket: `SELECT tat, tat_rem FROM ${rl} WHERE key = $1`,
+    sweepBuckets: `DELETE FROM ${rl} WHERE expires_at <= $1`,
   };
 }
 
 export function postgresStore(
   connection: PostgresConnection,
   options: PostgresStoreOptions = {},
-): IdempotencyStore {
+): ToolgateStore {
   const table = options.table ?? "toolgate_idempotency";
   if (typeof table !== "string" || !/^[a-z_][a-z0-9_]{0,47}$/.test(table)) {
     throw new TypeError("postgresStore: `table` must match /^[a-z_][a-z0-9_]{0,47}$/");
@@ -223,9 +258,33 @@ export function postgresStore(
       return ((await query(sql.release, [scope, ownerToken])).rowCount ?? 0) > 0;
     },
 
+    /** Removes records past retention and rate-limit buckets past their TAT; counts both. */
     async sweep(now: number): Promise<number> {
       checkNow(now);
-      return (await query(sql.sweep, [now])).rowCount ?? 0;
+      const records = (await query(sql.sweep, [now])).rowCount ?? 0;
+      return records + ((await query(sql.sweepBuckets, [now])).rowCount ?? 0);
+    },
+
+    async consume(input: RateLimitInput): Promise<RateLimitOutcome> {
+      checkRateLimit(input);
+      const { key, now, limit, windowMs } = input;
+      const first = gcraFirst(input);
+      const values = [key, now, limit, windowMs, first.tat, first.rem, gcraExpiresAt(first)];
+      // The upsert alone decides (atomically, on the row's lock). A refusal leaves no row
+      // in RETURNING, and the SELECT reads the TAT that refused it to say when to retry.
+      // A TAT only moves forward, so that TAT refuses too, unless a sweep removed the row
+      // in between (it had expired): then consume again.
+      for (let attempt = 0; attempt < 5; attempt += 1) {
+        const won = (await query<RateLimitRow>(sql.consume, values)).rows[0];
+        if (won) {
+          const state = { tat: Number(won.tat), rem: Number(won.tat_rem) };
+          return gcraOutcome(input, { ...state, allowed: true });
+        }
+        const row = (await query<RateLimitRow>(sql.bucket, [key])).rows[0];
+        const step = row && gcraStep({ tat: Number(row.tat), rem: Number(row.tat_rem) }, input);
+        if (step && !step.allowed) return gcraOutcome(input, step);
+      }
+      throw new StoreUnavailable(`postgres idempotency store: consume of ${key} kept racing`);
     },
 
     async close(): Promise<void> {

@@ -56,3 +56,34 @@ if f[1] ~= 'in_progress' or f[2] ~= ARGV[1] then
 end
 redis.call('DEL', KEYS[1])
 return 1`);
+
+/**
+ * One GCRA step (gcraStep of gcra.ts; a bucket is a hash: tat, rem). KEYS: key.
+ * ARGV: now, limit, windowMs, marginMs. Returns {allowed (1/0), newTat - now (whole ms),
+ * rem}; only an allowed step is stored, and the key expires a margin after its TAT.
+ * Every value stays an integer below 2^53, so Lua's doubles compute it exactly.
+ */
+export const CONSUME = script(`
+local now = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local win = tonumber(ARGV[3])
+local f = redis.call('HMGET', KEYS[1], 'tat', 'rem')
+local tat = tonumber(f[1])
+local rem = 0
+if tat and tat >= now then
+  rem = math.min(tonumber(f[2]) or 0, limit - 1)
+else
+  tat = now
+end
+local sum = rem + win
+local newRem = math.fmod(sum, limit)
+local ahead = tat + (sum - newRem) / limit - now
+if ahead < win or (ahead == win and newRem == 0) then
+  redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', now + ahead),
+    'rem', string.format('%.0f', newRem))
+  local px = ahead + tonumber(ARGV[4])
+  if newRem > 0 then px = px + 1 end
+  redis.call('PEXPIRE', KEYS[1], string.format('%.0f', px))
+  return {1, ahead, newRem}
+end
+return {0, ahead, newRem}`);

@@ -1,6 +1,7 @@
 // The store for several hosts sharing one Redis. Claim, complete and release are Lua
 // scripts (atomic); a record is a hash whose key expires (PEXPIRE) a margin after its
 // retention, but toolgate decides expiry itself by comparing `exp` with the caller's clock.
+// Rate-limit buckets are hashes under `<keyPrefix>rl:`, advanced by one Lua script each.
 import type { Redis } from "ioredis";
 import {
   StoreUnavailable,
@@ -8,17 +9,26 @@ import {
   type ClaimOutcome,
   type CompleteInput,
   type IdempotencyRecord,
-  type IdempotencyStore,
 } from "../idempotency/store.js";
+import type { RateLimitInput, RateLimitOutcome } from "../ratelimit/store.js";
+import { gcraOutcome } from "./gcra.js";
 import { importPeer } from "./optional-peer.js";
-import { CLAIM, COMPLETE, RELEASE, type RedisScript } from "./redis-scripts.js";
-import { checkClaim, checkComplete, checkNow, checkRelease, checkScope } from "./store-input.js";
+import { CLAIM, COMPLETE, CONSUME, RELEASE, type RedisScript } from "./redis-scripts.js";
+import {
+  checkClaim,
+  checkComplete,
+  checkNow,
+  checkRateLimit,
+  checkRelease,
+  checkScope,
+} from "./store-input.js";
+import type { ToolgateStore } from "./store-types.js";
 
 /** `url` (the store owns and closes that client) or a `client` the caller keeps and closes. */
 export type RedisConnection = { readonly url: string } | { readonly client: Redis };
 
 export interface RedisStoreOptions {
-  /** Prefix of every key. Default "toolgate:idem:". */
+  /** Prefix of every key (rate-limit buckets are under `<keyPrefix>rl:`). Default "toolgate:idem:". */
   readonly keyPrefix?: string;
   /** For a client made from `url`: a command with no reply after this fails. Default 2000. */
   readonly commandTimeoutMs?: number;
@@ -28,6 +38,13 @@ export interface RedisStoreOptions {
 
 /** Keys live this long past their retention so hosts with skewed clocks still see them. */
 const EXPIRY_MARGIN_MS = 5 * 60_000;
+/**
+ * A bucket's key expires this long after its TAT. Expired or not, the script reads the TAT
+ * against the caller's clock; the margin only keeps a bucket for hosts whose clock lags.
+ */
+const BUCKET_EXPIRY_MARGIN_MS = 1_000;
+/** Rate-limit buckets live apart from idempotency records (whose keys are bare scopes). */
+const BUCKET_NAMESPACE = "rl:";
 
 // Server states that pass; toolgate fails closed on them (`unavailable`, retryable).
 const TRANSIENT_REPLY = /^(LOADING|BUSY|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|OOM|NOREPLICAS)/;
@@ -74,7 +91,7 @@ function pairs(list: unknown[]): Record<string, string> {
 export function redisStore(
   connection: RedisConnection,
   options: RedisStoreOptions = {},
-): IdempotencyStore {
+): ToolgateStore {
   const keyPrefix = options.keyPrefix ?? "toolgate:idem:";
   if (typeof keyPrefix !== "string")
     throw new TypeError("redisStore: `keyPrefix` must be a string");
@@ -226,6 +243,22 @@ export function redisStore(
     async release(scope: string, ownerToken: string): Promise<boolean> {
       checkRelease(scope, ownerToken);
       return (await runScript(RELEASE, keyPrefix + scope, [ownerToken])) === 1;
+    },
+
+    async consume(input: RateLimitInput): Promise<RateLimitOutcome> {
+      checkRateLimit(input);
+      const { now, limit, windowMs } = input;
+      const reply = await runScript(CONSUME, keyPrefix + BUCKET_NAMESPACE + input.key, [
+        String(now),
+        String(limit),
+        String(windowMs),
+        String(BUCKET_EXPIRY_MARGIN_MS),
+      ]);
+      if (!Array.isArray(reply) || reply.length !== 3 || !reply.every(Number.isSafeInteger)) {
+        throw new Error(`redis store: unexpected consume reply ${JSON.stringify(reply)}`);
+      }
+      const [allowed, ahead, rem] = reply as [number, number, number];
+      return gcraOutcome(input, { allowed: allowed === 1, tat: now + ahead, rem });
     },
 
     /** A no-op: Redis deletes keys itself (PEXPIRE), and expired ones are invisible before. */

@@ -1,5 +1,6 @@
 // The embedded default store: one SQLite file, shared safely by several processes on one
-// host (WAL journal + busy_timeout; every write is one IMMEDIATE transaction).
+// host (WAL journal + busy_timeout; every write is one IMMEDIATE transaction). Rate-limit
+// buckets live in a second table of the same file.
 // https://www.sqlite.org/wal.html  https://www.sqlite.org/lang_upsert.html
 import type BetterSqlite3 from "better-sqlite3";
 import {
@@ -8,11 +9,21 @@ import {
   type ClaimOutcome,
   type CompleteInput,
   type IdempotencyRecord,
-  type IdempotencyStore,
 } from "../idempotency/store.js";
+import type { RateLimitInput, RateLimitOutcome } from "../ratelimit/store.js";
+import { gcraExpiresAt, gcraFirst, gcraOutcome, gcraStep } from "./gcra.js";
 import { importPeer } from "./optional-peer.js";
 import { RECORD_COLUMNS, TAKEOVERS_ON_CLAIM, toRecord, type RecordRow } from "./sql-record.js";
-import { checkClaim, checkComplete, checkNow, checkRelease, checkScope } from "./store-input.js";
+import { rateLimitUpsert, type RateLimitRow } from "./sql-rate-limit.js";
+import {
+  checkClaim,
+  checkComplete,
+  checkNow,
+  checkRateLimit,
+  checkRelease,
+  checkScope,
+} from "./store-input.js";
+import type { ToolgateStore } from "./store-types.js";
 
 export type SqliteStoreOptions =
   | {
@@ -28,6 +39,8 @@ export type SqliteStoreOptions =
 
 export const SQLITE_SCHEMA_VERSION = 1;
 const TABLE = "toolgate_idempotency";
+/** Added next to the idempotency table (CREATE IF NOT EXISTS: no schema version change). */
+const RATE_TABLE = "toolgate_rate_limits";
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS toolgate_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ${TABLE} (
@@ -42,7 +55,15 @@ CREATE TABLE IF NOT EXISTS ${TABLE} (
   completed_at INTEGER,
   takeovers INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS ${TABLE}_expires_at ON ${TABLE} (expires_at);`;
+CREATE INDEX IF NOT EXISTS ${TABLE}_expires_at ON ${TABLE} (expires_at);
+CREATE TABLE IF NOT EXISTS ${RATE_TABLE} (
+  key TEXT PRIMARY KEY,
+  tat INTEGER NOT NULL,
+  tat_rem INTEGER NOT NULL DEFAULT 0,
+  expires_at INTEGER NOT NULL
+);`;
+// No index on expires_at: every call rewrites its bucket's expires_at, and an index would
+// be one more B-tree write per call to speed up a sweep that runs every few minutes.
 
 // A missing, expired or lease-ended same-fingerprint row is claimed; anything else is
 // left untouched and RETURNING yields no row.
@@ -65,13 +86,27 @@ UPDATE ${TABLE} SET state = 'completed', result = @result, completed_at = @now, 
 WHERE scope = @scope AND owner_token = @ownerToken AND state = 'in_progress' AND expires_at > @now`;
 const RELEASE = `DELETE FROM ${TABLE} WHERE scope = ? AND owner_token = ? AND state = 'in_progress'`;
 const SWEEP = `DELETE FROM ${TABLE} WHERE expires_at <= ?`;
+// Bound JS numbers are REAL in SQLite: cast, so `/` divides integers.
+const int = (param: string) => `CAST(${param} AS INTEGER)`;
+const CONSUME = rateLimitUpsert(RATE_TABLE, {
+  key: "@key",
+  now: int("@now"),
+  limit: int("@limit"),
+  windowMs: int("@windowMs"),
+  tat: int("@tat"),
+  rem: int("@rem"),
+  expiresAt: int("@expiresAt"),
+});
+const SELECT_BUCKET = `SELECT tat, tat_rem FROM ${RATE_TABLE} WHERE key = ?`;
+const SWEEP_BUCKETS = `DELETE FROM ${RATE_TABLE} WHERE expires_at <= ?`;
 
 interface Prepared {
   claim(input: ClaimInput): ClaimOutcome;
+  consume(input: RateLimitInput): RateLimitOutcome;
   select: BetterSqlite3.Statement<[string, number], RecordRow>;
   complete: BetterSqlite3.Statement<[Record<string, string | number>]>;
   release: BetterSqlite3.Statement<[string, string]>;
-  sweep: BetterSqlite3.Statement<[number]>;
+  sweep(now: number): number;
 }
 
 // Lock contention and I/O failures: the layer fails closed (`unavailable`, retryable).
@@ -88,7 +123,7 @@ function mapError(err: unknown): unknown {
   return err;
 }
 
-export function sqliteStore(options: SqliteStoreOptions): IdempotencyStore {
+export function sqliteStore(options: SqliteStoreOptions): ToolgateStore {
   if ("database" in options) {
     if (typeof options.database?.prepare !== "function") {
       throw new TypeError("sqliteStore: `database` must be an open better-sqlite3 Database");
@@ -125,12 +160,36 @@ export function sqliteStore(options: SqliteStoreOptions): IdempotencyStore {
       if (!row) throw new Error("sqlite idempotency store: claim found no row and no winner");
       return { kind: "existing", record: toRecord(row) };
     });
+    const consume = conn.prepare<[Record<string, string | number>], RateLimitRow>(CONSUME);
+    const bucket = conn.prepare<[string], RateLimitRow>(SELECT_BUCKET);
+    // The upsert decides; a refusal reads the TAT that refused it in the same transaction.
+    const consumeTx = conn.transaction((input: RateLimitInput): RateLimitOutcome => {
+      const { key, now, limit, windowMs } = input;
+      const first = gcraFirst(input);
+      const expiresAt = gcraExpiresAt(first);
+      const params = { key, now, limit, windowMs, tat: first.tat, rem: first.rem, expiresAt };
+      const won = consume.get(params);
+      if (won) {
+        const state = { tat: Number(won.tat), rem: Number(won.tat_rem) };
+        return gcraOutcome(input, { ...state, allowed: true });
+      }
+      const row = bucket.get(key);
+      const step = row && gcraStep({ tat: Number(row.tat), rem: Number(row.tat_rem) }, input);
+      if (!step || step.allowed) throw new Error("sqlite store: consume refused without a reason");
+      return gcraOutcome(input, step);
+    });
+    const sweepRecords = conn.prepare<[number]>(SWEEP);
+    const sweepBuckets = conn.prepare<[number]>(SWEEP_BUCKETS);
+    const sweepTx = conn.transaction(
+      (now: number) => sweepRecords.run(now).changes + sweepBuckets.run(now).changes,
+    );
     return {
       claim: (input) => claimTx.immediate(input),
+      consume: (input) => consumeTx.immediate(input),
       select,
       complete: conn.prepare(COMPLETE),
       release: conn.prepare(RELEASE),
-      sweep: conn.prepare(SWEEP),
+      sweep: (now) => sweepTx.immediate(now),
     };
   }
 
@@ -174,9 +233,14 @@ export function sqliteStore(options: SqliteStoreOptions): IdempotencyStore {
       checkRelease(scope, ownerToken);
       return await run((p) => p.release.run(scope, ownerToken).changes > 0);
     },
+    /** Removes records past retention and rate-limit buckets past their TAT; counts both. */
     async sweep(now: number): Promise<number> {
       checkNow(now);
-      return await run((p) => p.sweep.run(now).changes);
+      return await run((p) => p.sweep(now));
+    },
+    async consume(input: RateLimitInput): Promise<RateLimitOutcome> {
+      checkRateLimit(input);
+      return await run((p) => p.consume(input));
     },
     async close(): Promise<void> {
       closed = true;

@@ -1,6 +1,7 @@
 // Checks shared by every store: a bad argument is a bug in the caller, so it throws a
 // TypeError at once instead of reaching a database as NaN or a float.
 import type { ClaimInput, CompleteInput } from "../idempotency/store.js";
+import type { RateLimitInput } from "../ratelimit/store.js";
 
 function requireText(what: string, value: unknown): void {
   if (typeof value !== "string" || value.length === 0) {
@@ -45,4 +46,25 @@ export function checkComplete(input: CompleteInput): void {
 export function checkRelease(scope: unknown, ownerToken: unknown): void {
   requireText("scope", scope);
   requireText("ownerToken", ownerToken);
+}
+
+// A rate-limit key: what the stage derives ("rl:" and a hash), or any caller's bucket name.
+const RATE_KEY = /^[\x20-\x7E]{1,255}$/;
+/** Limits keep every step of the GCRA in exact integers (SQL BIGINT, Lua doubles). */
+const MAX_LIMIT = 2 ** 31 - 1;
+
+export function checkRateLimit(input: RateLimitInput): void {
+  if (typeof input !== "object" || input === null) {
+    throw new TypeError("consume expects { key, limit, windowMs, now }");
+  }
+  if (typeof input.key !== "string" || !RATE_KEY.test(input.key)) {
+    throw new TypeError("key must be 1-255 printable ASCII characters");
+  }
+  requireTime("limit", input.limit, 1);
+  if (input.limit > MAX_LIMIT) {
+    throw new TypeError(`limit must be at most ${MAX_LIMIT}, got ${input.limit}`);
+  }
+  requireTime("windowMs", input.windowMs, 1);
+  requireTime("now", input.now, 0);
+  requireTime("now + 2 * windowMs", input.now + 2 * input.windowMs, 0);
 }

@@ -3,10 +3,11 @@ import type * as z from "zod";
 import type { FieldIssue } from "../errors/tool-error.js";
 import { isZodSchema, toJsonSchema, type SchemaInput } from "../validation/json-schema.js";
 import { compileValidator, type ValidationOutcome } from "../validation/validator.js";
-import type { ToolDefinition, ToolSpec } from "./types.js";
+import type { BackendUse, ToolDefinition, ToolSpec } from "./types.js";
 import { deepFreeze } from "../util/deep-freeze.js";
 import { IDEMPOTENCY_ARGUMENT } from "../idempotency/key.js";
 import { addKeyArgument, resolveIdempotency } from "../idempotency/options.js";
+import { resolveRateLimits } from "../ratelimit/options.js";
 
 // https://modelcontextprotocol.io/specification/2025-11-25/server/tools#tool-names
 const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -59,6 +60,8 @@ export function defineTool<I extends SchemaInput, O extends SchemaInput | undefi
     throw new TypeError(`${where}: handler must be a function.`);
 
   const idempotency = resolveIdempotency(spec.idempotency, spec.sideEffect, where);
+  const backends = resolveBackendUses(spec.backends, where);
+  const rateLimit = resolveRateLimits(spec.rateLimit, `${where}: rateLimit`);
   const inputSchema = toJsonSchema(spec.input, "input", `${where}: input`);
   const keyArgument = idempotency?.argument === true;
   if (keyArgument) addKeyArgument(inputSchema, where);
@@ -80,12 +83,47 @@ export function defineTool<I extends SchemaInput, O extends SchemaInput | undefi
     timeoutMs: spec.timeoutMs,
     annotations: Object.freeze(deriveAnnotations(spec, where, idempotency !== undefined)),
     idempotency,
+    backends,
+    rateLimit,
     inputSchema: deepFreeze(inputSchema),
     outputSchema: outputSchema ? deepFreeze(outputSchema) : undefined,
     parseInput: (raw: unknown) => parseInput(raw, inputValidator.validate, zodInput, keyArgument),
     checkOutput: outputValidator?.validate,
     handler: spec.handler as (args: unknown, ctx: unknown) => unknown,
   });
+}
+
+const BACKEND_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+function resolveBackendUses(
+  uses: readonly BackendUse[] | undefined,
+  where: string,
+): ReadonlyMap<string, { readonly scope: readonly string[] | undefined }> {
+  const map = new Map<string, { readonly scope: readonly string[] | undefined }>();
+  if (uses === undefined) return map;
+  if (!Array.isArray(uses))
+    throw new TypeError(`${where}: backends must be an array of backend names.`);
+  for (const use of uses as unknown[]) {
+    const name = typeof use === "string" ? use : (use as { name?: unknown } | null)?.name;
+    if (typeof name !== "string" || !BACKEND_NAME.test(name)) {
+      throw new TypeError(
+        `${where}: backends entries must be a backend name or { name, scope } (1-64 letters, digits, '_', '-', '.').`,
+      );
+    }
+    if (map.has(name)) throw new TypeError(`${where}: backend '${name}' is listed twice.`);
+    const scope = typeof use === "string" ? undefined : (use as { scope?: unknown }).scope;
+    if (
+      scope !== undefined &&
+      (!Array.isArray(scope) || !scope.every((s) => typeof s === "string" && SCOPE.test(s)))
+    ) {
+      throw new TypeError(`${where}: backend '${name}' scope must be an array of scope names.`);
+    }
+    map.set(
+      name,
+      Object.freeze({ scope: scope ? Object.freeze([...(scope as string[])]) : undefined }),
+    );
+  }
+  return map;
 }
 
 /**

@@ -6,6 +6,8 @@ import type { JsonSchema, SchemaInput } from "../validation/json-schema.js";
 import type { ValidationOutcome } from "../validation/validator.js";
 import type { IdempotencyOptions, ResolvedIdempotency } from "../idempotency/options.js";
 import type { BackendCallInit } from "../observability/backend-call.js";
+import type { RateLimitOptions, ResolvedRateLimits } from "../ratelimit/options.js";
+import type { BackendClient } from "../backends/client.js";
 
 export type SideEffect = "read" | "write";
 
@@ -33,7 +35,16 @@ export interface ToolContext {
    * call's audit event (name, status, ms). Return the fetch `Response` to record its status.
    */
   backendCall<T>(name: string, run: (init: BackendCallInit) => Promise<T> | T): Promise<T>;
+  /**
+   * A backend this tool declared in `backends`: bounded, retried when safe, behind a
+   * circuit breaker, with this tool's least-privilege credential. Asking for a backend the
+   * tool did not declare throws (a programming error, answered as `internal`).
+   */
+  backend(name: string): BackendClient;
 }
+
+/** A backend a tool uses, optionally narrowing the scopes its credential asks for. */
+export type BackendUse = string | { readonly name: string; readonly scope?: readonly string[] };
 
 declare const rawResultBrand: unique symbol;
 /** A hand-built MCP result (e.g. image content), returned through `toolResult(...)`. */
@@ -81,6 +92,10 @@ export interface ToolSpec<I extends SchemaInput, O extends SchemaInput | undefin
    * and replayed. Tune it here, or `false` for a write that is naturally idempotent.
    */
   idempotency?: IdempotencyOptions | false;
+  /** The server's backends this tool may call (`ctx.backend(name)`); none by default. */
+  backends?: readonly BackendUse[];
+  /** This tool's budgets, on top of the server's: `{ perPrincipal: "10/min", perTool: "600/min" }`. */
+  rateLimit?: RateLimitOptions;
   handler: ToolHandler<I, O>;
 }
 
@@ -96,6 +111,9 @@ export interface ToolDefinition {
   readonly annotations: Readonly<ToolAnnotations>;
   /** Idempotency settings; undefined for read tools and `idempotency: false`. */
   readonly idempotency: ResolvedIdempotency | undefined;
+  /** Declared backends by name, with the scopes this tool asks for (undefined: the provider's). */
+  readonly backends: ReadonlyMap<string, { readonly scope: readonly string[] | undefined }>;
+  readonly rateLimit: ResolvedRateLimits | undefined;
   readonly inputSchema: Readonly<JsonSchema>;
   readonly outputSchema: Readonly<JsonSchema> | undefined;
   /** Validates (and for zod tools, parses) raw arguments. */

@@ -35,7 +35,7 @@ describeMultiprocess(
       inspector,
       cleanup: async () => {
         await inspector.close();
-        await admin.query(`DROP TABLE IF EXISTS "${table}"`);
+        await admin.query(`DROP TABLE IF EXISTS "${table}", "${table}_rate_limits"`);
         await admin.query("DELETE FROM toolgate_meta WHERE key = $1", [`${table}.schema_version`]);
         await admin.end();
       },

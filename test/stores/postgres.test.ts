@@ -5,6 +5,7 @@ import pg from "pg";
 import { StoreUnavailable } from "../../src/idempotency/store.js";
 import { POSTGRES_SCHEMA_VERSION, postgresStore } from "../../src/stores/postgres-store.js";
 import { pgConfig, postgresAdmin } from "../helpers/services.js";
+import { describeRateLimitContract } from "./rate-limit-contract.js";
 import { T0, claimInput, describeStoreContract, newScope } from "./store-contract.js";
 
 const URL = process.env["TOOLGATE_TEST_POSTGRES_URL"];
@@ -19,27 +20,26 @@ const poolConfig = () => pgConfig(URL!);
 const adminPool = () => postgresAdmin(URL!);
 
 async function dropTable(admin: pg.Pool, table: string): Promise<void> {
-  await admin.query(`DROP TABLE IF EXISTS "${table}"`);
+  await admin.query(`DROP TABLE IF EXISTS "${table}", "${table}_rate_limits"`);
   await admin.query("DELETE FROM toolgate_meta WHERE key = $1", [`${table}.schema_version`]);
 }
 
-describeStoreContract(
-  "postgres",
-  async () => {
-    const admin = await adminPool();
-    const table = newTable();
-    const store = postgresStore({ connectionString: URL! }, { table });
-    return {
-      store,
-      cleanup: async () => {
-        await store.close();
-        await dropTable(admin, table);
-        await admin.end();
-      },
-    };
-  },
-  { skip: SKIP },
-);
+const factory = async () => {
+  const admin = await adminPool();
+  const table = newTable();
+  const store = postgresStore({ connectionString: URL! }, { table });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await dropTable(admin, table);
+      await admin.end();
+    },
+  };
+};
+
+describeStoreContract("postgres", factory, { skip: SKIP });
+describeRateLimitContract("postgres", factory, { skip: SKIP });
 
 describe("postgres store", { skip: SKIP }, () => {
   let admin: pg.Pool;
@@ -82,6 +82,41 @@ describe("postgres store", { skip: SKIP }, () => {
     ]);
     const store = postgresStore({ connectionString: URL! }, { table: name });
     await assert.rejects(store.get("x", 0), /schema version 99.*upgrade toolgate/);
+    await store.close();
+  });
+
+  it("rate-limit buckets live in <table>_rate_limits, created with the schema", async () => {
+    const name = table();
+    const store = postgresStore({ connectionString: URL! }, { table: name });
+    const input = { key: "rl:one", limit: 3, windowMs: 1_000, now: 1_000 };
+    assert.deepEqual(await store.consume(input), { allowed: true, remaining: 2 });
+    await store.close();
+    const { rows } = await admin.query(
+      `SELECT key, tat::int, tat_rem::int, expires_at::int FROM "${name}_rate_limits"`,
+    );
+    assert.deepEqual(rows, [{ key: "rl:one", tat: 1_333, tat_rem: 1, expires_at: 1_334 }]);
+  });
+
+  it("a database made before rate limits (no bucket table) gains it on open, records intact", async () => {
+    const name = table();
+    const first = postgresStore({ connectionString: URL! }, { table: name });
+    const claim = claimInput(newScope());
+    await first.claim(claim);
+    await first.close();
+    await admin.query(`DROP TABLE "${name}_rate_limits"`);
+    const store = postgresStore({ connectionString: URL! }, { table: name });
+    const input = { key: "rl:x", limit: 1, windowMs: 1_000, now: claim.now };
+    assert.deepEqual(await store.consume(input), { allowed: true, remaining: 0 });
+    assert.equal((await store.get(claim.scope, claim.now))?.ownerToken, claim.ownerToken);
+    await store.close();
+  });
+
+  it("consume on a closed port fails fast with StoreUnavailable", async () => {
+    const store = postgresStore({ connectionString: "postgres://127.0.0.1:1/test" });
+    const started = Date.now();
+    const input = { key: "rl:down", limit: 1, windowMs: 1_000, now: T0 };
+    await assert.rejects(store.consume(input), StoreUnavailable);
+    assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
     await store.close();
   });
 

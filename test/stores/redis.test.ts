@@ -6,6 +6,7 @@ import { Redis } from "ioredis";
 import { StoreUnavailable } from "../../src/idempotency/store.js";
 import { redisStore } from "../../src/stores/redis-store.js";
 import { redisAdmin } from "../helpers/services.js";
+import { describeRateLimitContract } from "./rate-limit-contract.js";
 import { T0, claimInput, describeStoreContract, newScope } from "./store-contract.js";
 
 const URL = process.env["TOOLGATE_TEST_REDIS_URL"];
@@ -24,23 +25,22 @@ async function deleteKeys(admin: Redis, prefix: string): Promise<void> {
 }
 
 let harnesses = 0;
-describeStoreContract(
-  "redis",
-  async () => {
-    const admin = await adminClient();
-    const keyPrefix = `${RUN_PREFIX}${(harnesses += 1)}:`;
-    const store = redisStore({ url: URL! }, { keyPrefix });
-    return {
-      store,
-      cleanup: async () => {
-        await store.close();
-        await deleteKeys(admin, keyPrefix);
-        await admin.quit();
-      },
-    };
-  },
-  { skip: SKIP, sweeps: false },
-);
+const factory = async () => {
+  const admin = await adminClient();
+  const keyPrefix = `${RUN_PREFIX}${(harnesses += 1)}:`;
+  const store = redisStore({ url: URL! }, { keyPrefix });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await deleteKeys(admin, keyPrefix);
+      await admin.quit();
+    },
+  };
+};
+
+describeStoreContract("redis", factory, { skip: SKIP, sweeps: false });
+describeRateLimitContract("redis", factory, { skip: SKIP, sweeps: false });
 
 describe("redis store", { skip: SKIP }, () => {
   let admin: Redis;
@@ -70,6 +70,41 @@ describe("redis store", { skip: SKIP }, () => {
     assert.equal((await store.claim(claimInput(newScope()))).kind, "claimed");
     await admin.script("FLUSH");
     assert.equal((await store.claim(claimInput(newScope()))).kind, "claimed");
+    await store.close();
+  });
+
+  it("a bucket is a hash under <keyPrefix>rl: that Redis expires a second after its TAT", async () => {
+    const store = redisStore({ url: URL! }, { keyPrefix });
+    const key = `rl:${newScope()}`;
+    const input = { key, limit: 3, windowMs: 10_000, now: T0 };
+    assert.deepEqual(await store.consume(input), { allowed: true, remaining: 2 });
+    // TAT = T0 + 3333 + 1/3 ms: expires 3334 ms from now, plus the 1 s margin.
+    assert.deepEqual(await admin.hgetall(`${keyPrefix}rl:${key}`), {
+      tat: String(T0 + 3_333),
+      rem: "1",
+    });
+    const ttl = await admin.pttl(`${keyPrefix}rl:${key}`);
+    assert.ok(ttl > 3_334 && ttl <= 4_334, `pttl ${ttl}`);
+    assert.equal(await admin.exists(keyPrefix + key), 0, "apart from idempotency records");
+    await store.close();
+  });
+
+  it("reloads the consume script after SCRIPT FLUSH (NOSCRIPT falls back to EVAL)", async () => {
+    const store = redisStore({ url: URL! }, { keyPrefix });
+    const input = { key: `rl:${newScope()}`, limit: 2, windowMs: 1_000, now: T0 };
+    assert.deepEqual(await store.consume(input), { allowed: true, remaining: 1 });
+    await admin.script("FLUSH");
+    assert.deepEqual(await store.consume(input), { allowed: true, remaining: 0 });
+    assert.deepEqual(await store.consume(input), { allowed: false, retryAfterMs: 500 });
+    await store.close();
+  });
+
+  it("consume on a closed port fails fast with StoreUnavailable", async () => {
+    const store = redisStore({ url: "redis://127.0.0.1:1/15" }, { keyPrefix });
+    const started = Date.now();
+    const input = { key: "rl:down", limit: 1, windowMs: 1_000, now: T0 };
+    await assert.rejects(store.consume(input), StoreUnavailable);
+    assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
     await store.close();
   });
 

@@ -8,6 +8,7 @@ import Database from "better-sqlite3";
 import { StoreUnavailable } from "../../src/idempotency/store.js";
 import { SQLITE_SCHEMA_VERSION, sqliteStore } from "../../src/stores/sqlite-store.js";
 import { LineCollector, REPO_ROOT, minimalEnv, waitForExit } from "../helpers/process.js";
+import { describeRateLimitContract } from "./rate-limit-contract.js";
 import { claimInput, describeStoreContract, newScope } from "./store-contract.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "toolgate-sqlite-"));
@@ -15,7 +16,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 const newFile = () => path.join(dir, `store-${(files += 1)}.sqlite`);
 
-describeStoreContract("sqlite", () => {
+const factory = () => {
   const file = newFile();
   const store = sqliteStore({ path: file });
   return Promise.resolve({
@@ -25,7 +26,10 @@ describeStoreContract("sqlite", () => {
       for (const suffix of ["", "-wal", "-shm"]) rmSync(file + suffix, { force: true });
     },
   });
-});
+};
+
+describeStoreContract("sqlite", factory);
+describeRateLimitContract("sqlite", factory);
 
 describe("sqlite store", () => {
   it("opens the file in WAL mode and records its schema version", async () => {
@@ -102,6 +106,98 @@ describe("sqlite store", () => {
     assert.throws(() => sqliteStore({ path: "" }), TypeError);
     assert.throws(() => sqliteStore({ path: "x", busyTimeoutMs: -1 }), TypeError);
     assert.throws(() => sqliteStore({ database: {} as Database.Database }), TypeError);
+  });
+
+  it("rate-limit buckets live in toolgate_rate_limits, with no new schema version", async () => {
+    const file = newFile();
+    const store = sqliteStore({ path: file });
+    const input = { key: "rl:one", limit: 3, windowMs: 1_000, now: 1_000 };
+    assert.deepEqual(await store.consume(input), { allowed: true, remaining: 2 });
+    await store.close();
+    const db = new Database(file);
+    try {
+      const rows = db
+        .prepare("SELECT key, tat, tat_rem, expires_at FROM toolgate_rate_limits")
+        .all();
+      // TAT = 1000 + 1000 / 3 = 1333 + 1/3 ms; the row may go at 1334.
+      assert.deepEqual(rows, [{ key: "rl:one", tat: 1_333, tat_rem: 1, expires_at: 1_334 }]);
+      const meta = db.prepare("SELECT key, value FROM toolgate_meta").all();
+      assert.deepEqual(meta, [
+        { key: "toolgate_idempotency.schema_version", value: String(SQLITE_SCHEMA_VERSION) },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("a file made before rate limits (no bucket table) gains it on open, records intact", async () => {
+    const file = newFile();
+    const first = sqliteStore({ path: file });
+    const claim = claimInput(newScope());
+    await first.claim(claim);
+    await first.close();
+    const db = new Database(file);
+    db.exec("DROP TABLE toolgate_rate_limits");
+    db.close();
+    const store = sqliteStore({ path: file });
+    const input = { key: "rl:x", limit: 1, windowMs: 1_000, now: claim.now };
+    assert.deepEqual(await store.consume(input), { allowed: true, remaining: 0 });
+    assert.equal((await store.get(claim.scope, claim.now))?.ownerToken, claim.ownerToken);
+    await store.close();
+  });
+
+  it("consume under a lock held past busy_timeout is StoreUnavailable, and the store recovers", async () => {
+    const file = newFile();
+    const store = sqliteStore({ path: file, busyTimeoutMs: 50 });
+    const input = { key: "rl:locked", limit: 1, windowMs: 1_000, now: 1_000 };
+    await store.get("x", 0);
+    const other = new Database(file);
+    other.exec("BEGIN IMMEDIATE");
+    try {
+      await assert.rejects(store.consume(input), StoreUnavailable);
+    } finally {
+      other.exec("ROLLBACK");
+      other.close();
+    }
+    assert.deepEqual(await store.consume(input), { allowed: true, remaining: 0 });
+    await store.close();
+  });
+
+  it("3 processes consuming one key on one file: exactly `limit` calls are allowed (10 rounds)", async () => {
+    const file = newFile();
+    const fixture = path.join(REPO_ROOT, "test/stores/fixtures/sqlite-consumer.ts");
+    const children: ChildProcess[] = [];
+    try {
+      const lines = [0, 1, 2].map(() => {
+        const child = spawn(process.execPath, ["--import", "tsx", fixture, file], {
+          cwd: REPO_ROOT,
+          env: minimalEnv(),
+          stdio: ["pipe", "pipe", "inherit"],
+        });
+        children.push(child);
+        return new LineCollector(child.stdout);
+      });
+      await Promise.all(lines.map((l) => l.waitForLine((x) => x === "ready", 20_000, "ready")));
+      for (let round = 0; round < 10; round += 1) {
+        const key = `rl:${newScope(`round${round}`)}`;
+        children.forEach((child) => child.stdin!.write(`${key} 8\n`));
+        const answers = await Promise.all(
+          lines.map((l) => l.waitForLine((x) => x.startsWith(`${key} `), 10_000, key)),
+        );
+        const allowed = answers.map((x) => Number(x.split(" ")[1]));
+        assert.equal(
+          allowed.reduce((a, b) => a + b, 0),
+          10,
+          `round ${round}: ${allowed.join(" + ")}`,
+        );
+      }
+    } finally {
+      for (const child of children) child.stdin?.end();
+      for (const child of children) {
+        const { code } = await waitForExit(child);
+        assert.equal(code, 0);
+      }
+    }
   });
 
   it("3 processes claiming the same scopes on one file: exactly one claims each (20 rounds)", async () => {

@@ -80,6 +80,14 @@ export function execute(options: ExecuteOptions = {}): Stage {
         tool: { name: tool.name, version: tool.version },
         idempotencyKey: ctx.idempotencyKey,
         backendCall: (name, run) => runBackendCall(ctx, controller.signal, name, run),
+        backend: (name) => {
+          if (!ctx.backends) {
+            throw new Error(
+              `Tool '${tool.name}' asked for backend '${String(name)}', but the server has no backends.`,
+            );
+          }
+          return ctx.backends.client(ctx, controller.signal, name);
+        },
       };
       work = Promise.resolve().then(() => tool.handler(ctx.args, toolCtx));
       const aborted = new Promise<never>((_, reject) => {
@@ -121,6 +129,7 @@ export function execute(options: ExecuteOptions = {}): Stage {
       throw error;
     } finally {
       clearTimeout(timer);
+      for (const cleanup of ctx.cleanups.splice(0)) cleanup();
       removeAbortListener?.();
       ctx.signal.removeEventListener("abort", onClientAbort);
     }

@@ -1,0 +1,208 @@
+import { createHash } from "node:crypto";
+import { rateLimited } from "../errors/tool-error.js";
+import { requireTool } from "../pipeline/stages/require-tool.js";
+import type { Principal } from "../auth/principal.js";
+import type { Stage } from "../pipeline/types.js";
+import type { Rate, ResolvedRateLimits } from "./options.js";
+import type { RateLimitOutcome, RateLimitStore } from "./store.js";
+
+export interface RateLimitStageOptions {
+  /** The server's budgets (resolved with `resolveRateLimits`); tools add their own. */
+  server?: ResolvedRateLimits;
+  /** Where budgets are counted, or a function that opens it on first use. */
+  store: RateLimitStore | (() => Promise<RateLimitStore>);
+  /** The clock (epoch ms) handed to the store. For tests. */
+  now?: () => number;
+}
+
+/** At most one "store is failing" warning per stage per this many ms (real time). */
+const WARN_EVERY_MS = 10_000;
+
+/** Which budget a bucket counts; also the first part of its key, so kinds never collide. */
+type BucketKind = "server/principal" | "server/tool" | "tool/principal" | "tool/tool";
+
+interface Bucket {
+  readonly kind: BucketKind;
+  readonly rate: Rate;
+  readonly key: string;
+  /** The caller's own budget (consumed first), or one shared by all callers. */
+  readonly perPrincipal: boolean;
+}
+
+/**
+ * Budgets per caller and per tool (the server's and the tool's own), counted with GCRA in
+ * the store so every process sharing the store shares them. A call over any budget is
+ * refused with `rate_limited` and when to retry; nothing after this stage runs.
+ *
+ * The caller's own budgets are consumed first (together), the budgets shared by all
+ * callers only if those allowed the call: a caller hammering past its own budget must not
+ * use up a tool's shared budget with calls that are refused anyway. A refused call may
+ * still have used a unit of another budget consumed with it (the store has no refund).
+ */
+export function rateLimit(options: RateLimitStageOptions): Stage {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("rateLimit expects an options object: { server?, store, now? }.");
+  }
+  if (typeof options.store !== "function" && typeof options.store?.consume !== "function") {
+    throw new TypeError(
+      "rateLimit: store must be a RateLimitStore (every built-in store is one) or a function that opens one.",
+    );
+  }
+  if (options.now !== undefined && typeof options.now !== "function") {
+    throw new TypeError("rateLimit: now must be a function returning epoch ms.");
+  }
+  const server = checkLimits(options.server);
+  const now = options.now ?? Date.now;
+  let opened: Promise<RateLimitStore> | undefined;
+  const store = () =>
+    (opened ??= (
+      typeof options.store === "function" ? options.store() : Promise.resolve(options.store)
+    ).catch((error: unknown) => {
+      // A store that failed to open is tried again on a later call, not given up on.
+      opened = undefined;
+      throw error;
+    }));
+  let warnedAt = -Infinity;
+
+  return async function rateLimitStage(ctx, next) {
+    const tool = requireTool(ctx, "rateLimit");
+    const buckets = bucketsOf(ctx.principal, tool.name, server, tool.rateLimit);
+    if (buckets.length === 0) return next();
+
+    let worst: Refusal | undefined;
+    try {
+      const s = await store();
+      const at = now();
+      const consume = async (phase: Bucket[]) =>
+        worstOf(
+          phase,
+          await Promise.all(
+            phase.map((b) =>
+              s.consume({ key: b.key, limit: b.rate.limit, windowMs: b.rate.windowMs, now: at }),
+            ),
+          ),
+        );
+      worst = await consume(buckets.filter((b) => b.perPrincipal));
+      if (!worst) worst = await consume(buckets.filter((b) => !b.perPrincipal));
+    } catch (error) {
+      // Fail OPEN, unlike idempotency (which fails closed): a limiter that is down must
+      // not take every tool down with it, and letting calls through only loses the
+      // budget for a while, whereas running a write twice cannot be undone. The outage
+      // is logged (at most once per 10 s, not once per call) so it gets noticed.
+      if (Date.now() - warnedAt >= WARN_EVERY_MS) {
+        warnedAt = Date.now();
+        ctx.log.warn(
+          { err: error },
+          "rate-limit store unavailable: calls are let through without counting budgets",
+        );
+      }
+      return next();
+    }
+
+    if (worst) {
+      throw rateLimited(refusal(worst.bucket, tool.name, worst.retryAfterMs), worst.retryAfterMs);
+    }
+    return next();
+  };
+}
+
+interface Refusal {
+  readonly bucket: Bucket;
+  /** Whole ms, at least 1. */
+  readonly retryAfterMs: number;
+}
+
+/** The refusal with the longest wait, if any bucket refused. */
+function worstOf(buckets: Bucket[], outcomes: RateLimitOutcome[]): Refusal | undefined {
+  let worst: Refusal | undefined;
+  outcomes.forEach((outcome, i) => {
+    if (outcome.allowed) return;
+    const retryAfterMs = Math.max(1, Math.ceil(outcome.retryAfterMs));
+    if (!worst || retryAfterMs > worst.retryAfterMs) worst = { bucket: buckets[i]!, retryAfterMs };
+  });
+  return worst;
+}
+
+/** The applicable buckets of a call: the server's, then the tool's. */
+function bucketsOf(
+  principal: Principal,
+  tool: string,
+  server: ResolvedRateLimits | undefined,
+  own: ResolvedRateLimits | undefined,
+): Bucket[] {
+  const { issuer, subject } = principal;
+  const buckets: Bucket[] = [];
+  const add = (kind: BucketKind, rate: Rate | undefined, parts: string[]) => {
+    if (rate) {
+      const perPrincipal = kind.endsWith("/principal");
+      buckets.push({ kind, rate, key: keyOf(kind, parts), perPrincipal });
+    }
+  };
+  add("server/principal", server?.perPrincipal, [issuer, subject]);
+  add("server/tool", server?.perTool, [tool]);
+  add("tool/principal", own?.perPrincipal, [tool, issuer, subject]);
+  add("tool/tool", own?.perTool, [tool]);
+  return buckets;
+}
+
+/**
+ * `rl:` and 22 characters of base64url SHA-256 (132 bits) over the kind and the parts,
+ * joined with NUL (which no issuer, subject or tool name contains): short, fixed-length,
+ * and free of anything identifying in the store.
+ */
+export function keyOf(kind: string, parts: readonly string[]): string {
+  const digest = createHash("sha256")
+    .update([kind, ...parts].join("\u0000"))
+    .digest("base64url");
+  return `rl:${digest.slice(0, 22)}`;
+}
+
+/** What the model reads: which budget, and when to try again. */
+function refusal(bucket: Bucket, tool: string, retryAfterMs: number): string {
+  const budget = budgetText(bucket.rate);
+  const retry = `Retry in ${retryText(retryAfterMs)}.`;
+  switch (bucket.kind) {
+    case "server/principal":
+      return `You have used your budget of ${budget} to this server. ${retry}`;
+    case "tool/principal":
+      return `You have used your budget of ${budget} to ${tool}. ${retry}`;
+    case "server/tool":
+    case "tool/tool":
+      return `The budget of ${budget} to ${tool}, shared by all callers, is used up. ${retry}`;
+  }
+}
+
+/** "60/min calls", or "10 calls per 60000 ms" for a rate given as `{ limit, windowMs }`. */
+function budgetText(rate: Rate): string {
+  return /^\d+\/[a-z]+$/.test(rate.text)
+    ? `${rate.text} calls`
+    : `${rate.limit} calls per ${rate.windowMs} ms`;
+}
+
+function retryText(ms: number): string {
+  return ms < 1_000 ? `${ms} ms` : `${Math.ceil(ms / 1_000)} s`;
+}
+
+function checkLimits(limits: ResolvedRateLimits | undefined): ResolvedRateLimits | undefined {
+  if (limits === undefined) return undefined;
+  const ok = (rate: unknown) =>
+    rate === undefined ||
+    (typeof rate === "object" &&
+      rate !== null &&
+      Number.isSafeInteger((rate as Rate).limit) &&
+      (rate as Rate).limit >= 1 &&
+      Number.isSafeInteger((rate as Rate).windowMs) &&
+      (rate as Rate).windowMs >= 1 &&
+      typeof (rate as Rate).text === "string");
+  if (
+    typeof limits !== "object" ||
+    limits === null ||
+    !ok(limits.perPrincipal) ||
+    !ok(limits.perTool)
+  ) {
+    throw new TypeError(
+      "rateLimit: server must be resolved budgets (resolveRateLimits({ perPrincipal, perTool }, where)).",
+    );
+  }
+  return limits.perPrincipal || limits.perTool ? limits : undefined;
+}
