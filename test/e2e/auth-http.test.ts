@@ -356,6 +356,7 @@ describe("HTTP auth (jwtVerifier): valid tokens and least privilege", () => {
         });
         // The context has no headers and no token: nothing a tool could pass on.
         assert.deepEqual(who.contextKeys, [
+          "backend",
           "backendCall",
           "deadline",
           "idempotencyKey",
