@@ -1,5 +1,6 @@
 // `npm start`: the refunds demo as a runnable MCP server (HTTP by default, or stdio).
 // It starts its own fake payments provider, so it needs no accounts and no network.
+import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import path from "node:path";
 import {
@@ -14,6 +15,7 @@ import {
   memoryStore,
   sqliteStore,
 } from "../../src/index.js";
+import { PAYMENTS_SECRET_ENV, refundsBackends } from "./backends.js";
 import { DEFAULT_DB_PATH, openRefundsDb } from "./db.js";
 import { startPaymentsService } from "./payments-service.js";
 import { createRefundTools } from "./tools.js";
@@ -111,9 +113,15 @@ async function main(): Promise<void> {
   const cli = parseCli(process.argv.slice(2));
   const logger = createLogger({ name: "refunds-demo" }); // JSON lines on stderr, never stdout
   const db = openRefundsDb(cli.db);
-  const payments = await startPaymentsService();
-  // Least privilege: the payments key goes to the refund tools only, not into the environment.
-  const tools = createRefundTools({ db, payments: { url: payments.url, apiKey: payments.apiKey } });
+  // The payments client secret comes from the environment (a real deployment sets it from
+  // its secret store). Without one, the demo makes a random one per start and starts its
+  // fake provider with the same secret; it is never printed.
+  const clientSecret = (process.env[PAYMENTS_SECRET_ENV] ??= randomBytes(32).toString("base64url"));
+  const payments = await startPaymentsService({ clientSecret });
+  // No tool holds a payments key: the server's `payments` backend fetches OAuth tokens
+  // with the client secret, and issue_refund, the only tool that declares the backend,
+  // gets a token scoped to refunds:write. The provider's admin key is never used.
+  const tools = createRefundTools({ db });
   // Authenticated by default: the local dev issuer (keys generated on first use) stands in
   // for a real authorization server. Its verifier checks that each token's audience is
   // this server's own URL, whatever port it ends up on.
@@ -123,6 +131,7 @@ async function main(): Promise<void> {
     name: "refunds-demo",
     version: "1.0.0",
     tools,
+    backends: refundsBackends(payments),
     instructions: INSTRUCTIONS,
     logger,
     // issue_refund is idempotent: its records live next to the orders (or in memory with them).
@@ -175,7 +184,7 @@ toolgate refunds demo is running.
 
   MCP endpoint:      ${url}
   Orders database:   ${dbPath}
-  Payments provider: ${paymentsUrl}  (fake, in-process; its API key is never printed)
+  Payments provider: ${paymentsUrl}  (fake, in-process; OAuth client secret never printed)
 
 Every call needs a short-lived bearer token. Mint one from the local dev issuer:
   TOKEN=$(npm run -s toolgate -- token --sub alice --scope "orders:read refunds:write" --ttl 15m${keyFlag})

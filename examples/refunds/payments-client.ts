@@ -1,15 +1,9 @@
-// The outbound call to the payments provider, and the one place where its failures
-// become typed tool errors (error contract: 5xx/connection -> unavailable, 429 ->
-// rate_limited, other 4xx -> conflict, abort -> timeout).
-import { conflict, rateLimited, timeout, unavailable, type ToolContext } from "../../src/index.js";
-
-/** What the tools need to reach the provider: nothing global, handed in by the server setup. */
-export interface PaymentsConfig {
-  /** Base URL of the provider, e.g. `http://127.0.0.1:41234`. */
-  url: string;
-  /** A key that can create refunds, and only the tools that need it receive it. */
-  apiKey: string;
-}
+// The outbound call to the payments provider, and the one place where its answers become
+// typed tool errors. The backend layer (`ctx.backend("payments")`, see backends.ts)
+// already maps what any HTTP backend does: a timeout or the call's deadline -> `timeout`,
+// connection errors and 5xx -> `unavailable` (after retries), 429 -> `rate_limited`. What
+// is left here is the provider's business: 401/403 -> `internal`, other 4xx -> `conflict`.
+import { conflict, type ToolContext } from "../../src/index.js";
 
 export interface RefundRequest {
   order_id: string;
@@ -24,63 +18,27 @@ export interface ProviderRefund {
 }
 
 export async function createProviderRefund(
-  config: PaymentsConfig,
   refund: RefundRequest,
-  ctx: Pick<ToolContext, "signal" | "idempotencyKey" | "backendCall">,
+  ctx: Pick<ToolContext, "backend">,
 ): Promise<ProviderRefund> {
-  const { signal, idempotencyKey } = ctx;
-  let response: Response;
-  try {
-    // The call's signal bounds this request: at the tool's deadline (or a client
-    // cancel) the request is aborted, not left running behind the caller's back.
-    // backendCall traces it (trace headers) and lists it in the call's audit event.
-    response = await ctx.backendCall("payments", (init) =>
-      fetch(new URL("/v1/refunds", config.url), {
-        method: "POST",
-        signal: init.signal,
-        headers: {
-          ...init.headers,
-          authorization: `Bearer ${config.apiKey}`,
-          "content-type": "application/json",
-          accept: "application/json",
-          // toolgate's derived key: if a crash makes toolgate run this operation again, the
-          // provider recognises it and refunds once (the one gap toolgate cannot close alone).
-          ...(idempotencyKey === undefined ? {} : { "idempotency-key": idempotencyKey }),
-        },
-        body: JSON.stringify(refund),
-      }),
-    );
-  } catch (error) {
-    if (signal.aborted) {
-      // Usually the pipeline has already answered `timeout`; this covers direct callers.
-      throw timeout(
-        "The payments provider did not answer in time. The refund may or may not have gone through: check the order with get_order before retrying.",
-      );
-    }
-    throw unavailable(
-      "The payments provider cannot be reached right now, so no refund was recorded. Retry in a minute.",
-      undefined,
-      error,
-    );
-  }
+  // The layer bounds this request by the backend's timeout and the call's deadline (at
+  // the deadline or a client cancel it is aborted, not left running behind the caller's
+  // back), traces it and lists it in the call's audit event, and adds this tool's scoped
+  // bearer token. It also sends toolgate's derived key as Idempotency-Key: if a crash
+  // makes toolgate run this operation again, or the layer retries it after a 5xx, the
+  // provider recognises it and refunds once (the one gap toolgate cannot close alone).
+  const response = await ctx.backend("payments").fetch("v1/refunds", {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json" },
+    body: JSON.stringify(refund),
+  });
 
   const body = await readJson(response);
-  if (response.status >= 500) {
-    throw unavailable(
-      `The payments provider is failing (HTTP ${response.status}), so no refund was recorded. Retry in a minute.`,
-      retryAfterMs(response),
-    );
-  }
-  if (response.status === 429) {
-    throw rateLimited(
-      "The payments provider is rate limiting refunds. Wait and retry.",
-      retryAfterMs(response),
-    );
-  }
   if (response.status === 401 || response.status === 403) {
-    // Our own key is wrong: a server misconfiguration the model cannot fix. A plain Error
-    // becomes `internal` with an incident id; the key and the provider's answer stay in the log.
-    throw new Error(`payments provider rejected the API key (HTTP ${response.status})`);
+    // Our own credential is wrong (a 401 was already retried once with a fresh token): a
+    // server misconfiguration the model cannot fix. A plain Error becomes `internal` with
+    // an incident id; the provider's answer stays in the log.
+    throw new Error(`payments provider rejected our credential (HTTP ${response.status})`);
   }
   if (response.status >= 400) {
     const code = providerCode(body);
@@ -95,11 +53,15 @@ export async function createProviderRefund(
   return body;
 }
 
-async function readJson(response: Response): Promise<unknown> {
+/** The body as JSON, or undefined when it is not JSON. */
+async function readJson(response: { json(): Promise<unknown> }): Promise<unknown> {
   try {
     return await response.json();
-  } catch {
-    return undefined;
+  } catch (error) {
+    // Only "not JSON" is an answer; an aborted read (deadline, backend timeout) must stay
+    // a `timeout`, not become "unexpected body".
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
   }
 }
 
@@ -117,14 +79,4 @@ function isProviderRefund(value: unknown): value is ProviderRefund {
 function providerCode(body: unknown): string | undefined {
   const code = (body as { error?: { code?: unknown } } | undefined)?.error?.code;
   return typeof code === "string" && /^[a-z][a-z0-9_]{0,39}$/.test(code) ? code : undefined;
-}
-
-/** Retry-After as milliseconds (seconds or an HTTP date), when the provider sends one. */
-function retryAfterMs(response: Response): number | undefined {
-  const header = response.headers.get("retry-after");
-  if (header === null) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }

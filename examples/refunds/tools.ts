@@ -12,11 +12,10 @@ import {
 } from "../../src/index.js";
 import { ORDER_STATUSES, type Order, type RefundsDb } from "./db.js";
 import { createKeyedLock } from "./keyed-lock.js";
-import { createProviderRefund, type PaymentsConfig } from "./payments-client.js";
+import { createProviderRefund } from "./payments-client.js";
 
 export interface RefundToolsOptions {
   db: RefundsDb;
-  payments: PaymentsConfig;
   /** Deadline of issue_refund. Default 15 000 ms; tests shorten it. */
   refundTimeoutMs?: number;
 }
@@ -51,7 +50,7 @@ function noSuchOrder(id: string) {
 }
 
 export function createRefundTools(options: RefundToolsOptions): ToolDefinition[] {
-  const { db, payments } = options;
+  const { db } = options;
   const withOrderLock = createKeyedLock();
 
   const getOrder = defineTool({
@@ -135,6 +134,9 @@ export function createRefundTools(options: RefundToolsOptions): ToolDefinition[]
     sideEffect: "write",
     timeoutMs: options.refundTimeoutMs ?? 15_000,
     annotations: { openWorldHint: true },
+    // The server's `payments` backend (backends.ts), with a token for refunds:write only:
+    // this tool creates refunds and needs nothing else there (least privilege).
+    backends: [{ name: "payments", scope: ["refunds:write"] }],
     // One refund per order at a time (see keyed-lock.ts), so checks and payment agree.
     handler: (args, ctx) =>
       withOrderLock(args.order_id, ctx.signal, async () => {
@@ -142,7 +144,7 @@ export function createRefundTools(options: RefundToolsOptions): ToolDefinition[]
         if (!current) throw noSuchOrder(args.order_id);
         checkRefundable(current, args.amount_cents);
 
-        const receipt = await createProviderRefund(payments, args, ctx);
+        const receipt = await createProviderRefund(args, ctx);
         // The money has moved: record it even if the deadline passed meanwhile, so the
         // database never disagrees with the provider.
         const refundId = `rf_${randomUUID()}`;

@@ -2,7 +2,7 @@
 // Streamable HTTP (official SDK client), a memory idempotency store and the fake payments
 // provider, whose ledger records the Idempotency-Key each refund arrived with.
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
@@ -19,6 +19,11 @@ import {
   type ToolServer,
 } from "../../src/index.js";
 import { derivedKeyOf, scopeOf } from "../../src/idempotency/key.js";
+import {
+  PAYMENTS_SECRET_ENV,
+  refundsBackends,
+  type PaymentsEndpoints,
+} from "../../examples/refunds/backends.js";
 import { openRefundsDb } from "../../examples/refunds/db.js";
 import {
   startPaymentsService,
@@ -27,6 +32,8 @@ import {
 import { createRefundTools } from "../../examples/refunds/tools.js";
 
 const REFUND_TIMEOUT_MS = 300;
+/** The payments client secret: the fake provider's, and in the environment for the backend. */
+const CLIENT_SECRET = `cs_${randomBytes(24).toString("base64url")}`;
 
 interface CallResult {
   isError?: boolean | undefined;
@@ -58,17 +65,15 @@ const isReplay = (result: CallResult) => result._meta?.[REPLAY_META_KEY] === tru
 const derivedKey = (key: string) => derivedKeyOf(scopeOf(ANONYMOUS_PRINCIPAL, "issue_refund", key));
 
 /** The demo's tools behind a toolgate server, reached by an SDK client. */
-async function startDemo(paymentsUrl: string, apiKey: string) {
+async function startDemo(payments: PaymentsEndpoints) {
   const db = openRefundsDb(":memory:");
   const store: IdempotencyStore = memoryStore();
+  process.env[PAYMENTS_SECRET_ENV] = CLIENT_SECRET; // read when the credential is made
   const server: ToolServer = createToolServer({
     name: "refunds-idempotency-test",
     version: "1.0.0",
-    tools: createRefundTools({
-      db,
-      payments: { url: paymentsUrl, apiKey },
-      refundTimeoutMs: REFUND_TIMEOUT_MS,
-    }),
+    tools: createRefundTools({ db, refundTimeoutMs: REFUND_TIMEOUT_MS }),
+    backends: refundsBackends(payments),
     logger: silentLogger(),
     store,
   });
@@ -109,8 +114,8 @@ describe("issue_refund is idempotent (refunds demo over MCP HTTP)", () => {
   let demo: Awaited<ReturnType<typeof startDemo>>;
 
   before(async () => {
-    payments = await startPaymentsService();
-    demo = await startDemo(payments.url, payments.apiKey);
+    payments = await startPaymentsService({ clientSecret: CLIENT_SECRET });
+    demo = await startDemo(payments);
   });
   after(async () => {
     await demo?.close();
@@ -259,9 +264,14 @@ describe("issue_refund when the provider refunds but answers after the deadline"
   let slow = false;
 
   before(async () => {
-    payments = await startPaymentsService();
+    payments = await startPaymentsService({ clientSecret: CLIENT_SECRET });
     proxy = await startSlowProxy(payments.url, () => (slow ? REFUND_TIMEOUT_MS * 2 : 0));
-    demo = await startDemo(proxy.url, payments.apiKey);
+    // Refunds go through the proxy; tokens come straight from the provider.
+    demo = await startDemo({
+      url: proxy.url,
+      tokenUrl: payments.tokenUrl,
+      clientId: payments.clientId,
+    });
   });
   after(async () => {
     await demo?.close();

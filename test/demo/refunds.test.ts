@@ -2,7 +2,7 @@
 // official SDK client, the fake payments provider, and `main.ts` as a child process.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,8 +17,8 @@ import {
   memoryStore,
   silentLogger,
   type FieldIssue,
-  type ToolServer,
 } from "../../src/index.js";
+import { PAYMENTS_SECRET_ENV, refundsBackends } from "../../examples/refunds/backends.js";
 import { openRefundsDb, type RefundsDb } from "../../examples/refunds/db.js";
 import {
   startPaymentsService,
@@ -45,6 +45,43 @@ async function mintLikeCli(command: string): Promise<string> {
   return out.trim();
 }
 const MAIN = "examples/refunds/main.ts";
+
+/** The payments client secret, as a deployment would set it: in the environment. */
+const CLIENT_SECRET = `cs_${randomBytes(24).toString("base64url")}`;
+
+/**
+ * The demo as main.ts wires it: the fake provider started with the client secret, the
+ * same secret in the environment for the `payments` backend's credential, and the tools.
+ */
+async function startDemo(refundTimeoutMs: number) {
+  const db = openRefundsDb(":memory:");
+  const payments = await startPaymentsService({ clientSecret: CLIENT_SECRET });
+  process.env[PAYMENTS_SECRET_ENV] = CLIENT_SECRET; // read when the credential is made
+  const tools = createRefundTools({ db, refundTimeoutMs });
+  const server = createToolServer({
+    name: "refunds-test",
+    version: "1.0.0",
+    tools,
+    backends: refundsBackends(payments),
+    logger: silentLogger(),
+    store: memoryStore(),
+  });
+  const { url } = await server.listen({ port: 0, host: "127.0.0.1" });
+  const client = await connect(url);
+  // Each refund is a new operation, so each gets a new idempotency key.
+  const refund = (order_id: string, amount_cents: number, idempotency_key: string = randomUUID()) =>
+    client.callTool({
+      name: "issue_refund",
+      arguments: { order_id, amount_cents, reason: "Item arrived damaged", idempotency_key },
+    });
+  async function close() {
+    await client.close();
+    await server.close();
+    await payments.close();
+    db.close();
+  }
+  return { db, payments, tools, client, refund, close };
+}
 
 async function connect(url: string, token?: string): Promise<Client> {
   const client = new Client({ name: "t", version: "1" });
@@ -74,35 +111,16 @@ function errorOf(result: {
 describe("refunds demo over MCP HTTP", () => {
   let db: RefundsDb;
   let payments: PaymentsService;
-  let server: ToolServer;
   let client: Client;
+  let demo: Awaited<ReturnType<typeof startDemo>>;
   const call = (name: string, args: Record<string, unknown>) =>
     client.callTool({ name, arguments: args });
 
   before(async () => {
-    db = openRefundsDb(":memory:");
-    payments = await startPaymentsService();
-    const tools = createRefundTools({
-      db,
-      payments: { url: payments.url, apiKey: payments.apiKey },
-      refundTimeoutMs: 300,
-    });
-    server = createToolServer({
-      name: "refunds-test",
-      version: "1.0.0",
-      tools,
-      logger: silentLogger(),
-      store: memoryStore(),
-    });
-    const { url } = await server.listen({ port: 0, host: "127.0.0.1" });
-    client = await connect(url);
+    demo = await startDemo(300);
+    ({ db, payments, client } = demo);
   });
-  after(async () => {
-    await client?.close();
-    await server?.close();
-    await payments?.close();
-    db?.close();
-  });
+  after(() => demo?.close());
 
   it("lists the three tools with scopes-appropriate annotations", async () => {
     const { tools } = await client.listTools();
@@ -183,18 +201,7 @@ describe("refunds demo over MCP HTTP", () => {
   });
 
   describe("issue_refund", () => {
-    // Each refund is a new operation, so each gets a new idempotency key.
-    const refund = (
-      order_id: string,
-      amount_cents: number,
-      idempotency_key: string = randomUUID(),
-    ) =>
-      call("issue_refund", {
-        order_id,
-        amount_cents,
-        reason: "Item arrived damaged",
-        idempotency_key,
-      });
+    const refund = (order_id: string, amount_cents: number) => demo.refund(order_id, amount_cents);
     const ledgerFor = (orderId: string) => payments.ledger().filter((e) => e.order_id === orderId);
 
     it("refunds through the provider and records it", async () => {
@@ -261,17 +268,6 @@ describe("refunds demo over MCP HTTP", () => {
       assert.equal(ledgerFor("INV-2024-00004").length, 0);
     });
 
-    it("maps a provider 503 to unavailable (retryable) and records nothing", async () => {
-      const before = db.countRefunds();
-      payments.failNext(503);
-      const error = errorOf(await refund("INV-2024-00011", 600));
-      assert.equal(error.type, "unavailable");
-      assert.equal(error.retryable, true);
-      assert.equal(db.countRefunds(), before);
-      assert.equal(db.getOrder("INV-2024-00011")!.refunded_cents, 0);
-      assert.equal(ledgerFor("INV-2024-00011").length, 0);
-    });
-
     it("maps a provider 4xx to conflict", async () => {
       payments.failNext(422);
       const error = errorOf(await refund("INV-2024-00011", 600));
@@ -306,42 +302,247 @@ describe("refunds demo over MCP HTTP", () => {
   });
 });
 
-describe("fake payments provider", () => {
-  it("needs its API key, replays an Idempotency-Key, and lists its ledger", async () => {
-    const payments = await startPaymentsService();
-    try {
-      const post = (headers: Record<string, string>, body: unknown) =>
-        fetch(`${payments.url}/v1/refunds`, {
-          method: "POST",
-          headers: { "content-type": "application/json", ...headers },
-          body: JSON.stringify(body),
-        });
-      const body = { order_id: "INV-2024-00001", amount_cents: 100, reason: "r" };
-      assert.equal((await post({}, body)).status, 401);
-      assert.equal((await post({ authorization: "Bearer wrong" }, body)).status, 401);
-      const auth = { authorization: `Bearer ${payments.apiKey}`, "idempotency-key": "k1" };
-      const first = await post(auth, body);
-      assert.equal(first.status, 201);
-      const created = (await first.json()) as { id: string; status: string; amount_cents: number };
-      assert.match(created.id, /^re_/);
-      assert.deepEqual({ ...created, id: "" }, { id: "", status: "succeeded", amount_cents: 100 });
-      const replay = await post(auth, body);
-      assert.equal(replay.status, 201);
-      assert.equal(((await replay.json()) as { id: string }).id, created.id);
-      assert.equal((await post(auth, { ...body, amount_cents: 200 })).status, 409);
-      const listed = await fetch(`${payments.url}/v1/refunds`, { headers: auth });
-      assert.equal(((await listed.json()) as { data: unknown[] }).data.length, 1);
-      assert.equal(payments.ledger().length, 1);
-      assert.notEqual(
-        payments.apiKey,
-        await startPaymentsService().then(async (p) => {
-          await p.close();
-          return p.apiKey;
-        }),
-      );
-    } finally {
-      await payments.close();
+describe("issue_refund through the payments backend", () => {
+  // A deadline long enough for the layer's retries (backoff with jitter, ~0.3 s at most).
+  let demo: Awaited<ReturnType<typeof startDemo>>;
+  before(async () => {
+    demo = await startDemo(5_000);
+  });
+  after(() => demo?.close());
+
+  /** What the provider saw from here on: its refund requests, in order. */
+  function refundRequestsSince(mark: number) {
+    return demo.payments
+      .requests()
+      .slice(mark)
+      .filter((r) => r.method === "POST" && r.path === "/v1/refunds");
+  }
+  const ledgerFor = (orderId: string) =>
+    demo.payments.ledger().filter((e) => e.order_id === orderId);
+
+  it("declares the backend on issue_refund only, narrowed to refunds:write", () => {
+    const uses = Object.fromEntries(
+      demo.tools.map((t) => [t.name, Object.fromEntries(t.backends)]),
+    );
+    assert.deepEqual(uses, {
+      get_order: {},
+      list_orders: {},
+      issue_refund: { payments: { scope: ["refunds:write"] } },
+    });
+  });
+
+  it("retries a single provider 503 with the same Idempotency-Key and refunds once", async () => {
+    const mark = demo.payments.requests().length;
+    demo.payments.failNext(503, 1);
+    const result = await demo.refund("INV-2024-00001", 500);
+    assert.equal(result.isError, undefined, JSON.stringify(result));
+    const attempts = refundRequestsSince(mark);
+    assert.equal(attempts.length, 2, "the 503, then the retry");
+    assert.ok(attempts[0]!.idempotencyKey, "a keyed POST: safe to retry");
+    assert.equal(attempts[1]!.idempotencyKey, attempts[0]!.idempotencyKey);
+    assert.equal(ledgerFor("INV-2024-00001").length, 1);
+    assert.equal(demo.db.countRefunds("INV-2024-00001"), 1);
+    assert.equal(demo.db.getOrder("INV-2024-00001")!.refunded_cents, 500);
+  });
+
+  it("answers unavailable (retryable) when every attempt gets a 503, and records nothing", async () => {
+    const mark = demo.payments.requests().length;
+    demo.payments.failNext(503, 3);
+    const error = errorOf(await demo.refund("INV-2024-00011", 600));
+    assert.equal(error.type, "unavailable");
+    assert.equal(error.retryable, true);
+    assert.equal(refundRequestsSince(mark).length, 3, "three attempts, then it gives up");
+    assert.equal(demo.db.countRefunds("INV-2024-00011"), 0);
+    assert.equal(demo.db.getOrder("INV-2024-00011")!.refunded_cents, 0);
+    assert.equal(ledgerFor("INV-2024-00011").length, 0);
+  });
+
+  it("answers rate_limited for a provider 429, without retrying it", async () => {
+    const mark = demo.payments.requests().length;
+    demo.payments.failNext(429);
+    const error = errorOf(await demo.refund("INV-2024-00011", 600));
+    assert.equal(error.type, "rate_limited");
+    assert.equal(error.retryable, true);
+    assert.equal(refundRequestsSince(mark).length, 1);
+    assert.equal(demo.db.countRefunds("INV-2024-00011"), 0);
+  });
+
+  it("answers internal when the provider refuses our credential (401 after a fresh token, 403)", async () => {
+    const tokensBefore = demo.payments.issued().length;
+    const mark = demo.payments.requests().length;
+    demo.payments.failNext(401, 2);
+    const unauthorized = errorOf(await demo.refund("INV-2024-00011", 600));
+    assert.equal(unauthorized.type, "internal");
+    assert.equal(unauthorized.retryable, false);
+    const attempts = refundRequestsSince(mark);
+    assert.equal(attempts.length, 2, "one retry with a fresh token");
+    assert.notEqual(attempts[1]!.authorization, attempts[0]!.authorization);
+    assert.equal(demo.payments.issued().length, tokensBefore + 1);
+
+    demo.payments.failNext(403);
+    assert.equal(errorOf(await demo.refund("INV-2024-00011", 600)).type, "internal");
+    assert.equal(demo.db.countRefunds("INV-2024-00011"), 0);
+    // Still working afterwards.
+    assert.equal((await demo.refund("INV-2024-00011", 600)).isError, undefined);
+  });
+
+  it("refunds with a token whose scope is exactly refunds:write", async () => {
+    const mark = demo.payments.requests().length;
+    assert.equal((await demo.refund("INV-2024-00009", 700)).isError, undefined);
+    const scopeOf = new Map(demo.payments.issued().map((t) => [t.token, t.scope]));
+    const [post] = refundRequestsSince(mark);
+    const token = /^Bearer (\S+)$/.exec(post!.authorization ?? "")?.[1];
+    assert.deepEqual(scopeOf.get(token!), ["refunds:write"]);
+    // And no token with more was ever asked for: the read tools use no backend at all.
+    assert.ok(demo.payments.issued().length >= 1);
+    for (const issued of demo.payments.issued()) assert.deepEqual(issued.scope, ["refunds:write"]);
+  });
+
+  it("never sends the provider's admin key, and the client secret only to the token endpoint", async () => {
+    await demo.client.callTool({ name: "get_order", arguments: { order_id: "INV-2024-00001" } });
+    const seen = demo.payments.requests();
+    assert.ok(seen.length > 0);
+    assert.ok(!JSON.stringify(seen).includes(demo.payments.apiKey));
+    for (const request of seen) {
+      if (request.path === "/oauth/token") {
+        assert.match(request.authorization ?? "", /^Basic /);
+      } else {
+        assert.equal(request.path, "/v1/refunds");
+        assert.match(request.authorization ?? "", /^Bearer at_/);
+      }
     }
+  });
+});
+
+describe("fake payments provider", () => {
+  let payments: PaymentsService;
+  before(async () => {
+    payments = await startPaymentsService({ clientSecret: CLIENT_SECRET });
+  });
+  after(() => payments?.close());
+
+  const post = (headers: Record<string, string>, body: unknown) =>
+    fetch(`${payments.url}/v1/refunds`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+    });
+  const body = { order_id: "INV-2024-00001", amount_cents: 100, reason: "r" };
+  /** A token request as RFC 6749 has it: form body, HTTP Basic client authentication. */
+  const tokenRequest = (
+    form: Record<string, string>,
+    secret = CLIENT_SECRET,
+    id = "refunds-demo",
+  ) =>
+    fetch(payments.tokenUrl, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        authorization: `Basic ${Buffer.from(`${id}:${encodeURIComponent(secret)}`).toString("base64")}`,
+      },
+      body: new URLSearchParams(form).toString(),
+    });
+  async function tokenFor(scope?: string): Promise<string> {
+    const response = await tokenRequest({
+      grant_type: "client_credentials",
+      ...(scope === undefined ? {} : { scope }),
+    });
+    assert.equal(response.status, 200);
+    return ((await response.json()) as { access_token: string }).access_token;
+  }
+
+  it("needs a token or its admin key, replays an Idempotency-Key, and lists its ledger", async () => {
+    assert.equal((await post({}, body)).status, 401);
+    assert.equal((await post({ authorization: "Bearer wrong" }, body)).status, 401);
+    const auth = { authorization: `Bearer ${payments.apiKey}`, "idempotency-key": "k1" };
+    const first = await post(auth, body);
+    assert.equal(first.status, 201);
+    const created = (await first.json()) as { id: string; status: string; amount_cents: number };
+    assert.match(created.id, /^re_/);
+    assert.deepEqual({ ...created, id: "" }, { id: "", status: "succeeded", amount_cents: 100 });
+    const replay = await post(auth, body);
+    assert.equal(replay.status, 201);
+    assert.equal(((await replay.json()) as { id: string }).id, created.id);
+    assert.equal((await post(auth, { ...body, amount_cents: 200 })).status, 409);
+    const listed = await fetch(`${payments.url}/v1/refunds`, { headers: auth });
+    assert.equal(((await listed.json()) as { data: unknown[] }).data.length, 1);
+    assert.equal(payments.ledger().length, 1);
+    const other = await startPaymentsService({ clientSecret: CLIENT_SECRET });
+    await other.close();
+    assert.notEqual(payments.apiKey, other.apiKey);
+  });
+
+  it("issues scoped client-credentials tokens (RFC 6749 §4.4)", async () => {
+    assert.equal(payments.tokenUrl, `${payments.url}/oauth/token`);
+    assert.equal(payments.clientId, "refunds-demo");
+    const response = await tokenRequest({ grant_type: "client_credentials" });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get("cache-control"), "no-store");
+    const issued = (await response.json()) as Record<string, unknown>;
+    assert.match(String(issued["access_token"]), /^at_/);
+    assert.deepEqual(
+      { ...issued, access_token: "" },
+      {
+        access_token: "",
+        token_type: "Bearer",
+        expires_in: 3600,
+        scope: "refunds:read refunds:write",
+      },
+    );
+    const narrow = await tokenRequest({ grant_type: "client_credentials", scope: "refunds:write" });
+    const { access_token, scope } = (await narrow.json()) as Record<string, string>;
+    assert.equal(scope, "refunds:write");
+    assert.deepEqual(payments.issued().find((t) => t.token === access_token)?.scope, [
+      "refunds:write",
+    ]);
+  });
+
+  it("answers token endpoint errors as RFC 6749 JSON, echoing no secret", async () => {
+    const grant = { grant_type: "client_credentials" };
+    const expect = async (response: Response, status: number, code: string) => {
+      assert.equal(response.status, status);
+      const text = await response.text();
+      assert.equal((JSON.parse(text) as { error: string }).error, code);
+      assert.ok(!text.includes(CLIENT_SECRET) && !text.includes("wrong-secret"));
+      return response;
+    };
+    const bad = await expect(await tokenRequest(grant, "wrong-secret"), 401, "invalid_client");
+    assert.match(bad.headers.get("www-authenticate") ?? "", /^Basic /);
+    await expect(await tokenRequest(grant, CLIENT_SECRET, "someone-else"), 401, "invalid_client");
+    const anonymous = await fetch(payments.tokenUrl, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(grant).toString(),
+    });
+    await expect(anonymous, 401, "invalid_client");
+    await expect(await tokenRequest({ grant_type: "password" }), 400, "unsupported_grant_type");
+    await expect(
+      await tokenRequest({ ...grant, scope: "refunds:read refunds:admin" }),
+      400,
+      "invalid_scope",
+    );
+  });
+
+  it("lets a refunds:read token list but not refund, and a refunds:write token the reverse", async () => {
+    const read = await tokenFor("refunds:read");
+    const refused = await post({ authorization: `Bearer ${read}` }, body);
+    assert.equal(refused.status, 403);
+    assert.equal(
+      ((await refused.json()) as { error: { code: string } }).error.code,
+      "insufficient_scope",
+    );
+    assert.match(refused.headers.get("www-authenticate") ?? "", /error="insufficient_scope"/);
+    const list = (token: string) =>
+      fetch(`${payments.url}/v1/refunds`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal((await list(read)).status, 200);
+
+    const write = await tokenFor("refunds:write");
+    assert.equal((await post({ authorization: `Bearer ${write}` }, body)).status, 201);
+    assert.equal((await list(write)).status, 403);
+  });
+
+  it("needs a client secret to start", async () => {
+    await assert.rejects(startPaymentsService({ clientSecret: "" }), TypeError);
   });
 });
 
