@@ -131,3 +131,16 @@ export type {
 export { rateLimit } from "./ratelimit/stage.js";
 export type { RateLimitStageOptions } from "./ratelimit/stage.js";
 export type { ToolgateStore } from "./stores/store-types.js";
+export { contractOf, lockOf } from "./contract/snapshot.js";
+export { diffLocks } from "./contract/diff.js";
+export { diffSchemas } from "./contract/schema-diff.js";
+export type { SchemaChange, SchemaDirection } from "./contract/schema-diff.js";
+export { formatLock, readLock } from "./contract/lock-file.js";
+export type {
+  ChangeKind,
+  ContractChange,
+  ContractLock,
+  ContractReport,
+  Deprecation,
+  ToolContract,
+} from "./contract/types.js";

@@ -15,6 +15,11 @@ const COMMANDS: readonly CommandEntry[] = [
     summary: "show the audit log: who called which tool, and what came of it",
     load: () => import("./audit.js"),
   },
+  {
+    name: "contract",
+    summary: "snapshot tool contracts to a lock file, and check changes against it",
+    load: () => import("./contract.js"),
+  },
 ];
 
 export const EXIT_OK = 0;

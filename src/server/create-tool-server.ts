@@ -77,6 +77,11 @@ export interface ToolServerOptions {
    * their own). Counted in the store (`store`), so instances sharing it share budgets.
    */
   rateLimit?: RateLimitOptions;
+  /**
+   * Whether deprecated tools appear in tools/list (default true). With `false` they are
+   * hidden from new clients but stay callable by name for the ones that still use them.
+   */
+  listDeprecated?: boolean;
 }
 
 export interface CallOptions {
@@ -112,7 +117,9 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
   if (options.http !== undefined) checkHttpOptions(options.http);
   checkAuditOptions(options.audit);
   const log = options.logger ?? createLogger({ name: options.name });
-  const registry = createToolRegistry(options.tools);
+  if (options.listDeprecated !== undefined && typeof options.listDeprecated !== "boolean")
+    throw new TypeError("createToolServer: listDeprecated must be true or false.");
+  const registry = createToolRegistry(options.tools, { listDeprecated: options.listDeprecated });
   const auth: ResolvedAuth | undefined =
     options.auth === undefined ? undefined : resolveAuth(options.auth);
   const backends = createBackendRegistry(options.backends, registry.tools);

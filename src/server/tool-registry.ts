@@ -5,11 +5,19 @@ import type { ToolDefinition } from "../tool/types.js";
 export interface ToolRegistry {
   readonly tools: readonly ToolDefinition[];
   readonly get: (name: string) => ToolDefinition | undefined;
-  /** `tools/list` entries, in definition order. */
+  /** `tools/list` entries, in definition order (without deprecated tools if so asked). */
   readonly listing: readonly Tool[];
 }
 
-export function createToolRegistry(tools: readonly ToolDefinition[]): ToolRegistry {
+export interface ToolRegistryOptions {
+  /** List deprecated tools in tools/list (default true). Unlisted, they stay callable. */
+  listDeprecated?: boolean | undefined;
+}
+
+export function createToolRegistry(
+  tools: readonly ToolDefinition[],
+  options: ToolRegistryOptions = {},
+): ToolRegistry {
   const given: unknown = tools;
   if (!Array.isArray(given))
     throw new TypeError("tools must be an array of defineTool(...) results.");
@@ -23,11 +31,15 @@ export function createToolRegistry(tools: readonly ToolDefinition[]): ToolRegist
       throw new TypeError(`Two tools are named '${tool.name}'; tool names must be unique.`);
     byName.set(tool.name, tool);
   }
-  const listing = tools.map(toListEntry);
+  const listDeprecated = options.listDeprecated ?? true;
+  const listing = tools
+    .filter((tool) => listDeprecated || tool.deprecated === undefined)
+    .map(toListEntry);
   return { tools: [...tools], get: (name) => byName.get(name), listing };
 }
 
-function toListEntry(tool: ToolDefinition): Tool {
+/** The `tools/list` entry of one tool (its published contract). */
+export function toListEntry(tool: ToolDefinition): Tool {
   const entry: Tool = {
     name: tool.name,
     description: tool.description,
@@ -38,6 +50,8 @@ function toListEntry(tool: ToolDefinition): Tool {
       "toolgate/version": tool.version,
       "toolgate/scopes": [...tool.scopes],
       "toolgate/sideEffect": tool.sideEffect,
+      // _meta only: the SDK's ToolAnnotations schema strips keys it does not know.
+      ...(tool.deprecated ? { "toolgate/deprecated": { ...tool.deprecated } } : {}),
     },
   };
   if (tool.title !== undefined) entry.title = tool.title;

@@ -8,6 +8,7 @@ import { deepFreeze } from "../util/deep-freeze.js";
 import { IDEMPOTENCY_ARGUMENT } from "../idempotency/key.js";
 import { addKeyArgument, resolveIdempotency } from "../idempotency/options.js";
 import { resolveRateLimits } from "../ratelimit/options.js";
+import type { Deprecation } from "../contract/types.js";
 
 // https://modelcontextprotocol.io/specification/2025-11-25/server/tools#tool-names
 const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -59,6 +60,7 @@ export function defineTool<I extends SchemaInput, O extends SchemaInput | undefi
   if (typeof spec.handler !== "function")
     throw new TypeError(`${where}: handler must be a function.`);
 
+  const deprecated = resolveDeprecation(spec.deprecated, spec.name, where);
   const idempotency = resolveIdempotency(spec.idempotency, spec.sideEffect, where);
   const backends = resolveBackendUses(spec.backends, where);
   const rateLimit = resolveRateLimits(spec.rateLimit, `${where}: rateLimit`);
@@ -77,7 +79,7 @@ export function defineTool<I extends SchemaInput, O extends SchemaInput | undefi
     name: spec.name,
     version: spec.version,
     title: spec.title,
-    description: spec.description,
+    description: deprecated ? spec.description + deprecationNotice(deprecated) : spec.description,
     scopes: Object.freeze([...(scopes as string[])]),
     sideEffect: spec.sideEffect,
     timeoutMs: spec.timeoutMs,
@@ -87,10 +89,68 @@ export function defineTool<I extends SchemaInput, O extends SchemaInput | undefi
     rateLimit,
     inputSchema: deepFreeze(inputSchema),
     outputSchema: outputSchema ? deepFreeze(outputSchema) : undefined,
+    deprecated,
     parseInput: (raw: unknown) => parseInput(raw, inputValidator.validate, zodInput, keyArgument),
     checkOutput: outputValidator?.validate,
     handler: spec.handler as (args: unknown, ctx: unknown) => unknown,
   });
+}
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DEPRECATION_KEYS: readonly string[] = ["since", "useInstead", "removeAfter"];
+
+function isIsoDate(text: string): boolean {
+  const match = ISO_DATE.exec(text);
+  if (!match) return false;
+  const date = new Date(`${text}T00:00:00Z`);
+  // Rejects 2026-02-30 and friends: a real calendar day round-trips.
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === text;
+}
+
+function resolveDeprecation(
+  given: Deprecation | undefined,
+  name: string,
+  where: string,
+): Deprecation | undefined {
+  if (given === undefined) return undefined;
+  if (typeof given !== "object" || given === null || Array.isArray(given)) {
+    throw new TypeError(`${where}: deprecated must be an object such as { since: "1.4.0" }.`);
+  }
+  const unknown = Object.keys(given).filter((key) => !DEPRECATION_KEYS.includes(key));
+  if (unknown.length > 0) {
+    throw new TypeError(
+      `${where}: deprecated has unknown option '${unknown[0]}' (use since, useInstead, removeAfter).`,
+    );
+  }
+  const { since, useInstead, removeAfter } = given as unknown as Record<string, unknown>;
+  if (typeof since !== "string" || since.trim() === "") {
+    throw new TypeError(
+      `${where}: deprecated.since is required: the version or ISO date since which it is deprecated.`,
+    );
+  }
+  if (useInstead !== undefined && (typeof useInstead !== "string" || !TOOL_NAME.test(useInstead))) {
+    throw new TypeError(`${where}: deprecated.useInstead must be a tool name.`);
+  }
+  if (useInstead === name) {
+    throw new TypeError(`${where}: deprecated.useInstead names the tool itself.`);
+  }
+  if (removeAfter !== undefined && (typeof removeAfter !== "string" || !isIsoDate(removeAfter))) {
+    throw new TypeError(`${where}: deprecated.removeAfter must be an ISO date (YYYY-MM-DD).`);
+  }
+  return Object.freeze({
+    since: since.trim(),
+    ...(useInstead === undefined ? {} : { useInstead }),
+    ...(removeAfter === undefined ? {} : { removeAfter }),
+  });
+}
+
+/** What the model reads at the end of a deprecated tool's description. */
+export function deprecationNotice(deprecated: Deprecation): string {
+  let notice = `\n\nDEPRECATED since ${deprecated.since}`;
+  notice += deprecated.useInstead === undefined ? "." : `: use ${deprecated.useInstead} instead.`;
+  if (deprecated.removeAfter !== undefined)
+    notice += ` It may be removed after ${deprecated.removeAfter}.`;
+  return notice;
 }
 
 const BACKEND_NAME = /^[A-Za-z0-9_.-]{1,64}$/;

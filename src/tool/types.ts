@@ -8,6 +8,9 @@ import type { IdempotencyOptions, ResolvedIdempotency } from "../idempotency/opt
 import type { BackendCallInit } from "../observability/backend-call.js";
 import type { RateLimitOptions, ResolvedRateLimits } from "../ratelimit/options.js";
 import type { BackendClient } from "../backends/client.js";
+import type { Deprecation } from "../contract/types.js";
+
+export type { Deprecation } from "../contract/types.js";
 
 export type SideEffect = "read" | "write";
 
@@ -96,6 +99,12 @@ export interface ToolSpec<I extends SchemaInput, O extends SchemaInput | undefin
   backends?: readonly BackendUse[];
   /** This tool's budgets, on top of the server's: `{ perPrincipal: "10/min", perTool: "600/min" }`. */
   rateLimit?: RateLimitOptions;
+  /**
+   * Marks the tool deprecated: it keeps working, its description gets a notice for the
+   * model, tools/list carries it in `_meta["toolgate/deprecated"]`, and every call that runs
+   * logs a warning. `since` is a version or ISO date; `removeAfter` an ISO date (YYYY-MM-DD).
+   */
+  deprecated?: Deprecation;
   handler: ToolHandler<I, O>;
 }
 
@@ -104,6 +113,7 @@ export interface ToolDefinition {
   readonly name: string;
   readonly version: string;
   readonly title: string | undefined;
+  /** The description as published: with the deprecation notice appended, if deprecated. */
   readonly description: string;
   readonly scopes: readonly string[];
   readonly sideEffect: SideEffect;
@@ -116,6 +126,8 @@ export interface ToolDefinition {
   readonly rateLimit: ResolvedRateLimits | undefined;
   readonly inputSchema: Readonly<JsonSchema>;
   readonly outputSchema: Readonly<JsonSchema> | undefined;
+  /** Set when the tool is deprecated (still callable; see `ToolSpec.deprecated`). */
+  readonly deprecated: Deprecation | undefined;
   /** Validates (and for zod tools, parses) raw arguments. */
   readonly parseInput: (raw: unknown) => ValidationOutcome<unknown>;
   /** Validates structured output when an output schema is declared. */

@@ -51,6 +51,18 @@ export function execute(options: ExecuteOptions = {}): Stage {
   }
   return async function executeStage(ctx) {
     const tool = requireTool(ctx, "execute");
+    if (tool.deprecated) {
+      // Once per call that runs: who still depends on it, and where they should move.
+      ctx.log.warn(
+        {
+          tool: tool.name,
+          subject: ctx.principal.subject,
+          since: tool.deprecated.since,
+          useInstead: tool.deprecated.useInstead ?? null,
+        },
+        "call of deprecated tool",
+      );
+    }
     const timeoutMs = tool.timeoutMs ?? defaultTimeoutMs;
     const deadline = ctx.startedAt + timeoutMs;
     ctx.deadline = deadline;

@@ -1,0 +1,241 @@
+// `toolgate contract`: writes the lock of the tools' contracts (snapshot) and compares the
+// current contracts with it (check), for review and CI. Loading contracts lives in
+// src/contract/source.ts, the comparison in diff.ts; this file parses flags and prints.
+import { parseArgs } from "node:util";
+import { LockFileError, formatLock, readLock, sortKeys, writeLock } from "../contract/lock-file.js";
+import { checkFails, formatReport } from "../contract/report.js";
+import { lockOf } from "../contract/snapshot.js";
+import {
+  DEFAULT_SOURCE_TIMEOUT_MS,
+  describeSource,
+  loadContracts,
+  parseHeader,
+  splitCommandLine,
+  type ContractSource,
+} from "../contract/source.js";
+import type { ContractLock } from "../contract/types.js";
+import type { CliIo } from "./command.js";
+import { UsageError, parseOrUsage } from "./command.js";
+
+export const DEFAULT_LOCK_FILE = "toolgate.lock.json";
+
+export const usage = `Usage: toolgate contract snapshot [--out FILE] SOURCE
+       toolgate contract check [--lock FILE] [--strict] [--json] SOURCE
+
+A tool's contract is what clients and models rely on: its name, version, description,
+input and output schemas, annotations, scopes and side effect. 'snapshot' writes the
+contracts to a lock file to commit; 'check' compares the current contracts with it and
+fails on breaking changes and on changes without a version bump.
+
+SOURCE, exactly one of:
+  --module PATH      a JS/TS module exporting \`tools\` (defineTool results) or \`server\`
+                     (createToolServer result), or either as its default export
+  --url URL          a running MCP server (Streamable HTTP), asked for tools/list
+  --header "N: V"    with --url: a request header, e.g. "Authorization: Bearer $TOKEN";
+                     repeatable (with auth on, tools/list shows only what the token may call)
+  --stdio "CMD ARGS" an MCP server started as a child process and asked over stdio
+  --timeout TIME     bound for --url/--stdio: 10s, 1500ms, 1m or seconds (default 10s)
+
+snapshot:
+  --out FILE         where to write the lock (default ${DEFAULT_LOCK_FILE}; - for stdout)
+
+check:
+  --lock FILE        the lock to compare with (default ${DEFAULT_LOCK_FILE})
+  --strict           behavioural changes (descriptions, annotations) fail the check too
+  --json             print the report as JSON: { changes, versionNotBumped }
+
+Exit codes (check): 0 no changes, or only compatible/behavioural ones; 1 breaking
+changes, a contract changed without a version bump, behavioural changes with --strict,
+or a missing/invalid lock or source; 2 usage errors.
+
+  -h, --help         show this help
+`;
+
+const SOURCE_OPTIONS = {
+  module: { type: "string" },
+  url: { type: "string" },
+  header: { type: "string", multiple: true },
+  stdio: { type: "string" },
+  timeout: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+export async function run(args: string[], io: CliIo): Promise<number> {
+  const [subcommand, ...rest] = args;
+  if (subcommand === undefined) throw new UsageError("missing subcommand: snapshot or check");
+  if (subcommand === "--help" || subcommand === "-h" || subcommand === "help") {
+    io.stdout(usage);
+    return 0;
+  }
+  if (subcommand === "snapshot") return snapshot(rest, io);
+  if (subcommand === "check") return check(rest, io);
+  throw new UsageError(`unknown subcommand '${subcommand}': use snapshot or check`);
+}
+
+async function snapshot(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseOrUsage(() =>
+    parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: { ...SOURCE_OPTIONS, out: { type: "string" } },
+    }),
+  );
+  if (values.help) {
+    io.stdout(usage);
+    return 0;
+  }
+  const out = values.out ?? DEFAULT_LOCK_FILE;
+  if (out === "") throw new UsageError("--out needs a file name (or - for stdout)");
+  const { source, timeoutMs } = sourceOf(values);
+  const lock = lockOf(await load(source, timeoutMs, io));
+  const count = Object.keys(lock.tools).length;
+  if (out === "-") {
+    io.stdout(formatLock(lock));
+    return 0;
+  }
+  await writeLock(out, lock).catch((err: unknown) => {
+    throw new Error(`cannot write ${out}: ${(err as Error).message}`);
+  });
+  const list = Object.values(lock.tools)
+    .map((tool) => `${tool.name} ${tool.version}`)
+    .join(", ");
+  io.stdout(`Wrote ${count} tool contract${count === 1 ? "" : "s"} to ${out}: ${list}\n`);
+  return 0;
+}
+
+async function check(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseOrUsage(() =>
+    parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        ...SOURCE_OPTIONS,
+        lock: { type: "string" },
+        strict: { type: "boolean" },
+        json: { type: "boolean" },
+      },
+    }),
+  );
+  if (values.help) {
+    io.stdout(usage);
+    return 0;
+  }
+  const lockPath = values.lock ?? DEFAULT_LOCK_FILE;
+  if (lockPath === "") throw new UsageError("--lock needs a file name");
+  const { source, timeoutMs } = sourceOf(values);
+  let before: ContractLock;
+  try {
+    before = await readLock(lockPath);
+  } catch (err) {
+    if (err instanceof LockFileError && err.missing) {
+      throw new Error(
+        `${err.message}: run toolgate contract snapshot --out ${lockPath} ${describeSource(source)} to create it`,
+      );
+    }
+    throw err;
+  }
+  const after = lockOf(await load(source, timeoutMs, io));
+  // Both sides in one canonical form (sorted keys), as the lock is written.
+  // Loaded here: `snapshot` needs none of the comparison.
+  const { diffLocks } = await import("../contract/diff.js");
+  const report = diffLocks(sortKeys(before) as ContractLock, sortKeys(after) as ContractLock);
+  const strict = values.strict === true;
+  if (values.json) {
+    io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    io.stdout(
+      formatReport(report, { before, after, strict, lockPath, source: describeSource(source) }),
+    );
+  }
+  return checkFails(report, strict) ? 1 : 0;
+}
+
+interface SourceFlags {
+  module?: string | undefined;
+  url?: string | undefined;
+  header?: string[] | undefined;
+  stdio?: string | undefined;
+  timeout?: string | undefined;
+}
+
+/** Exactly one source, checked: every mistake here is a usage error (exit 2). */
+function sourceOf(values: SourceFlags): { source: ContractSource; timeoutMs: number } {
+  const given = (["module", "url", "stdio"] as const).filter((key) => values[key] !== undefined);
+  if (given.length === 0)
+    throw new UsageError("say where the tools are: --module, --url or --stdio");
+  if (given.length > 1) {
+    throw new UsageError(`use one source, not ${given.map((key) => `--${key}`).join(" and ")}`);
+  }
+  if (values.header !== undefined && values.url === undefined) {
+    throw new UsageError("--header only applies with --url");
+  }
+  if (values.timeout !== undefined && values.module !== undefined) {
+    throw new UsageError("--timeout only applies with --url or --stdio");
+  }
+  const timeoutMs =
+    values.timeout === undefined ? DEFAULT_SOURCE_TIMEOUT_MS : parseTimeout(values.timeout);
+  if (values.module !== undefined) {
+    if (values.module === "") throw new UsageError("--module needs a path");
+    return { source: { kind: "module", path: values.module }, timeoutMs };
+  }
+  if (values.url !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(values.url);
+    } catch {
+      throw new UsageError(`--url '${values.url}' is not a URL`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new UsageError(`--url must be http:// or https:// (got ${url.protocol})`);
+    }
+    const headers: Record<string, string> = {};
+    for (const text of values.header ?? []) {
+      const header = parseHeader(text);
+      if (!header) throw new UsageError(`--header '${text}' is not "Name: value"`);
+      headers[header[0]] = header[1];
+    }
+    return { source: { kind: "url", url: url.href, headers }, timeoutMs };
+  }
+  let words: string[];
+  try {
+    words = splitCommandLine(values.stdio ?? "");
+  } catch (err) {
+    throw new UsageError(`--stdio: ${(err as Error).message}`);
+  }
+  const [command, ...commandArgs] = words;
+  if (command === undefined) throw new UsageError("--stdio needs a command line");
+  return { source: { kind: "stdio", command, args: commandArgs }, timeoutMs };
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = { "": 1000, ms: 1, s: 1000, m: 60_000 };
+const MAX_TIMEOUT_MS = 10 * 60_000;
+
+/** `10s`, `1500ms`, `1m` or plain seconds; at most 10 minutes. */
+export function parseTimeout(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  const ms = match ? Math.round(Number(match[1]) * (UNIT_MS[match[2] ?? ""] ?? 1000)) : NaN;
+  if (!Number.isFinite(ms) || ms < 1 || ms > MAX_TIMEOUT_MS) {
+    throw new UsageError(`--timeout '${text}' is not a duration up to 10m; use e.g. 10s or 1500ms`);
+  }
+  return ms;
+}
+
+/** Loads the source's contracts; any failure is one line and exit 1 (never a usage error). */
+async function load(source: ContractSource, timeoutMs: number, io: CliIo) {
+  let contracts;
+  try {
+    contracts = await loadContracts(source, { timeoutMs, env: io.env });
+  } catch (err) {
+    // Plain Error: runCli reads TypeError as a usage mistake, and these are not.
+    throw new Error(err instanceof Error ? err.message : String(err));
+  }
+  if (contracts.length === 0) {
+    io.stderr(
+      `toolgate contract: warning: ${describeSource(source)} listed no tools (with auth on, ` +
+        "a toolgate server lists only the tools the token may call: pass --header)\n",
+    );
+  }
+  return contracts;
+}
