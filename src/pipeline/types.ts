@@ -1,4 +1,4 @@
-import type { CallToolResult } from "@modelcontextprotocol/server";
+import type { CallToolResult, ServerContext } from "@modelcontextprotocol/server";
 import type { Context as TraceContext } from "@opentelemetry/api";
 import type { BackendCallRecord, IdempotencyDisposition } from "../audit/event.js";
 import type { BackendRegistry } from "../backends/registry.js";
@@ -50,6 +50,8 @@ export interface CallContext {
   readonly backends: BackendRegistry | undefined;
   /** Run when the call's handler stage ends (timers of backend requests). */
   readonly cleanups: (() => void)[];
+  /** The SDK's context of the MCP request (progress, client logging...); undefined in-process. */
+  readonly sdk: ServerContext | undefined;
 }
 
 export type Next = () => Promise<CallToolResult>;

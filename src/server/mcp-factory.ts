@@ -74,6 +74,7 @@ export function createMcpServerFactory(
         log,
         principal: principalOf(sdkCtx),
         backends,
+        sdk: sdkCtx,
       });
       const result = await runCall(ctx);
       return server.projectCallToolResult(result, ctx.tool?.outputSchema);
@@ -94,6 +95,7 @@ export interface CallContextInit {
   log: Logger;
   principal?: Principal | undefined;
   backends?: BackendRegistry | undefined;
+  sdk?: ServerContext | undefined;
 }
 
 export function createCallContext(init: CallContextInit): CallContext {
@@ -112,5 +114,6 @@ export function createCallContext(init: CallContextInit): CallContext {
     backendCalls: [],
     backends: init.backends,
     cleanups: [],
+    sdk: init.sdk,
   };
 }
