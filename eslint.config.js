@@ -44,6 +44,8 @@ export default defineConfig(
         process: "readonly",
         console: "readonly",
         URL: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
       },
     },
   },

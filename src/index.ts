@@ -144,3 +144,28 @@ export type {
   Deprecation,
   ToolContract,
 } from "./contract/types.js";
+export { defineResource, defineResourceTemplate } from "./resources/define-resource.js";
+export type {
+  ResourceContents,
+  ResourceContext,
+  ResourceDefinition,
+  ResourceReadValue,
+  ResourceSpec,
+  ResourceTemplateDefinition,
+  ResourceTemplateSpec,
+} from "./resources/define-resource.js";
+export { MAX_SUBSCRIPTIONS_PER_UNIT } from "./resources/subscriptions.js";
+export { definePrompt } from "./prompts/define-prompt.js";
+export type {
+  PromptArgs,
+  PromptArgumentSpec,
+  PromptArgumentsInput,
+  PromptContext,
+  PromptDefinition,
+  PromptGetValue,
+  PromptMessages,
+  PromptSpec,
+} from "./prompts/define-prompt.js";
+export { MAX_COMPLETION_VALUES } from "./server/completion.js";
+export type { Completer, CompletionContext } from "./server/completion.js";
+export type { ClientFeatures } from "./tool/client-features.js";

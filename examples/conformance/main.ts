@@ -3,6 +3,8 @@
 // never a deployment. Run: tsx examples/conformance/main.ts [--port N] (0 = any free port).
 import { parseArgs } from "node:util";
 import { createToolServer } from "../../src/index.js";
+import { clientTools } from "./client-tools.js";
+import { prompts, resourceTemplates, resources } from "./resources.js";
 import { contentTools } from "./tools.js";
 
 const { values } = parseArgs({ options: { port: { type: "string", default: "0" } } });
@@ -15,7 +17,10 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 const server = createToolServer({
   name: "toolgate-conformance",
   version: "1.0.0",
-  tools: [...contentTools],
+  tools: [...contentTools, ...clientTools],
+  resources,
+  resourceTemplates,
+  prompts,
   audit: false,
   metrics: false,
   // Sessions: 2025-era server-to-client requests (sampling, elicitation) and notifications

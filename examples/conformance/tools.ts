@@ -5,7 +5,7 @@ import * as z from "zod";
 import { defineTool, toolResult, type ToolDefinition } from "../../src/index.js";
 
 // A 1x1 red PNG and a 1-sample silent WAV: the smallest valid files of each type.
-const RED_PIXEL_PNG =
+export const RED_PIXEL_PNG =
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
 const SILENT_WAV = Buffer.concat([
   Buffer.from("RIFF"),

@@ -31,6 +31,14 @@ import type { HttpRefusal } from "./http-auth.js";
 import type { BackendDefinition } from "../backends/http-backend.js";
 import { createBackendRegistry } from "../backends/registry.js";
 import { resolveRateLimits, type RateLimitOptions } from "../ratelimit/options.js";
+import type { PromptDefinition } from "../prompts/define-prompt.js";
+import { createPromptRegistry } from "../prompts/prompt-registry.js";
+import type {
+  ResourceDefinition,
+  ResourceTemplateDefinition,
+} from "../resources/define-resource.js";
+import { createResourceRegistry } from "../resources/resource-registry.js";
+import { createSubscriptionHub } from "../resources/subscriptions.js";
 import { isRateLimitStore, type RateLimitStore } from "../ratelimit/store.js";
 
 const SWEEP_INTERVAL_MS = 10 * 60_000;
@@ -82,6 +90,12 @@ export interface ToolServerOptions {
    * hidden from new clients but stay callable by name for the ones that still use them.
    */
   listDeprecated?: boolean;
+  /** Resources with a fixed URI (`defineResource`): resources/list and resources/read. */
+  resources?: readonly ResourceDefinition[];
+  /** URI template families (`defineResourceTemplate`): resources/templates/list, read, complete. */
+  resourceTemplates?: readonly ResourceTemplateDefinition[];
+  /** Prompts (`definePrompt`): prompts/list, prompts/get, complete. */
+  prompts?: readonly PromptDefinition[];
 }
 
 export interface CallOptions {
@@ -104,6 +118,15 @@ export interface ToolServer {
   /** Runs one call through the same pipeline without a transport (tests, embedding). */
   callTool(name: string, args?: unknown, options?: CallOptions): Promise<CallToolResult>;
   close(): Promise<void>;
+  /**
+   * Tells the clients subscribed to `uri` that it changed (`notifications/resources/updated`):
+   * stdio connections and stateful HTTP sessions (`http.sessions`) that subscribed with
+   * resources/subscribe, and 2026-era stdio connections listening for it. Stateless HTTP
+   * has no channel for it: each request is served by its own short-lived instance, so a
+   * subscription made there is acknowledged but cannot be notified. Resolves with the
+   * number of connections it was sent to (0 when none, or without resources).
+   */
+  notifyResourceUpdated(uri: string): Promise<number>;
 }
 
 export function createToolServer(options: ToolServerOptions): ToolServer {
@@ -120,6 +143,9 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
   if (options.listDeprecated !== undefined && typeof options.listDeprecated !== "boolean")
     throw new TypeError("createToolServer: listDeprecated must be true or false.");
   const registry = createToolRegistry(options.tools, { listDeprecated: options.listDeprecated });
+  const resourceRegistry = createResourceRegistry(options.resources, options.resourceTemplates);
+  const promptRegistry = createPromptRegistry(options.prompts);
+  const subscriptions = resourceRegistry ? createSubscriptionHub(log) : undefined;
   const auth: ResolvedAuth | undefined =
     options.auth === undefined ? undefined : resolveAuth(options.auth);
   const backends = createBackendRegistry(options.backends, registry.tools);
@@ -236,6 +262,14 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
     log,
     { enabled: auth !== undefined, stdioPrincipal: () => stdioPrincipal },
     backends,
+    resourceRegistry || promptRegistry
+      ? {
+          resources: resourceRegistry,
+          prompts: promptRegistry,
+          subscriptions,
+          defaultTimeoutMs: options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+        }
+      : undefined,
   );
   const makeAuthenticator = auth
     ? (boundUrl: () => string) =>
@@ -287,6 +321,11 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
         process.stdin.once("close", () => resolve());
         process.stdin.once("end", () => resolve());
       });
+    },
+    notifyResourceUpdated(uri) {
+      if (typeof uri !== "string" || uri === "")
+        return Promise.reject(new TypeError("notifyResourceUpdated expects a resource URI."));
+      return subscriptions?.notify(uri) ?? Promise.resolve(0);
     },
     callTool(name, args, callOptions = {}) {
       return runCall(

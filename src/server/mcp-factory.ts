@@ -6,6 +6,14 @@ import type { CallContext, Transport } from "../pipeline/types.js";
 import { PRINCIPAL_KEY } from "./http-auth.js";
 import type { ToolRegistry } from "./tool-registry.js";
 import type { BackendRegistry } from "../backends/registry.js";
+import type { McpRequestContext, ServerCapabilities } from "@modelcontextprotocol/server";
+import type { PromptRegistry } from "../prompts/prompt-registry.js";
+import { registerPromptHandlers } from "../prompts/prompt-handlers.js";
+import type { ResourceRegistry } from "../resources/resource-registry.js";
+import { registerResourceHandlers } from "../resources/resource-handlers.js";
+import type { ServingDeps } from "../resources/serving.js";
+import { createSubscriptionHub, type SubscriptionHub } from "../resources/subscriptions.js";
+import { registerCompletionHandler } from "./completion.js";
 
 export interface FactoryAuth {
   /** Whether tools/list is filtered by the caller's scopes. */
@@ -22,6 +30,16 @@ export interface ServerInfo {
 
 export type RunCall = (ctx: CallContext) => Promise<CallToolResult>;
 
+/** Resources, prompts and completion: served only by servers that define them. */
+export interface FactoryFeatures {
+  resources?: ResourceRegistry | undefined;
+  prompts?: PromptRegistry | undefined;
+  /** Where resources/subscribe records subscriptions (default: one of this factory's own). */
+  subscriptions?: SubscriptionHub | undefined;
+  /** Deadline of a read, get or completer that sets none. */
+  defaultTimeoutMs: number;
+}
+
 /**
  * Builds the SDK `Server` for one serving unit (one HTTP request when stateless, one
  * stdio connection). It is deliberately thin: `tools/list` returns the prebuilt
@@ -35,6 +53,7 @@ export function createMcpServerFactory(
   log: Logger,
   auth: FactoryAuth,
   backends?: BackendRegistry,
+  features?: FactoryFeatures,
 ) {
   // HTTP: the principal the authenticator verified for this request; stdio: the process's.
   const principalOf = (sdkCtx: ServerContext): Principal => {
@@ -43,11 +62,26 @@ export function createMcpServerFactory(
     return (principal as Principal | undefined) ?? ANONYMOUS_PRINCIPAL;
   };
   const serverOptions = {
-    capabilities: { tools: { listChanged: false } },
+    // `logging`: tools send `notifications/message` (ctx.clientLog); declaring it makes the
+    // SDK's Server register its built-in `logging/setLevel` handler and honour the level.
+    capabilities: { tools: { listChanged: false }, logging: {} },
     ...(info.instructions === undefined ? {} : { instructions: info.instructions }),
   };
-  return function createMcpServer(): Server {
+  const served: ServedFeatures | undefined = features && {
+    resources: features.resources,
+    prompts: features.prompts,
+    subscriptions: features.subscriptions ?? createSubscriptionHub(log),
+    capabilities: featureCapabilities(features),
+    deps: {
+      authEnabled: auth.enabled,
+      principalOf,
+      log,
+      defaultTimeoutMs: features.defaultTimeoutMs,
+    },
+  };
+  return function createMcpServer(unit?: McpRequestContext): Server {
     const server = new Server({ name: info.name, version: info.version }, serverOptions);
+    if (served) registerFeatures(server, served, unit);
     server.setRequestHandler("tools/list", (_request, sdkCtx) => {
       if (!auth.enabled) return { tools: [...registry.listing] };
       // Only the tools this principal may call: the model is not shown what it cannot use.
@@ -82,6 +116,51 @@ export function createMcpServerFactory(
     server.onerror = (error: Error) => log.debug({ reason: error.message }, "MCP protocol error");
     return server;
   };
+}
+
+/** The capabilities resources, prompts and completion add (none without them). */
+function featureCapabilities(features: FactoryFeatures): ServerCapabilities {
+  const completable =
+    features.prompts?.prompts.some((p) => Object.keys(p.complete).length > 0) === true ||
+    features.resources?.templates.some((t) => Object.keys(t.complete).length > 0) === true;
+  return {
+    ...(features.resources ? { resources: { subscribe: true, listChanged: false } } : {}),
+    ...(features.prompts ? { prompts: { listChanged: false } } : {}),
+    ...(completable ? { completions: {} } : {}),
+  };
+}
+
+interface ServedFeatures {
+  resources: ResourceRegistry | undefined;
+  prompts: PromptRegistry | undefined;
+  subscriptions: SubscriptionHub;
+  capabilities: ServerCapabilities;
+  deps: ServingDeps;
+}
+
+/**
+ * Declares and registers the resources/*, prompts/* and completion/complete handlers the
+ * server's definitions need (before the SDK connects the unit). `unit` is the SDK's
+ * construction context: a unit built for one HTTP request (`requestInfo` set) is
+ * stateless and keeps no subscription past its request.
+ */
+function registerFeatures(
+  server: Server,
+  served: ServedFeatures,
+  unit: McpRequestContext | undefined,
+): void {
+  const { resources, prompts, capabilities, deps } = served;
+  if (Object.keys(capabilities).length === 0) return;
+  server.registerCapabilities(capabilities);
+  if (resources) {
+    const subscriptions = served.subscriptions.open(server, {
+      longLived: unit?.requestInfo === undefined,
+      era: unit?.era ?? "legacy",
+    });
+    registerResourceHandlers(server, resources, deps, subscriptions);
+  }
+  if (prompts) registerPromptHandlers(server, prompts, deps);
+  if (capabilities.completions) registerCompletionHandler(server, prompts, resources, deps);
 }
 
 export interface CallContextInit {

@@ -9,13 +9,18 @@ import type { BackendCallInit } from "../observability/backend-call.js";
 import type { RateLimitOptions, ResolvedRateLimits } from "../ratelimit/options.js";
 import type { BackendClient } from "../backends/client.js";
 import type { Deprecation } from "../contract/types.js";
+import type { ClientFeatures } from "./client-features.js";
 
 export type { Deprecation } from "../contract/types.js";
 
 export type SideEffect = "read" | "write";
 
-/** What a handler receives besides its arguments. */
-export interface ToolContext {
+/**
+ * What a handler receives besides its arguments. The client features (`progress`,
+ * `clientLog`, `sample`, `elicit`: see `ClientFeatures`) talk to the MCP client that made
+ * the call; for in-process calls they are no-ops, or throw for requests.
+ */
+export interface ToolContext extends ClientFeatures {
   /** Aborts at the call's deadline or when the client cancels. Pass it to every I/O call. */
   readonly signal: AbortSignal;
   readonly requestId: string;

@@ -358,11 +358,15 @@ describe("HTTP auth (jwtVerifier): valid tokens and least privilege", () => {
         assert.deepEqual(who.contextKeys, [
           "backend",
           "backendCall",
+          "clientLog",
           "deadline",
+          "elicit",
           "idempotencyKey",
           "log",
           "principal",
+          "progress",
           "requestId",
+          "sample",
           "signal",
           "tool",
         ]);

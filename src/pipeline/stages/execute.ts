@@ -4,6 +4,7 @@ import type { ToolContext, ToolDefinition } from "../../tool/types.js";
 import type { Stage } from "../types.js";
 import { requireTool } from "./require-tool.js";
 import { runBackendCall } from "../../observability/backend-call.js";
+import { createClientFeatures } from "../../tool/client-features.js";
 
 export interface ExecuteOptions {
   /** Deadline for tools that set none. Default 30 000 ms. */
@@ -83,6 +84,7 @@ export function execute(options: ExecuteOptions = {}): Stage {
     let removeAbortListener: (() => void) | undefined;
     let work: Promise<unknown> = Promise.resolve();
     try {
+      const client = createClientFeatures(ctx, controller.signal, deadline);
       const toolCtx: ToolContext = {
         signal: controller.signal,
         requestId: ctx.requestId,
@@ -100,6 +102,10 @@ export function execute(options: ExecuteOptions = {}): Stage {
           }
           return ctx.backends.client(ctx, controller.signal, name);
         },
+        progress: client.progress,
+        clientLog: client.clientLog,
+        sample: client.sample,
+        elicit: client.elicit,
       };
       work = Promise.resolve().then(() => tool.handler(ctx.args, toolCtx));
       const aborted = new Promise<never>((_, reject) => {
