@@ -1,0 +1,640 @@
+// A scripted agent against the refunds demo: the official SDK client over real MCP
+// Streamable HTTP on 127.0.0.1, with real bearer tokens from the dev issuer. The agent
+// (`callLikeAnAgent`) reacts only to what the error contract tells it — type, message,
+// retryable, retryAfterMs, details — and to the tool list the server publishes; it knows
+// nothing else about the server. The tests check what the agent did against what really
+// happened: the provider's ledger, its requests, and the orders database.
+import assert from "node:assert/strict";
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import {
+  createToolServer,
+  devIssuer,
+  memoryStore,
+  silentLogger,
+  type DevIssuer,
+  type ToolServer,
+} from "../../src/index.js";
+import { PAYMENTS_SECRET_ENV, refundsBackends } from "../../examples/refunds/backends.js";
+import { openRefundsDb, type RefundsDb } from "../../examples/refunds/db.js";
+import {
+  startPaymentsService,
+  type PaymentsService,
+} from "../../examples/refunds/payments-service.js";
+import { createRefundTools } from "../../examples/refunds/tools.js";
+import type { WireErrorShape } from "../helpers/server.js";
+
+// ---------------------------------------------------------------------------------------
+// The agent: a thin MCP session plus a call policy driven by the error contract.
+// ---------------------------------------------------------------------------------------
+
+type Args = Record<string, unknown>;
+
+/** A failed call's `structuredContent.error`, as the error contract defines it. */
+type ContractError = WireErrorShape;
+
+interface CallResult {
+  isError?: boolean | undefined;
+  structuredContent?: unknown;
+}
+
+/** Reads the error of a failed call, insisting on the contract's shape (nothing else is trusted). */
+function contractErrorOf(result: CallResult): ContractError {
+  const error = (result.structuredContent as { error?: unknown } | undefined)?.error;
+  assert.ok(error && typeof error === "object", `no structuredContent.error in a failed call`);
+  const e = error as Record<string, unknown>;
+  assert.equal(typeof e["type"], "string", "error.type");
+  assert.equal(typeof e["message"], "string", "error.message");
+  assert.ok((e["message"] as string).length > 0, "error.message is empty");
+  assert.equal(typeof e["retryable"], "boolean", "error.retryable");
+  if (e["retryAfterMs"] !== undefined) {
+    assert.ok(
+      Number.isFinite(e["retryAfterMs"]) && (e["retryAfterMs"] as number) >= 0,
+      "error.retryAfterMs",
+    );
+  }
+  return error as ContractError;
+}
+
+/** The one thing about a tool the agent learns from the server: its published input schema. */
+interface ListedTool {
+  name: string;
+  inputSchema: { properties?: Record<string, unknown> };
+}
+
+/**
+ * An MCP session as an agent host holds one: a bearer token, a connection, the tools it
+ * sees. It counts the `tools/call` requests it actually sends over HTTP, per tool, so a
+ * test can tell how often the agent really called.
+ */
+class AgentSession {
+  readonly sent = new Map<string, number>();
+  private client: Client | undefined;
+  private listed: Map<string, ListedTool> | undefined;
+
+  private constructor(
+    private readonly url: URL,
+    private token: string,
+  ) {}
+
+  static async open(url: string, token: string): Promise<AgentSession> {
+    const session = new AgentSession(new URL(url), token);
+    await session.connect();
+    return session;
+  }
+
+  private async connect(): Promise<void> {
+    const client = new Client({ name: "scripted-agent", version: "1.0.0" });
+    const counting = async (input: string | URL, init?: RequestInit): Promise<Response> => {
+      if (typeof init?.body === "string") {
+        for (const message of [JSON.parse(init.body) as unknown].flat()) {
+          const { method, params } = message as { method?: string; params?: { name?: string } };
+          if (method === "tools/call" && typeof params?.name === "string") {
+            this.sent.set(params.name, (this.sent.get(params.name) ?? 0) + 1);
+          }
+        }
+      }
+      return fetch(input, init);
+    };
+    await client.connect(
+      new StreamableHTTPClientTransport(this.url, {
+        requestInit: { headers: { authorization: `Bearer ${this.token}` } },
+        fetch: counting,
+      }),
+    );
+    this.client = client;
+    this.listed = undefined;
+  }
+
+  /** Reconnects with a new token (the error contract says: get a new token and reconnect). */
+  async reauthorize(token: string): Promise<void> {
+    await this.client?.close();
+    this.token = token;
+    await this.connect();
+  }
+
+  /** The tool as this session sees it, or undefined when the token does not show it. */
+  async tool(name: string): Promise<ListedTool | undefined> {
+    if (!this.listed) {
+      const { tools } = await this.client!.listTools();
+      this.listed = new Map(tools.map((t) => [t.name, t as ListedTool]));
+    }
+    return this.listed.get(name);
+  }
+
+  callTool(name: string, args: Args): Promise<CallResult> {
+    return this.client!.callTool({ name, arguments: args });
+  }
+
+  async close(): Promise<void> {
+    await this.client?.close();
+    this.client = undefined;
+  }
+}
+
+/** One call the agent made, and what came back. */
+interface Attempt {
+  args: Args;
+  idempotencyKey: string | undefined;
+  startedAt: number;
+  error?: ContractError;
+}
+
+type Outcome =
+  | { ok: true; value: unknown; attempts: Attempt[] }
+  | { ok: false; error: ContractError; attempts: Attempt[] };
+
+interface AgentPolicy {
+  /**
+   * Corrects the arguments after a non-retryable error, from that error alone; undefined
+   * when it cannot. A correction is a new operation, so it gets a new idempotency key.
+   */
+  fix?: (error: ContractError, args: Args) => Args | undefined;
+  /** Asks the user (the authorization server) for a token with these scopes. */
+  requestScopes?: (scopes: string[]) => Promise<string>;
+  /** Calls at most, all reasons together. Default 6. */
+  maxAttempts?: number;
+  /** Gives up rather than wait longer than this for one retry. Default 3 000 ms. */
+  maxWaitMs?: number;
+}
+
+const IDEMPOTENCY_ARGUMENT = "idempotency_key";
+
+/**
+ * Calls a tool the way a careful agent does, driven only by the error contract:
+ * - `retryable: true`: wait `retryAfterMs` (or a short exponential backoff when the
+ *   server names none) and resend the SAME arguments with the SAME idempotency key;
+ * - `forbidden` naming `details.requiredScopes`: ask (once) for a token with those
+ *   scopes, reconnect with it, and resend (the operation did not run, so the same key);
+ * - any other non-retryable error: let `fix` correct the arguments from the error; resend
+ *   as a new operation (new key) if it could, otherwise stop and return the error.
+ * A tool whose published input schema has `idempotency_key` gets one per operation.
+ */
+async function callLikeAnAgent(
+  session: AgentSession,
+  name: string,
+  initial: Args,
+  policy: AgentPolicy = {},
+): Promise<Outcome> {
+  const { maxAttempts = 6, maxWaitMs = 3_000 } = policy;
+  const attempts: Attempt[] = [];
+  let args = { ...initial };
+  let key: string | undefined;
+  let retries = 0;
+  let reauthorized = false;
+  while (attempts.length < maxAttempts) {
+    // Whether the tool takes a key is read from its published schema (it may only become
+    // visible after re-authorization); the key stays the same until the arguments change.
+    const schema = (await session.tool(name))?.inputSchema;
+    if (key === undefined && schema?.properties?.[IDEMPOTENCY_ARGUMENT] !== undefined) {
+      key = randomUUID();
+    }
+    const sent = key === undefined ? args : { ...args, [IDEMPOTENCY_ARGUMENT]: key };
+    const attempt: Attempt = { args, idempotencyKey: key, startedAt: Date.now() };
+    attempts.push(attempt);
+    const result = await session.callTool(name, sent);
+    if (result.isError !== true) return { ok: true, value: result.structuredContent, attempts };
+    const error = (attempt.error = contractErrorOf(result));
+
+    if (error.retryable) {
+      const waitMs = error.retryAfterMs ?? Math.min(100 * 2 ** retries, 2_000);
+      if (waitMs > maxWaitMs) return { ok: false, error, attempts };
+      retries++;
+      await sleep(waitMs);
+      continue; // same arguments, same key
+    }
+    const scopes = requiredScopesOf(error);
+    if (error.type === "forbidden" && scopes && policy.requestScopes && !reauthorized) {
+      reauthorized = true; // once: a second refusal is the user's answer
+      await session.reauthorize(await policy.requestScopes(scopes));
+      continue; // the call was refused before it ran: same operation, same key
+    }
+    const fixed = policy.fix?.(error, args);
+    if (fixed === undefined || JSON.stringify(fixed) === JSON.stringify(args)) {
+      return { ok: false, error, attempts };
+    }
+    args = fixed;
+    key = undefined; // new arguments: a new operation
+  }
+  return { ok: false, error: attempts.at(-1)!.error!, attempts };
+}
+
+function requiredScopesOf(error: ContractError): string[] | undefined {
+  const scopes: unknown = error.details?.["requiredScopes"];
+  if (!Array.isArray(scopes) || scopes.length === 0) return undefined;
+  return scopes.every((s): s is string => typeof s === "string") ? scopes : undefined;
+}
+
+// --- The agent's fixers: each reads one `invalid_input` issue and nothing else. -------
+
+interface Issue {
+  path: string;
+  message: string;
+  expected?: string;
+}
+
+function issuesOf(error: ContractError): Issue[] {
+  if (error.type !== "invalid_input") return [];
+  const issues = error.details?.["issues"];
+  return Array.isArray(issues) ? (issues as Issue[]) : [];
+}
+
+/** The top-level argument a JSON Pointer (RFC 6901) names, or undefined for deeper ones. */
+function argumentAt(pointer: string): string | undefined {
+  const parts = pointer.split("/").slice(1);
+  if (!pointer.startsWith("/") || parts.length !== 1) return undefined;
+  return parts[0]!.replace(/~1/g, "/").replace(/~0/g, "~");
+}
+
+/** Applies the first fix that some issue allows; each fixer maps (issue, current value) to a new value. */
+function fixFromIssues(
+  ...fixers: ((issue: Issue, value: unknown) => unknown)[]
+): (error: ContractError, args: Args) => Args | undefined {
+  return (error, args) => {
+    for (const issue of issuesOf(error)) {
+      const field = argumentAt(issue.path);
+      if (field === undefined || !(field in args)) continue;
+      for (const fixer of fixers) {
+        const value = fixer(issue, args[field]);
+        if (value !== undefined) return { ...args, [field]: value };
+      }
+    }
+    return undefined;
+  };
+}
+
+/**
+ * A malformed ID, rewritten to the documented format. From `expected` it takes the
+ * pattern (`a string matching ^...$`), the format (`format INV-YYYY-NNNNN`) and its
+ * example (`e.g. INV-2024-00042`); it keeps the ID's own number, zero-padded to the
+ * format's width, and takes the parts it has no value for (the year) from the example.
+ */
+function reformatId(issue: Issue, value: unknown): string | undefined {
+  if (typeof value !== "string" || !issue.expected) return undefined;
+  // Each piece is found on its own, so the wording around them may change.
+  const pattern = /matching (\^\S+?\$)/.exec(issue.expected)?.[1];
+  const format = /format ([A-Z]+(?:-[A-Z]+)+)/.exec(issue.expected)?.[1];
+  const example = /e\.g\. ([A-Za-z0-9]+(?:-[A-Za-z0-9]+)+)/.exec(issue.expected)?.[1];
+  if (!pattern || !format || !example) return undefined;
+  const matches = new RegExp(pattern);
+  const formatParts = format.split("-");
+  const exampleParts = example.split("-");
+  const number = /(\d+)$/.exec(value)?.[1];
+  if (!matches.test(example) || exampleParts.length !== formatParts.length || !number) {
+    return undefined;
+  }
+  const width = formatParts.at(-1)!.length;
+  if (number.length > width) return undefined;
+  const candidate = [...exampleParts.slice(0, -1), number.padStart(width, "0")].join("-");
+  return matches.test(candidate) ? candidate : undefined;
+}
+
+/** An amount out of range, clamped to the largest the issue allows (`an integer from 1 to N`). */
+function clampToAllowed(issue: Issue, value: unknown): number | undefined {
+  const range = /from (-?\d+) to (-?\d+)/.exec(issue.expected ?? "");
+  if (typeof value !== "number" || !range) return undefined;
+  const [min, max] = [Number(range[1]), Number(range[2])];
+  return min <= max ? Math.min(Math.max(value, min), max) : undefined;
+}
+
+const fixInput = fixFromIssues(reformatId, clampToAllowed);
+
+// ---------------------------------------------------------------------------------------
+// The demo, started in-process as main.ts wires it, with dev-issuer auth.
+// ---------------------------------------------------------------------------------------
+
+const CLIENT_SECRET = `cs_${randomBytes(24).toString("base64url")}`;
+const USER = "agent-user";
+
+interface Demo {
+  db: RefundsDb;
+  payments: PaymentsService;
+  server: ToolServer;
+  issuer: DevIssuer;
+  url: string;
+  /** A token for this server, as the user's authorization server would issue it. */
+  mint(scope: string[]): Promise<string>;
+  close(): Promise<void>;
+}
+
+async function startDemo(refundTimeoutMs: number): Promise<Demo> {
+  const keysDir = mkdtempSync(path.join(tmpdir(), "agent-script-"));
+  const db = openRefundsDb(":memory:");
+  const payments = await startPaymentsService({ clientSecret: CLIENT_SECRET });
+  process.env[PAYMENTS_SECRET_ENV] = CLIENT_SECRET; // read when the credential is made
+  const issuer = await devIssuer({ keyFile: path.join(keysDir, "dev-issuer.json") });
+  const store = memoryStore();
+  const server = createToolServer({
+    name: "refunds-agent-test",
+    version: "1.0.0",
+    tools: createRefundTools({ db, refundTimeoutMs }),
+    backends: refundsBackends(payments),
+    logger: silentLogger(),
+    store,
+    auth: issuer.verifier(), // audience: this server's own URL
+  });
+  const { url } = await server.listen({ port: 0, host: "127.0.0.1" });
+  return {
+    db,
+    payments,
+    server,
+    issuer,
+    url,
+    mint: (scope) => issuer.mint({ sub: USER, scope, audience: url, ttlSec: 300 }),
+    async close() {
+      await server.close();
+      await store.close();
+      await payments.close();
+      db.close();
+      rmSync(keysDir, { recursive: true, force: true });
+    },
+  };
+}
+
+const ALL_SCOPES = ["orders:read", "refunds:write"];
+const REASON = "Item arrived damaged";
+
+function ledgerFor(payments: PaymentsService, orderId: string) {
+  return payments.ledger().filter((e) => e.order_id === orderId);
+}
+
+function refundPostsSince(payments: PaymentsService, mark: number) {
+  return payments
+    .requests()
+    .slice(mark)
+    .filter((r) => r.method === "POST" && r.path === "/v1/refunds");
+}
+
+function okValue<T>(outcome: Outcome): T {
+  assert.ok(outcome.ok, `the agent failed: ${JSON.stringify(outcome)}`);
+  return outcome.value as T;
+}
+
+/** The error the agent gave up with (asserting that it gave up). */
+function gaveUpWith(outcome: Outcome): ContractError {
+  assert.ok(!outcome.ok, `expected the agent to stop, got ${JSON.stringify(outcome)}`);
+  return outcome.error;
+}
+
+describe("a scripted agent against the refunds demo (MCP HTTP, bearer tokens)", () => {
+  let demo: Demo | undefined;
+  let session: AgentSession | undefined;
+
+  /** A fresh demo per test: its own provider, breaker, idempotency store and database. */
+  async function start(refundTimeoutMs: number, scope = ALL_SCOPES) {
+    demo = await startDemo(refundTimeoutMs);
+    session = await AgentSession.open(demo.url, await demo.mint(scope));
+    return { demo, session };
+  }
+  beforeEach(() => {
+    demo = undefined;
+    session = undefined;
+  });
+  afterEach(async () => {
+    await session?.close();
+    await demo?.close();
+  });
+
+  describe("bad input, corrected from the error's details", () => {
+    it("rewrites a malformed order ID to the format the issue names, then finds the order", async () => {
+      const { demo, session } = await start(5_000);
+      for (const malformed of ["INV-42", "INV-7"]) {
+        const outcome = await callLikeAnAgent(
+          session,
+          "get_order",
+          { order_id: malformed },
+          { fix: fixInput },
+        );
+        const order = okValue<{ id: string; refundable_cents: number }>(outcome);
+        assert.equal(outcome.attempts.length, 2, "one bad call, one corrected call");
+        const [first, second] = outcome.attempts;
+        assert.equal(first!.error!.type, "invalid_input");
+        assert.equal(first!.error!.retryable, false);
+        const issue = issuesOf(first!.error!)[0]!;
+        assert.equal(issue.path, "/order_id");
+        assert.match(issue.expected ?? "", /INV-YYYY-NNNNN/);
+        // The corrected ID keeps the caller's number and has the documented format.
+        const corrected = second!.args["order_id"] as string;
+        assert.match(corrected, /^INV-\d{4}-\d{5}$/);
+        assert.equal(Number(corrected.slice(-5)), Number(malformed.replace(/\D/g, "")));
+        assert.equal(order.id, corrected);
+        assert.equal(order.id, demo.db.getOrder(corrected)?.id, "an order that exists");
+      }
+      assert.equal(session.sent.get("get_order"), 4);
+    });
+
+    it("lowers a refund above the refundable remainder to the maximum the issue states", async () => {
+      const { demo, session } = await start(5_000);
+      // The agent looks the order up, then (over-)asks for its whole total.
+      const order = okValue<{ id: string; total_cents: number; refundable_cents: number }>(
+        await callLikeAnAgent(session, "get_order", { order_id: "INV-2024-00006" }),
+      );
+      const mark = demo.payments.requests().length;
+      const outcome = await callLikeAnAgent(
+        session,
+        "issue_refund",
+        { order_id: order.id, amount_cents: order.total_cents, reason: REASON },
+        { fix: fixInput },
+      );
+      const refund = okValue<{ amount_cents: number; status: string }>(outcome);
+      assert.equal(outcome.attempts.length, 2);
+      const [first, second] = outcome.attempts;
+      assert.equal(first!.error!.type, "invalid_input");
+      assert.equal(issuesOf(first!.error!)[0]!.path, "/amount_cents");
+      // The agent took the maximum from the answer; it is what get_order said was refundable.
+      const allowed = order.refundable_cents;
+      assert.ok(allowed < order.total_cents, "a partly refunded order");
+      assert.equal(second!.args["amount_cents"], allowed);
+      assert.match(first!.error!.message, new RegExp(`at most ${allowed}\\b`));
+      assert.equal(refund.amount_cents, allowed);
+      assert.equal(refund.status, "refunded");
+      // The corrected call was a new operation: a new key, and one refund.
+      assert.ok(first!.idempotencyKey && second!.idempotencyKey);
+      assert.notEqual(first!.idempotencyKey, second!.idempotencyKey);
+      const ledger = ledgerFor(demo.payments, order.id);
+      assert.equal(ledger.length, 1);
+      assert.equal(ledger[0]!.amount_cents, allowed);
+      assert.equal(
+        refundPostsSince(demo.payments, mark).length,
+        1,
+        "the rejected call paid nothing",
+      );
+      const stored = demo.db.getOrder(order.id)!;
+      assert.equal(stored.refunded_cents, stored.total_cents);
+      assert.equal(session.sent.get("issue_refund"), 2);
+    });
+  });
+
+  describe("retryable errors, retried with the same idempotency key", () => {
+    it("retries a timeout (hung provider) with the same key, and the order is refunded once", async () => {
+      const { demo, session } = await start(400);
+      const orderId = "INV-2024-00042";
+      const refundsBefore = demo.db.countRefunds(orderId);
+      const mark = demo.payments.requests().length;
+      demo.payments.hangNext();
+      const started = Date.now();
+      const outcome = await callLikeAnAgent(session, "issue_refund", {
+        order_id: orderId,
+        amount_cents: 2_500,
+        reason: REASON,
+      });
+      const refund = okValue<{ amount_cents: number }>(outcome);
+      assert.ok(Date.now() - started < 8_000);
+      assert.equal(refund.amount_cents, 2_500);
+
+      const [first, ...retries] = outcome.attempts;
+      assert.equal(first!.error!.type, "timeout");
+      assert.equal(first!.error!.retryable, true);
+      assert.ok(retries.length >= 1);
+      // Every retry reused the first key (a settling first attempt may answer in_progress).
+      for (const retry of retries) {
+        assert.equal(retry.idempotencyKey, first!.idempotencyKey);
+        assert.deepEqual(retry.args, first!.args);
+        if (retry.error) assert.equal(retry.error.retryable, true, retry.error.type);
+      }
+      assert.equal(session.sent.get("issue_refund"), outcome.attempts.length);
+
+      // One refund at the provider, one in the database.
+      const ledger = ledgerFor(demo.payments, orderId);
+      assert.equal(ledger.length, 1, JSON.stringify(ledger));
+      assert.equal(ledger[0]!.amount_cents, 2_500);
+      assert.equal(demo.db.countRefunds(orderId), refundsBefore + 1);
+      assert.equal(demo.db.getOrder(orderId)!.refunded_cents, 2_500);
+      // The hung POST and the one that refunded carried the same Idempotency-Key.
+      const posts = refundPostsSince(demo.payments, mark);
+      assert.ok(posts.length >= 2);
+      assert.ok(posts[0]!.idempotencyKey);
+      for (const post of posts) assert.equal(post.idempotencyKey, posts[0]!.idempotencyKey);
+    });
+
+    it("backs off per retryAfterMs while the provider answers 503, then refunds once", async () => {
+      const { demo, session } = await start(5_000);
+      const orderId = "INV-2024-00009";
+      const mark = demo.payments.requests().length;
+      demo.payments.failNext(503, 3); // every attempt of the backend layer's first call
+      const outcome = await callLikeAnAgent(session, "issue_refund", {
+        order_id: orderId,
+        amount_cents: 1_200,
+        reason: REASON,
+      });
+      const refund = okValue<{ amount_cents: number }>(outcome);
+      assert.equal(refund.amount_cents, 1_200);
+      assert.equal(outcome.attempts.length, 2);
+      const [first, second] = outcome.attempts;
+      const error = first!.error!;
+      assert.equal(error.type, "unavailable");
+      assert.equal(error.retryable, true);
+      assert.equal(typeof error.retryAfterMs, "number");
+      // It waited as long as it was told to, and resent the same operation.
+      assert.ok(
+        second!.startedAt - first!.startedAt >= error.retryAfterMs!,
+        `waited ${second!.startedAt - first!.startedAt} ms, told ${error.retryAfterMs} ms`,
+      );
+      assert.equal(second!.idempotencyKey, first!.idempotencyKey);
+      assert.deepEqual(second!.args, first!.args);
+
+      const posts = refundPostsSince(demo.payments, mark);
+      assert.equal(posts.length, 4, "three failed attempts, then the one that refunded");
+      for (const post of posts) assert.equal(post.idempotencyKey, posts[0]!.idempotencyKey);
+      assert.equal(ledgerFor(demo.payments, orderId).length, 1);
+      assert.equal(demo.db.countRefunds(orderId), 1);
+      assert.equal(demo.db.getOrder(orderId)!.refunded_cents, 1_200);
+    });
+  });
+
+  describe("forbidden, with the scopes it needs", () => {
+    it("reads the required scopes, gets a token with them, and the refund goes through", async () => {
+      const { demo, session } = await start(5_000, ["orders:read"]);
+      const orderId = "INV-2024-00005";
+      // With orders:read only, the write tool is not even listed.
+      assert.equal(await session.tool("issue_refund"), undefined);
+      const asked: string[][] = [];
+      const outcome = await callLikeAnAgent(
+        session,
+        "issue_refund",
+        { order_id: orderId, amount_cents: 3_000, reason: REASON },
+        {
+          requestScopes: async (scopes) => {
+            asked.push(scopes);
+            return demo.mint([...new Set(["orders:read", ...scopes])]);
+          },
+        },
+      );
+      const refund = okValue<{ amount_cents: number }>(outcome);
+      assert.equal(refund.amount_cents, 3_000);
+      const [first, second] = outcome.attempts;
+      assert.equal(outcome.attempts.length, 2);
+      assert.equal(first!.error!.type, "forbidden");
+      assert.equal(first!.error!.retryable, false);
+      // It asked for exactly what the answer named, which the message names too.
+      assert.equal(asked.length, 1);
+      for (const scope of asked[0]!) assert.ok(first!.error!.message.includes(scope), scope);
+      assert.deepEqual(asked[0], ["refunds:write"]);
+      // The refused call ran nothing and sent no key (the tool was invisible); the call
+      // with the new token did, once.
+      assert.equal(first!.idempotencyKey, undefined);
+      assert.ok(second!.idempotencyKey);
+      assert.ok(await session.tool("issue_refund"));
+      assert.equal(ledgerFor(demo.payments, orderId).length, 1);
+      assert.equal(demo.db.countRefunds(orderId), 1);
+    });
+
+    it("stops at forbidden when nobody can grant the scopes", async () => {
+      const { demo, session } = await start(5_000, ["orders:read"]);
+      const outcome = await callLikeAnAgent(session, "issue_refund", {
+        order_id: "INV-2024-00005",
+        amount_cents: 3_000,
+        reason: REASON,
+      });
+      assert.equal(gaveUpWith(outcome).type, "forbidden");
+      assert.equal(outcome.attempts.length, 1);
+      assert.equal(session.sent.get("issue_refund"), 1);
+      assert.equal(demo.payments.ledger().length, 0);
+    });
+  });
+
+  describe("non-retryable errors", () => {
+    it("calls exactly once for a cancelled order (conflict) and refunds nothing", async () => {
+      const { demo, session } = await start(5_000);
+      // The agent finds a cancelled order the way it would: by listing.
+      const { orders } = okValue<{ orders: { id: string; total_cents: number }[] }>(
+        await callLikeAnAgent(session, "list_orders", { status: "cancelled", limit: 1 }),
+      );
+      const cancelled = orders[0]!;
+      const mark = demo.payments.requests().length;
+      const outcome = await callLikeAnAgent(
+        session,
+        "issue_refund",
+        { order_id: cancelled.id, amount_cents: cancelled.total_cents, reason: REASON },
+        // Everything it could do, offered: none of it applies to a conflict.
+        { fix: fixInput, requestScopes: (scopes) => demo.mint(scopes) },
+      );
+      const error = gaveUpWith(outcome);
+      assert.equal(error.type, "conflict");
+      assert.equal(error.retryable, false);
+      assert.equal(outcome.attempts.length, 1);
+      assert.equal(session.sent.get("issue_refund"), 1, "one tools/call on the wire");
+      assert.equal(refundPostsSince(demo.payments, mark).length, 0);
+      assert.equal(ledgerFor(demo.payments, cancelled.id).length, 0);
+      assert.equal(demo.db.countRefunds(cancelled.id), 0);
+    });
+
+    it("calls exactly once for an unknown order (not_found), even with a fixer", async () => {
+      const { session } = await start(5_000);
+      const outcome = await callLikeAnAgent(
+        session,
+        "get_order",
+        { order_id: "INV-2024-99999" },
+        { fix: fixInput },
+      );
+      assert.equal(gaveUpWith(outcome).type, "not_found");
+      assert.equal(outcome.attempts.length, 1);
+      assert.equal(session.sent.get("get_order"), 1);
+    });
+  });
+});
