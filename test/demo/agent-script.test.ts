@@ -1,17 +1,19 @@
 // A scripted agent against the refunds demo: the official SDK client over real MCP
-// Streamable HTTP on 127.0.0.1, with real bearer tokens from the dev issuer. The agent
-// (`callLikeAnAgent`) reacts only to what the error contract tells it — type, message,
-// retryable, retryAfterMs, details — and to the tool list the server publishes; it knows
-// nothing else about the server. The tests check what the agent did against what really
-// happened: the provider's ledger, its requests, and the orders database.
+// Streamable HTTP on 127.0.0.1, with real bearer tokens from the dev issuer, making its
+// calls through the client kit (`toolgate/client`). The kit does what every careful agent
+// must do on each call (one idempotency key per operation, retries of retryable errors
+// after `retryAfterMs`, never a blind retry of a write); the agent (`callLikeAnAgent`)
+// adds what only an agent can, driven only by the typed error — type, message,
+// retryable, details — and by the tool list the server publishes: it asks for missing
+// scopes and corrects bad arguments. The tests check what the agent did against what
+// really happened: the provider's ledger, its requests, and the orders database.
 import assert from "node:assert/strict";
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
-import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { Client, StreamableHTTPClientTransport, type Tool } from "@modelcontextprotocol/client";
 import {
   createToolServer,
   devIssuer,
@@ -20,6 +22,12 @@ import {
   type DevIssuer,
   type ToolServer,
 } from "../../src/index.js";
+import {
+  createToolClient,
+  errorForModel,
+  type ToolCallError,
+  type ToolClient,
+} from "../../src/client/index.js";
 import { PAYMENTS_SECRET_ENV, refundsBackends } from "../../examples/refunds/backends.js";
 import { openRefundsDb, type RefundsDb } from "../../examples/refunds/db.js";
 import {
@@ -27,55 +35,37 @@ import {
   type PaymentsService,
 } from "../../examples/refunds/payments-service.js";
 import { createRefundTools } from "../../examples/refunds/tools.js";
-import type { WireErrorShape } from "../helpers/server.js";
 
 // ---------------------------------------------------------------------------------------
-// The agent: a thin MCP session plus a call policy driven by the error contract.
+// The agent: an MCP session with the client kit, plus a policy driven by the error contract.
 // ---------------------------------------------------------------------------------------
 
 type Args = Record<string, unknown>;
 
-/** A failed call's `structuredContent.error`, as the error contract defines it. */
-type ContractError = WireErrorShape;
+/** A failed call's typed error, as the kit parsed it from the error contract. */
+type ContractError = ToolCallError;
 
-interface CallResult {
-  isError?: boolean | undefined;
-  structuredContent?: unknown;
-}
-
-/** Reads the error of a failed call, insisting on the contract's shape (nothing else is trusted). */
-function contractErrorOf(result: CallResult): ContractError {
-  const error = (result.structuredContent as { error?: unknown } | undefined)?.error;
-  assert.ok(error && typeof error === "object", `no structuredContent.error in a failed call`);
-  const e = error as Record<string, unknown>;
-  assert.equal(typeof e["type"], "string", "error.type");
-  assert.equal(typeof e["message"], "string", "error.message");
-  assert.ok((e["message"] as string).length > 0, "error.message is empty");
-  assert.equal(typeof e["retryable"], "boolean", "error.retryable");
-  if (e["retryAfterMs"] !== undefined) {
-    assert.ok(
-      Number.isFinite(e["retryAfterMs"]) && (e["retryAfterMs"] as number) >= 0,
-      "error.retryAfterMs",
-    );
+/** Insists that an error came from the server's error contract (nothing else is trusted). */
+function contractErrorOf(error: ToolCallError): ContractError {
+  assert.equal(error.source, "contract", `not a contract error: ${JSON.stringify(error)}`);
+  assert.equal(typeof error.type, "string", "error.type");
+  assert.ok(error.message.length > 0, "error.message is empty");
+  assert.equal(typeof error.retryable, "boolean", "error.retryable");
+  if (error.retryAfterMs !== undefined) {
+    assert.ok(Number.isFinite(error.retryAfterMs) && error.retryAfterMs >= 0, "retryAfterMs");
   }
-  return error as ContractError;
-}
-
-/** The one thing about a tool the agent learns from the server: its published input schema. */
-interface ListedTool {
-  name: string;
-  inputSchema: { properties?: Record<string, unknown> };
+  return error;
 }
 
 /**
- * An MCP session as an agent host holds one: a bearer token, a connection, the tools it
- * sees. It counts the `tools/call` requests it actually sends over HTTP, per tool, so a
- * test can tell how often the agent really called.
+ * An MCP session as an agent host holds one: a bearer token, a connection, and the
+ * client kit over it. It counts the `tools/call` requests it actually sends over HTTP,
+ * per tool, so a test can tell how often the agent really called.
  */
 class AgentSession {
   readonly sent = new Map<string, number>();
   private client: Client | undefined;
-  private listed: Map<string, ListedTool> | undefined;
+  private kit: ToolClient | undefined;
 
   private constructor(
     private readonly url: URL,
@@ -108,7 +98,14 @@ class AgentSession {
       }),
     );
     this.client = client;
-    this.listed = undefined;
+    // Each operation: up to 6 calls within 10 s, a server's retryAfterMs honoured as given.
+    this.kit = createToolClient(client, { retry: { maxAttempts: 6 }, timeoutMs: 10_000 });
+  }
+
+  /** The client kit over the current connection (a new one after re-authorization). */
+  get tools(): ToolClient {
+    assert.ok(this.kit, "the session is closed");
+    return this.kit;
   }
 
   /** Reconnects with a new token (the error contract says: get a new token and reconnect). */
@@ -119,25 +116,18 @@ class AgentSession {
   }
 
   /** The tool as this session sees it, or undefined when the token does not show it. */
-  async tool(name: string): Promise<ListedTool | undefined> {
-    if (!this.listed) {
-      const { tools } = await this.client!.listTools();
-      this.listed = new Map(tools.map((t) => [t.name, t as ListedTool]));
-    }
-    return this.listed.get(name);
-  }
-
-  callTool(name: string, args: Args): Promise<CallResult> {
-    return this.client!.callTool({ name, arguments: args });
+  async tool(name: string): Promise<Tool | undefined> {
+    return (await this.tools.listTools()).find((t) => t.name === name);
   }
 
   async close(): Promise<void> {
     await this.client?.close();
     this.client = undefined;
+    this.kit = undefined;
   }
 }
 
-/** One call the agent made, and what came back. */
+/** One `tools/call` the agent made (through the kit), and what came back. */
 interface Attempt {
   args: Args;
   idempotencyKey: string | undefined;
@@ -157,23 +147,20 @@ interface AgentPolicy {
   fix?: (error: ContractError, args: Args) => Args | undefined;
   /** Asks the user (the authorization server) for a token with these scopes. */
   requestScopes?: (scopes: string[]) => Promise<string>;
-  /** Calls at most, all reasons together. Default 6. */
-  maxAttempts?: number;
-  /** Gives up rather than wait longer than this for one retry. Default 3 000 ms. */
-  maxWaitMs?: number;
+  /** Operations at most (each one retried by the kit as the contract allows). Default 3. */
+  maxOperations?: number;
 }
 
-const IDEMPOTENCY_ARGUMENT = "idempotency_key";
-
 /**
- * Calls a tool the way a careful agent does, driven only by the error contract:
- * - `retryable: true`: wait `retryAfterMs` (or a short exponential backoff when the
- *   server names none) and resend the SAME arguments with the SAME idempotency key;
- * - `forbidden` naming `details.requiredScopes`: ask (once) for a token with those
- *   scopes, reconnect with it, and resend (the operation did not run, so the same key);
- * - any other non-retryable error: let `fix` correct the arguments from the error; resend
- *   as a new operation (new key) if it could, otherwise stop and return the error.
- * A tool whose published input schema has `idempotency_key` gets one per operation.
+ * Calls a tool the way a careful agent does. Each operation goes through the client kit,
+ * which gives it one idempotency key (for tools the list says are not read-only), retries
+ * `retryable: true` errors with the SAME arguments and key (after `retryAfterMs`, or a
+ * short backoff) and returns the typed error when it stops. Then the agent:
+ * - `forbidden` naming `details.requiredScopes`: asks (once) for a token with those
+ *   scopes, reconnects with it, and resends the SAME operation (same key: it did not run);
+ * - any other non-retryable error: lets `fix` correct the arguments from the error and
+ *   resends as a new operation (new key) if it could, otherwise stops with the error;
+ * - a retryable error the kit gave up on (its deadline or attempts ran out): stops.
  */
 async function callLikeAnAgent(
   session: AgentSession,
@@ -181,45 +168,42 @@ async function callLikeAnAgent(
   initial: Args,
   policy: AgentPolicy = {},
 ): Promise<Outcome> {
-  const { maxAttempts = 6, maxWaitMs = 3_000 } = policy;
+  const { maxOperations = 3 } = policy;
   const attempts: Attempt[] = [];
   let args = { ...initial };
-  let key: string | undefined;
-  let retries = 0;
+  let operationId: string | undefined;
   let reauthorized = false;
-  while (attempts.length < maxAttempts) {
-    // Whether the tool takes a key is read from its published schema (it may only become
-    // visible after re-authorization); the key stays the same until the arguments change.
-    const schema = (await session.tool(name))?.inputSchema;
-    if (key === undefined && schema?.properties?.[IDEMPOTENCY_ARGUMENT] !== undefined) {
-      key = randomUUID();
+  for (let operation = 0; operation < maxOperations; operation++) {
+    const outcome = await session.tools.call(
+      name,
+      args,
+      operationId === undefined ? {} : { operationId },
+    );
+    for (const attempt of outcome.attempts) {
+      attempts.push({
+        args,
+        idempotencyKey: attempt.idempotencyKey,
+        startedAt: attempt.startedAt,
+        ...(attempt.error ? { error: contractErrorOf(attempt.error) } : {}),
+      });
     }
-    const sent = key === undefined ? args : { ...args, [IDEMPOTENCY_ARGUMENT]: key };
-    const attempt: Attempt = { args, idempotencyKey: key, startedAt: Date.now() };
-    attempts.push(attempt);
-    const result = await session.callTool(name, sent);
-    if (result.isError !== true) return { ok: true, value: result.structuredContent, attempts };
-    const error = (attempt.error = contractErrorOf(result));
+    if (outcome.ok) return { ok: true, value: outcome.value, attempts };
+    const error = contractErrorOf(outcome.error);
+    if (error.retryable) return { ok: false, error, attempts };
 
-    if (error.retryable) {
-      const waitMs = error.retryAfterMs ?? Math.min(100 * 2 ** retries, 2_000);
-      if (waitMs > maxWaitMs) return { ok: false, error, attempts };
-      retries++;
-      await sleep(waitMs);
-      continue; // same arguments, same key
-    }
     const scopes = requiredScopesOf(error);
     if (error.type === "forbidden" && scopes && policy.requestScopes && !reauthorized) {
       reauthorized = true; // once: a second refusal is the user's answer
       await session.reauthorize(await policy.requestScopes(scopes));
-      continue; // the call was refused before it ran: same operation, same key
+      operationId = outcome.idempotencyKey; // refused before it ran: the same operation
+      continue;
     }
     const fixed = policy.fix?.(error, args);
     if (fixed === undefined || JSON.stringify(fixed) === JSON.stringify(args)) {
       return { ok: false, error, attempts };
     }
     args = fixed;
-    key = undefined; // new arguments: a new operation
+    operationId = undefined; // new arguments: a new operation, a new key
   }
   return { ok: false, error: attempts.at(-1)!.error!, attempts };
 }
@@ -418,6 +402,11 @@ describe("a scripted agent against the refunds demo (MCP HTTP, bearer tokens)", 
         const issue = issuesOf(first!.error!)[0]!;
         assert.equal(issue.path, "/order_id");
         assert.match(issue.expected ?? "", /INV-YYYY-NNNNN/);
+        // What the agent loop hands back to a model: the field, what it expects, what to do.
+        assert.match(
+          errorForModel("get_order", first!.error!),
+          /^get_order failed: invalid_input\. .*order_id: .*INV-YYYY-NNNNN.*Fix the arguments and call it again\.$/,
+        );
         // The corrected ID keeps the caller's number and has the documented format.
         const corrected = second!.args["order_id"] as string;
         assert.match(corrected, /^INV-\d{4}-\d{5}$/);
@@ -591,7 +580,12 @@ describe("a scripted agent against the refunds demo (MCP HTTP, bearer tokens)", 
         amount_cents: 3_000,
         reason: REASON,
       });
-      assert.equal(gaveUpWith(outcome).type, "forbidden");
+      const error = gaveUpWith(outcome);
+      assert.equal(error.type, "forbidden");
+      assert.match(
+        errorForModel("issue_refund", error),
+        /needs the permission\(s\): refunds:write\. Do not retry; tell the user/,
+      );
       assert.equal(outcome.attempts.length, 1);
       assert.equal(session.sent.get("issue_refund"), 1);
       assert.equal(demo.payments.ledger().length, 0);
