@@ -11,6 +11,7 @@ import {
 } from "./claims.js";
 import type { Principal } from "./principal.js";
 import { AuthError, type TokenVerifier, type VerifyOptions } from "./verifier.js";
+import { isRecord } from "../util/is-record.js";
 
 export interface IntrospectionVerifierOptions extends ClaimMapping {
   /** The authorization server's introspection endpoint (RFC 7662 §2). */
@@ -71,10 +72,6 @@ function basicAuth(clientId: string, clientSecret: string): string {
 
 function unavailable(message: string, cause?: unknown): AuthError {
   return new AuthError("unavailable", `${message} Try again later.`, { cause });
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**

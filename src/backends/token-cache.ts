@@ -4,6 +4,7 @@
 import { fetch, type Response } from "undici";
 import { ToolError, unavailable } from "../errors/tool-error.js";
 import { endpointOption, nonEmptyString } from "../auth/claims.js";
+import { isRecord } from "../util/is-record.js";
 
 // ---------------------------------------------------------------------------------------
 // Option checks. They throw TypeError naming the field: bad options fail at startup.
@@ -134,10 +135,6 @@ const HEADER_TOKEN = /^[\x21-\x7e]+$/;
 function basicAuth(clientId: string, clientSecret: string): string {
   const encode = (s: string) => new URLSearchParams({ v: s }).toString().slice(2);
   return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString("base64")}`;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** Server text for a log line: bounded, one line, printable. */

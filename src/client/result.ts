@@ -4,6 +4,8 @@
 import type { CallToolResult } from "@modelcontextprotocol/client";
 import type { ErrorType } from "../errors/registry.js";
 import { REPLAY_META_KEY } from "../idempotency/key.js";
+import { isRecord } from "../util/is-record.js";
+export { isRecord };
 
 /**
  * What went wrong. The contract's types (`invalid_input`, `timeout`, ...) come from the
@@ -173,8 +175,4 @@ function textBlocks(result: CallToolResult): string[] {
 
 function clip(text: string): string {
   return text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS)}...` : text;
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

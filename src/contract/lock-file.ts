@@ -4,6 +4,7 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ContractLock, ToolContract } from "./types.js";
+import { isRecord } from "../util/is-record.js";
 
 /** A lock file that is missing or not a lock: the message names the file and the problem. */
 export class LockFileError extends Error {
@@ -111,8 +112,4 @@ function contractProblem(name: string, value: unknown): string | undefined {
     }
   }
   return undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

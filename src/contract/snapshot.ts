@@ -4,6 +4,7 @@
 import type { JsonSchema } from "../validation/json-schema.js";
 import type { ToolDefinition } from "../tool/types.js";
 import type { ContractLock, Deprecation, ToolContract } from "./types.js";
+import { isRecord } from "../util/is-record.js";
 
 /** The version recorded for tools of servers that publish none (not toolgate). */
 export const UNKNOWN_VERSION = "0.0.0";
@@ -89,10 +90,6 @@ function toDeprecation(value: unknown): Deprecation | undefined {
     ...(typeof useInstead === "string" ? { useInstead } : {}),
     ...(typeof removeAfter === "string" ? { removeAfter } : {}),
   };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**

@@ -7,6 +7,7 @@ import { pathToFileURL } from "node:url";
 import type { ToolDefinition } from "../tool/types.js";
 import { contractFromListing, contractOf, type ListedTool } from "./snapshot.js";
 import type { ToolContract } from "./types.js";
+import { isRecord } from "../util/is-record.js";
 
 /** A source that did not yield contracts: missing module, no tools, unreachable server. */
 export class SourceError extends Error {
@@ -290,8 +291,4 @@ function formatMs(ms: number): string {
 function firstLine(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   return (message.split("\n")[0] ?? "").trim() || (err as Error)?.name || "unknown error";
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

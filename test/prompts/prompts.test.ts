@@ -3,7 +3,6 @@
 // images, argument errors, failing prompts without leaking the cause, and completion.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ProtocolError } from "@modelcontextprotocol/client";
 import {
   CLIENT_MODES,
   EXPECTED_PROTOCOL,
@@ -20,16 +19,8 @@ import {
   createPrompts,
   createResources,
   createTemplates,
+  rpcError,
 } from "../resources/definitions.js";
-
-async function rpcError(call: Promise<unknown>): Promise<ProtocolError> {
-  const error = await call.then(
-    (value) => assert.fail(`expected an error, got ${JSON.stringify(value)}`),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof ProtocolError, `not a ProtocolError: ${String(error)}`);
-  return error;
-}
 
 const logs = memoryLogger();
 let running: RunningServer;

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Client, ProtocolError } from "@modelcontextprotocol/client";
+import { Client, type ProtocolError } from "@modelcontextprotocol/client";
 import { InMemoryTransport } from "@modelcontextprotocol/server";
 import {
   ANONYMOUS_PRINCIPAL,
@@ -29,16 +29,13 @@ import {
   type ConnectedClient,
   type RunningServer,
 } from "../helpers/server.js";
-import { SECRET_SCOPE, createPrompts, createResources, createTemplates } from "./definitions.js";
-
-async function rpcError(call: Promise<unknown>): Promise<ProtocolError> {
-  const error = await call.then(
-    (value) => assert.fail(`expected an error, got ${JSON.stringify(value)}`),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof ProtocolError, `not a ProtocolError: ${String(error)}`);
-  return error;
-}
+import {
+  SECRET_SCOPE,
+  createPrompts,
+  createResources,
+  createTemplates,
+  rpcError,
+} from "./definitions.js";
 
 function assertForbidden(error: ProtocolError, what: RegExp): void {
   assert.equal(error.code, -32600);

@@ -1,7 +1,9 @@
 // Resources, templates and prompts shared by the resource and prompt tests (and the stdio
 // child in stdio-server.ts). The conformance suite's fixtures (test://static-text,
 // test_prompt_with_arguments...) plus cases for errors, deadlines and scopes.
+import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
+import { ProtocolError } from "@modelcontextprotocol/client";
 import * as z from "zod";
 import {
   defineResource,
@@ -224,4 +226,14 @@ export function createPrompts(): PromptDefinition[] {
       get: () => [{ role: "robot", content: { type: "text", text: CAUSE_SECRET } }] as never,
     }),
   ];
+}
+
+/** The SDK client's error for a request the server refused (asserting that it was refused). */
+export async function rpcError(call: Promise<unknown>): Promise<ProtocolError> {
+  const error = await call.then(
+    (value) => assert.fail(`expected an error, got ${JSON.stringify(value)}`),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof ProtocolError, `not a ProtocolError: ${String(error)}`);
+  return error;
 }

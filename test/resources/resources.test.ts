@@ -4,7 +4,7 @@
 // without leaking the cause, which the server log keeps under the incident id.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ProtocolError, ResourceNotFoundError } from "@modelcontextprotocol/client";
+import { ResourceNotFoundError } from "@modelcontextprotocol/client";
 import { MCP_HEADERS, jsonRpc, parseOne, rawRequest } from "../helpers/http.js";
 import { dig } from "../helpers/json.js";
 import { memoryLogger } from "../unit/helpers/memory-logger.js";
@@ -26,20 +26,12 @@ import {
   createPrompts,
   createResources,
   createTemplates,
+  rpcError,
 } from "./definitions.js";
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 
 /** The JSON-RPC error a client call rejected with. */
-async function rpcError(call: Promise<unknown>): Promise<ProtocolError> {
-  const error = await call.then(
-    (value) => assert.fail(`expected an error, got ${JSON.stringify(value)}`),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof ProtocolError, `not a ProtocolError: ${String(error)}`);
-  return error;
-}
-
 const logs = memoryLogger();
 let running: RunningServer;
 
