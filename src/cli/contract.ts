@@ -13,7 +13,7 @@ import {
   splitCommandLine,
   type ContractSource,
 } from "../contract/source.js";
-import type { ContractLock } from "../contract/types.js";
+import type { ContractLock, ToolContract } from "../contract/types.js";
 import type { CliIo } from "./command.js";
 import { UsageError, parseOrUsage } from "./command.js";
 
@@ -21,6 +21,7 @@ export const DEFAULT_LOCK_FILE = "toolgate.lock.json";
 
 export const usage = `Usage: toolgate contract snapshot [--out FILE] SOURCE
        toolgate contract check [--lock FILE] [--strict] [--json] SOURCE
+       toolgate contract approve --config FILE [--tool NAME]... [--lock FILE]
 
 A tool's contract is what clients and models rely on: its name, version, description,
 input and output schemas, annotations, scopes and side effect. 'snapshot' writes the
@@ -34,6 +35,8 @@ SOURCE, exactly one of:
   --header "N: V"    with --url: a request header, e.g. "Authorization: Bearer $TOKEN";
                      repeatable (with auth on, tools/list shows only what the token may call)
   --stdio "CMD ARGS" an MCP server started as a child process and asked over stdio
+  --config FILE      a gateway's toolgate.yaml: every upstream's tools as the gateway
+                     pins them (the lock defaults to the config's pinning.lockFile)
   --timeout TIME     bound for --url/--stdio: 10s, 1500ms, 1m or seconds (default 10s)
 
 snapshot:
@@ -43,6 +46,12 @@ check:
   --lock FILE        the lock to compare with (default ${DEFAULT_LOCK_FILE})
   --strict           behavioural changes (descriptions, annotations) fail the check too
   --json             print the report as JSON: { changes, versionNotBumped }
+
+approve (gateway): writes the upstreams' current contracts into the lock, which
+releases quarantined tools (a running gateway notices within a second):
+  --tool NAME        approve only this published tool (repeatable); default: every
+                     changed, new or removed tool of the config's upstreams
+  --lock FILE        the lock to update (default: the config's pinning.lockFile)
 
 Exit codes (check): 0 no changes, or only compatible/behavioural ones; 1 breaking
 changes, a contract changed without a version bump, behavioural changes with --strict,
@@ -56,9 +65,13 @@ const SOURCE_OPTIONS = {
   url: { type: "string" },
   header: { type: "string", multiple: true },
   stdio: { type: "string" },
+  config: { type: "string" },
   timeout: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+/** A source of the CLI: the library's, or a gateway config (its upstreams). */
+type CliSource = ContractSource | { readonly kind: "config"; readonly path: string };
 
 export async function run(args: string[], io: CliIo): Promise<number> {
   const [subcommand, ...rest] = args;
@@ -69,7 +82,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   }
   if (subcommand === "snapshot") return snapshot(rest, io);
   if (subcommand === "check") return check(rest, io);
-  throw new UsageError(`unknown subcommand '${subcommand}': use snapshot or check`);
+  if (subcommand === "approve") return approve(rest, io);
+  throw new UsageError(`unknown subcommand '${subcommand}': use snapshot, check or approve`);
 }
 
 async function snapshot(args: string[], io: CliIo): Promise<number> {
@@ -85,10 +99,11 @@ async function snapshot(args: string[], io: CliIo): Promise<number> {
     io.stdout(usage);
     return 0;
   }
-  const out = values.out ?? DEFAULT_LOCK_FILE;
-  if (out === "") throw new UsageError("--out needs a file name (or - for stdout)");
   const { source, timeoutMs } = sourceOf(values);
-  const lock = lockOf(await load(source, timeoutMs, io));
+  const loaded = await load(source, timeoutMs, io);
+  const out = values.out ?? loaded.lockFile ?? DEFAULT_LOCK_FILE;
+  if (out === "") throw new UsageError("--out needs a file name (or - for stdout)");
+  const lock = lockOf(loaded.contracts);
   const count = Object.keys(lock.tools).length;
   if (out === "-") {
     io.stdout(formatLock(lock));
@@ -122,21 +137,22 @@ async function check(args: string[], io: CliIo): Promise<number> {
     io.stdout(usage);
     return 0;
   }
-  const lockPath = values.lock ?? DEFAULT_LOCK_FILE;
-  if (lockPath === "") throw new UsageError("--lock needs a file name");
+  if (values.lock === "") throw new UsageError("--lock needs a file name");
   const { source, timeoutMs } = sourceOf(values);
+  const loaded = await load(source, timeoutMs, io);
+  const lockPath = values.lock ?? loaded.lockFile ?? DEFAULT_LOCK_FILE;
   let before: ContractLock;
   try {
     before = await readLock(lockPath);
   } catch (err) {
     if (err instanceof LockFileError && err.missing) {
       throw new Error(
-        `${err.message}: run toolgate contract snapshot --out ${lockPath} ${describeSource(source)} to create it`,
+        `${err.message}: run toolgate contract snapshot --out ${lockPath} ${describeCliSource(source)} to create it`,
       );
     }
     throw err;
   }
-  const after = lockOf(await load(source, timeoutMs, io));
+  const after = lockOf(loaded.contracts);
   // Both sides in one canonical form (sorted keys), as the lock is written.
   // Loaded here: `snapshot` needs none of the comparison.
   const { diffLocks } = await import("../contract/diff.js");
@@ -146,13 +162,20 @@ async function check(args: string[], io: CliIo): Promise<number> {
     io.stdout(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     io.stdout(
-      formatReport(report, { before, after, strict, lockPath, source: describeSource(source) }),
+      formatReport(report, {
+        before,
+        after,
+        strict,
+        lockPath,
+        source: describeCliSource(source),
+      }),
     );
   }
   return checkFails(report, strict) ? 1 : 0;
 }
 
 interface SourceFlags {
+  config?: string | undefined;
   module?: string | undefined;
   url?: string | undefined;
   header?: string[] | undefined;
@@ -161,21 +184,30 @@ interface SourceFlags {
 }
 
 /** Exactly one source, checked: every mistake here is a usage error (exit 2). */
-function sourceOf(values: SourceFlags): { source: ContractSource; timeoutMs: number } {
-  const given = (["module", "url", "stdio"] as const).filter((key) => values[key] !== undefined);
+function sourceOf(values: SourceFlags): { source: CliSource; timeoutMs: number } {
+  const given = (["module", "url", "stdio", "config"] as const).filter(
+    (key) => values[key] !== undefined,
+  );
   if (given.length === 0)
-    throw new UsageError("say where the tools are: --module, --url or --stdio");
+    throw new UsageError("say where the tools are: --module, --url, --stdio or --config");
   if (given.length > 1) {
     throw new UsageError(`use one source, not ${given.map((key) => `--${key}`).join(" and ")}`);
   }
   if (values.header !== undefined && values.url === undefined) {
     throw new UsageError("--header only applies with --url");
   }
-  if (values.timeout !== undefined && values.module !== undefined) {
+  if (
+    values.timeout !== undefined &&
+    (values.module !== undefined || values.config !== undefined)
+  ) {
     throw new UsageError("--timeout only applies with --url or --stdio");
   }
   const timeoutMs =
     values.timeout === undefined ? DEFAULT_SOURCE_TIMEOUT_MS : parseTimeout(values.timeout);
+  if (values.config !== undefined) {
+    if (values.config === "") throw new UsageError("--config needs a file name");
+    return { source: { kind: "config", path: values.config }, timeoutMs };
+  }
   if (values.module !== undefined) {
     if (values.module === "") throw new UsageError("--module needs a path");
     return { source: { kind: "module", path: values.module }, timeoutMs };
@@ -223,7 +255,12 @@ export function parseTimeout(text: string): number {
 }
 
 /** Loads the source's contracts; any failure is one line and exit 1 (never a usage error). */
-async function load(source: ContractSource, timeoutMs: number, io: CliIo) {
+async function load(
+  source: CliSource,
+  timeoutMs: number,
+  io: CliIo,
+): Promise<{ contracts: ToolContract[]; lockFile: string | undefined }> {
+  if (source.kind === "config") return loadFromConfig(source.path, io);
   let contracts;
   try {
     contracts = await loadContracts(source, { timeoutMs, env: io.env });
@@ -237,5 +274,107 @@ async function load(source: ContractSource, timeoutMs: number, io: CliIo) {
         "a toolgate server lists only the tools the token may call: pass --header)\n",
     );
   }
-  return contracts;
+  return { contracts, lockFile: undefined };
+}
+
+function describeCliSource(source: CliSource): string {
+  return source.kind === "config" ? `--config ${source.path}` : describeSource(source);
+}
+
+/** A gateway config's upstream tools, as the gateway pins them, and its lock file. */
+async function loadFromConfig(
+  file: string,
+  io: CliIo,
+): Promise<{ contracts: ToolContract[]; lockFile: string | undefined }> {
+  const { ConfigError, loadGatewayConfig } = await import("../gateway/config/load-config.js");
+  const { upstreamContracts } = await import("../gateway/upstream-contracts.js");
+  const { createLogger } = await import("../log/logger.js");
+  let loaded;
+  try {
+    loaded = await loadGatewayConfig(file, { env: io.env });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new Error(`${file} has errors:\n${err.message}`);
+    throw err;
+  }
+  const pinning = loaded.options.pinning;
+  const log = createLogger({ name: "toolgate-contract", level: "warn" });
+  try {
+    return {
+      contracts: await upstreamContracts(loaded.options, log),
+      lockFile: pinning === false ? undefined : pinning?.lockFile,
+    };
+  } catch (err) {
+    throw new Error(err instanceof Error ? err.message : String(err));
+  }
+}
+
+async function approve(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseOrUsage(() =>
+    parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        config: { type: "string" },
+        tool: { type: "string", multiple: true },
+        lock: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }),
+  );
+  if (values.help) {
+    io.stdout(usage);
+    return 0;
+  }
+  if (values.config === undefined)
+    throw new UsageError(
+      "approve needs --config (a gateway's toolgate.yaml); for a server you own, use snapshot",
+    );
+  if (values.config === "") throw new UsageError("--config needs a file name");
+  if (values.lock === "") throw new UsageError("--lock needs a file name");
+  const loaded = await loadFromConfig(values.config, io);
+  const lockPath = values.lock ?? loaded.lockFile ?? DEFAULT_LOCK_FILE;
+  let before: ContractLock | undefined;
+  try {
+    before = await readLock(lockPath);
+  } catch (err) {
+    if (!(err instanceof LockFileError && err.missing)) throw err;
+  }
+  const current = lockOf(loaded.contracts).tools;
+  const prefixes = new Set(loaded.contracts.map((c) => c.name.slice(0, c.name.indexOf(".") + 1)));
+  const tools: Record<string, ToolContract> = { ...before?.tools };
+  const same = (a: ToolContract | undefined, b: ToolContract | undefined) =>
+    JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
+  // Candidates: every current tool, and pinned tools of these upstreams that are gone.
+  const names = new Set([
+    ...Object.keys(current),
+    ...Object.keys(tools).filter((name) => [...prefixes].some((p) => name.startsWith(p))),
+  ]);
+  const wanted = values.tool;
+  for (const name of wanted ?? []) {
+    if (!names.has(name)) {
+      throw new Error(
+        `no tool '${name}' in the upstreams of ${values.config} or the lock (names are <prefix>.<tool>)`,
+      );
+    }
+  }
+  const approved: string[] = [];
+  for (const name of [...names].sort()) {
+    if (wanted && !wanted.includes(name)) continue;
+    if (same(tools[name], current[name])) continue;
+    if (current[name]) tools[name] = current[name];
+    else delete tools[name];
+    approved.push(
+      `${name} (${current[name] ? (before?.tools[name] ? "changed" : "new") : "removed"})`,
+    );
+  }
+  if (approved.length === 0) {
+    io.stdout(`Nothing to approve: ${lockPath} already pins the current contracts.\n`);
+    return 0;
+  }
+  await writeLock(lockPath, { lockfileVersion: 1, tools }).catch((err: unknown) => {
+    throw new Error(`cannot write ${lockPath}: ${(err as Error).message}`);
+  });
+  io.stdout(`Approved ${approved.length} in ${lockPath}: ${approved.join(", ")}\n`);
+  return 0;
 }

@@ -16,6 +16,11 @@ const COMMANDS: readonly CommandEntry[] = [
     load: () => import("./audit.js"),
   },
   {
+    name: "gateway",
+    summary: "run the toolgate pipeline in front of existing MCP servers (toolgate.yaml)",
+    load: () => import("./gateway.js"),
+  },
+  {
     name: "contract",
     summary: "snapshot tool contracts to a lock file, and check changes against it",
     load: () => import("./contract.js"),

@@ -13,7 +13,8 @@ import type { ToolMetrics } from "./metrics.js";
 import { startCallSpan, type CallSpan } from "./tracing.js";
 
 export type RunCall = (ctx: CallContext) => Promise<CallToolResult>;
-type Redact = (value: unknown, schema?: JsonSchema) => unknown;
+/** Redacts a call's arguments; `tool` may add names of its own (`redactKeys`). */
+type Redact = (value: unknown, schema?: JsonSchema, tool?: ToolDefinition) => unknown;
 
 export interface ObserveOptions {
   readonly server: string;
@@ -97,7 +98,7 @@ function observe(
     principal: auditPrincipal(ctx.principal),
     tool: ctx.toolName.slice(0, MAX_TOOL_NAME),
     toolVersion: tool?.version ?? null,
-    arguments: options.redact(ctx.rawArguments, tool?.inputSchema),
+    arguments: options.redact(ctx.rawArguments, tool?.inputSchema, tool),
     ...outcome,
     ...(ctx.idempotency ? { idempotency: ctx.idempotency } : {}),
     latencyMs: round(latencyMs),

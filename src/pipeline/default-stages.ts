@@ -16,6 +16,8 @@ export interface DefaultStagesOptions extends ExecuteOptions {
   idempotency?: IdempotencyStageOptions;
   /** The rate-limit stage's options; without them no budgets are counted. */
   rateLimit?: RateLimitStageOptions;
+  /** Runs right after authorization, before anything is counted or claimed (the gateway's quarantine). */
+  guard?: Stage;
 }
 
 /**
@@ -27,6 +29,7 @@ export function defaultStages(options: DefaultStagesOptions = {}): Stage[] {
     requireAuthentication = false,
     idempotency: idempotencyOptions,
     rateLimit: rateLimitOptions,
+    guard,
     ...execution
   } = options;
   return [
@@ -34,6 +37,7 @@ export function defaultStages(options: DefaultStagesOptions = {}): Stage[] {
     mapErrors(),
     resolveTool(),
     authorize({ requireAuthentication }),
+    ...(guard ? [guard] : []),
     ...(rateLimitOptions ? [rateLimit(rateLimitOptions)] : []),
     validateInput(),
     ...(idempotencyOptions ? [idempotency(idempotencyOptions)] : []),

@@ -11,6 +11,7 @@ import { defaultStages } from "../pipeline/default-stages.js";
 import { DEFAULT_TIMEOUT_MS } from "../pipeline/stages/execute.js";
 import type { Stage } from "../pipeline/types.js";
 import type { ToolDefinition } from "../tool/types.js";
+import type { JsonSchema } from "../validation/json-schema.js";
 import {
   checkHttpOptions,
   startHttpServer,
@@ -21,7 +22,7 @@ import {
 } from "./http-server.js";
 import { createHttpAuthenticator } from "./http-auth.js";
 import { createCallContext, createMcpServerFactory } from "./mcp-factory.js";
-import { createToolRegistry } from "./tool-registry.js";
+import { createToolRegistry, type ToolRegistry } from "./tool-registry.js";
 import { createAuditor, type Auditor } from "../audit/auditor.js";
 import { checkAuditOptions, defaultAuditSinks, type AuditOptions } from "../audit/options.js";
 import { createRedactor } from "../audit/redact.js";
@@ -130,6 +131,22 @@ export interface ToolServer {
 }
 
 export function createToolServer(options: ToolServerOptions): ToolServer {
+  return buildToolServer(options);
+}
+
+/**
+ * What the gateway changes in a tool server (internal): a registry whose tools come and go
+ * with the upstreams, a guard stage after authorization (quarantine, upstream down), and
+ * the idempotency and rate-limit stages present before any tool that needs them exists.
+ */
+export interface ServerInternals {
+  readonly registry: ToolRegistry;
+  readonly guard: Stage;
+  readonly mayWrite: boolean;
+  readonly mayRateLimit: boolean;
+}
+
+export function buildToolServer(options: ToolServerOptions, internals?: ServerInternals): ToolServer {
   if (typeof options !== "object" || options === null)
     throw new TypeError("createToolServer expects an options object.");
   if (typeof options.name !== "string" || options.name === "")
@@ -142,7 +159,9 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
   const log = options.logger ?? createLogger({ name: options.name });
   if (options.listDeprecated !== undefined && typeof options.listDeprecated !== "boolean")
     throw new TypeError("createToolServer: listDeprecated must be true or false.");
-  const registry = createToolRegistry(options.tools, { listDeprecated: options.listDeprecated });
+  const registry =
+    internals?.registry ??
+    createToolRegistry(options.tools, { listDeprecated: options.listDeprecated });
   const resourceRegistry = createResourceRegistry(options.resources, options.resourceTemplates);
   const promptRegistry = createPromptRegistry(options.prompts);
   const subscriptions = resourceRegistry ? createSubscriptionHub(log) : undefined;
@@ -150,13 +169,18 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
     options.auth === undefined ? undefined : resolveAuth(options.auth);
   const backends = createBackendRegistry(options.backends, registry.tools);
   const serverRateLimit = resolveRateLimits(options.rateLimit, "createToolServer: rateLimit");
-  const rateLimited = serverRateLimit !== undefined || registry.tools.some((t) => t.rateLimit);
+  const rateLimited =
+    serverRateLimit !== undefined ||
+    internals?.mayRateLimit === true ||
+    registry.tools.some((t) => t.rateLimit);
   if (rateLimited && options.store !== undefined && !isRateLimitStore(options.store)) {
     throw new TypeError(
       "createToolServer: rate limits need a store with consume() (every built-in store has it).",
     );
   }
-  const needsStore = rateLimited || registry.tools.some((t) => t.idempotency !== undefined);
+  const mayWrite =
+    internals?.mayWrite === true || registry.tools.some((t) => t.idempotency !== undefined);
+  const needsStore = rateLimited || mayWrite;
   // Opened on first use, and closed with the server only if toolgate opened it.
   let ownStore: Promise<IdempotencyStore> | undefined;
   const openStore = () =>
@@ -184,7 +208,8 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
     options.stages ??
     defaultStages({
       requireAuthentication: auth !== undefined,
-      ...(registry.tools.some((t) => t.idempotency !== undefined)
+      ...(internals ? { guard: internals.guard } : {}),
+      ...(mayWrite
         ? { idempotency: { store: options.store ?? openStore, defaultTimeoutMs } }
         : {}),
       ...(rateLimited
@@ -227,7 +252,7 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
     server: options.name,
     auditor,
     metrics,
-    redact: createRedactor(auditOptions?.redactKeys ? { keys: auditOptions.redactKeys } : {}),
+    redact: toolRedactor(auditOptions?.redactKeys ?? []),
     failClosed: auditOptions?.failClosed ?? false,
   });
   const onRefusal = (refusal: HttpRefusal) => {
@@ -355,6 +380,18 @@ export function createToolServer(options: ToolServerOptions): ToolServer {
       if (ownStore) await (await ownStore.catch(() => undefined))?.close();
       ownStore = undefined;
     },
+  };
+}
+
+/** The server's redactor, plus one per tool that names keys of its own (`redactKeys`). */
+function toolRedactor(keys: readonly (string | RegExp)[]) {
+  const shared = createRedactor({ keys });
+  const perTool = new WeakMap<ToolDefinition, ReturnType<typeof createRedactor>>();
+  return (value: unknown, schema?: JsonSchema, tool?: ToolDefinition): unknown => {
+    if (!tool?.redactKeys) return shared(value, schema);
+    let redactor = perTool.get(tool);
+    if (!redactor) perTool.set(tool, (redactor = createRedactor({ keys: [...keys, ...tool.redactKeys] })));
+    return redactor(value, schema);
   };
 }
 

@@ -138,4 +138,6 @@ export interface ToolDefinition {
   /** Validates structured output when an output schema is declared. */
   readonly checkOutput: ((value: unknown) => ValidationOutcome<unknown>) | undefined;
   readonly handler: (args: unknown, ctx: ToolContext) => unknown;
+  /** More argument names (any depth) the audit log masks for this tool (gateway policy `redact`). */
+  readonly redactKeys?: readonly string[];
 }

@@ -1,4 +1,5 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import { Ajv as AjvDraft07 } from "ajv/dist/ajv.js";
 import * as formatsModule from "ajv-formats";
 import type { FieldIssue } from "../errors/tool-error.js";
 import type { JsonSchema } from "./json-schema.js";
@@ -16,6 +17,16 @@ const addFormats = ((formatsModule as { default?: unknown }).default ?? formatsM
 ) => Ajv2020;
 
 let shared: Ajv2020 | undefined;
+let sharedDraft07: AjvDraft07 | undefined;
+
+const AJV_OPTIONS = {
+  allErrors: true,
+  // Tool schemas may carry annotations Ajv does not know (e.g. `sensitive`); keep them.
+  strict: false,
+  useDefaults: true,
+  coerceTypes: false,
+  validateFormats: true,
+} as const;
 
 /**
  * One Ajv instance for the process: compiled validators are cached by the schema object,
@@ -23,22 +34,32 @@ let shared: Ajv2020 | undefined;
  */
 function ajv(): Ajv2020 {
   if (shared) return shared;
-  shared = new Ajv2020({
-    allErrors: true,
-    // Tool schemas may carry annotations Ajv does not know (e.g. `sensitive`); keep them.
-    strict: false,
-    useDefaults: true,
-    coerceTypes: false,
-    validateFormats: true,
-  });
+  shared = new Ajv2020(AJV_OPTIONS);
   addFormats(shared);
   return shared;
+}
+
+/**
+ * Schemas written for draft-07 (or 06), as many MCP servers publish (zod 3 converters
+ * declare it), compile with a draft-07 Ajv: its tuple `items` and `dependencies` mean
+ * something else in 2020-12. Every other schema is read as 2020-12, MCP's default dialect.
+ */
+function ajvFor(schema: JsonSchema): Ajv2020 | AjvDraft07 {
+  const dialect = schema["$schema"];
+  if (typeof dialect === "string" && /draft-0[67]\/schema/.test(dialect)) {
+    if (!sharedDraft07) {
+      sharedDraft07 = new AjvDraft07(AJV_OPTIONS);
+      addFormats(sharedDraft07 as unknown as Ajv2020);
+    }
+    return sharedDraft07;
+  }
+  return ajv();
 }
 
 export function compileValidator(schema: JsonSchema, where: string): CompiledValidator {
   let validateFn: ValidateFunction;
   try {
-    validateFn = ajv().compile(schema);
+    validateFn = ajvFor(schema).compile(schema);
   } catch (error) {
     throw new TypeError(`${where} is not a valid JSON Schema: ${(error as Error).message}`);
   }

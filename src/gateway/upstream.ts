@@ -1,0 +1,378 @@
+// One upstream MCP server behind the gateway: its connection (a child process over stdio,
+// or a Streamable HTTP endpoint), its current tools/list, restarts with backoff, and the
+// forwarding of one call with a clear answer to "was it sent?", which decides whether a
+// write may be retried (see forward.ts).
+import { AsyncLocalStorage } from "node:async_hooks";
+import { Client, StreamableHTTPClientTransport, type Tool } from "@modelcontextprotocol/client";
+import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+import type { CallToolResult } from "@modelcontextprotocol/server";
+import { ANONYMOUS_PRINCIPAL, type Principal } from "../auth/principal.js";
+import { subjectTokenOf } from "../auth/subject-token.js";
+import type { Logger } from "../log/logger.js";
+import type { UpstreamOptions } from "./options.js";
+
+export type UpstreamState = "starting" | "ready" | "down" | "closed";
+
+/** The call was not sent: nothing can have happened upstream, so a retry is always safe. */
+export class UpstreamNotSent extends Error {
+  override readonly name = "UpstreamNotSent";
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The call was sent, and the connection ended before its answer: the outcome is unknown. */
+export class UpstreamLost extends Error {
+  override readonly name = "UpstreamLost";
+}
+
+/** The upstream answered with a JSON-RPC error instead of a result. */
+export class UpstreamProtocolError extends Error {
+  override readonly name = "UpstreamProtocolError";
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface UpstreamCall {
+  readonly name: string;
+  readonly arguments: Record<string, unknown>;
+  readonly meta?: Record<string, unknown>;
+  /** Aborts the request (and sends notifications/cancelled). */
+  readonly signal: AbortSignal;
+  readonly timeoutMs: number;
+  /** For a token-exchange credential: who the call is for. */
+  readonly principal: Principal;
+}
+
+export interface UpstreamRuntime {
+  /** The key in `upstreams`. */
+  readonly name: string;
+  readonly prefix: string;
+  readonly options: UpstreamOptions;
+  state(): UpstreamState;
+  /** The last tools/list (kept while the upstream is down, so its tools keep their contract). */
+  tools(): readonly Tool[] | undefined;
+  /** The upstream's `serverInfo.version`, once connected. */
+  serverVersion(): string | undefined;
+  /** Milliseconds until the next reconnection attempt (0 when connected). */
+  retryAfterMs(): number;
+  /** The first connection attempt; resolves either way (failures are retried with backoff). */
+  start(): Promise<void>;
+  /** Asks tools/list again (on a timer, or after notifications/tools/list_changed). */
+  refresh(): Promise<void>;
+  call(call: UpstreamCall): Promise<CallToolResult>;
+  close(): Promise<void>;
+}
+
+export interface UpstreamEvents {
+  /** A new tools/list arrived (after connecting, a refresh, or a list_changed notification). */
+  onTools(upstream: UpstreamRuntime, tools: readonly Tool[]): void;
+  /** The connection state changed. */
+  onState?(upstream: UpstreamRuntime, state: UpstreamState): void;
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_RESTART_INITIAL_MS = 500;
+const DEFAULT_RESTART_MAX_MS = 30_000;
+// An upstream that stayed up this long has recovered: its next failure starts the backoff over.
+const STABLE_AFTER_MS = 30_000;
+const CLIENT_INFO = { name: "toolgate-gateway", version: "1.0.0" };
+
+export function createUpstream(
+  name: string,
+  prefix: string,
+  options: UpstreamOptions,
+  log: Logger,
+  events: UpstreamEvents,
+): UpstreamRuntime {
+  const initialDelay = options.restart?.initialDelayMs ?? DEFAULT_RESTART_INITIAL_MS;
+  const maxDelay = options.restart?.maxDelayMs ?? DEFAULT_RESTART_MAX_MS;
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const upLog = log.child({ upstream: name });
+  // Per-request headers of HTTP upstreams: the credential is resolved for each call (token
+  // exchange is per user), and the transport's fetch reads them from here.
+  const requestHeaders = new AsyncLocalStorage<Record<string, string>>();
+
+  let state: UpstreamState = "starting";
+  let client: Client | undefined;
+  let listing: readonly Tool[] | undefined;
+  let version: string | undefined;
+  let failures = 0;
+  let nextAttemptAt = 0;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let connectedAt = 0;
+  let connecting: Promise<void> | undefined;
+  let stderrTail = "";
+
+  const setState = (next: UpstreamState) => {
+    if (state === next) return;
+    state = next;
+    events.onState?.(runtime, next);
+  };
+
+  const discoveryHeaders = async (): Promise<Record<string, string>> => {
+    const credential = options.discoveryCredential ?? options.credential;
+    if (!credential) return {};
+    return credential.headers({
+      principal: ANONYMOUS_PRINCIPAL,
+      subjectToken: undefined,
+      scope: undefined,
+      signal: AbortSignal.timeout(connectTimeoutMs),
+      backend: name,
+    });
+  };
+
+  const makeTransport = () => {
+    if (options.stdio) {
+      const transport = new StdioClientTransport({
+        command: options.stdio.command,
+        args: [...(options.stdio.args ?? [])],
+        ...(options.stdio.env ? { env: { ...options.stdio.env } } : {}),
+        ...(options.stdio.cwd ? { cwd: options.stdio.cwd } : {}),
+        stderr: "pipe",
+      });
+      // Drained (a full pipe stalls the child) and kept short, for the log when it dies.
+      transport.stderr?.on("data", (chunk: Buffer) => {
+        stderrTail = (stderrTail + String(chunk)).slice(-2048);
+      });
+      return transport;
+    }
+    const url = new URL(options.url as string);
+    return new StreamableHTTPClientTransport(url, {
+      fetch: async (input, init) => {
+        const headers = new Headers(init?.headers);
+        const extra = requestHeaders.getStore() ?? (await discoveryHeaders());
+        for (const [key, value] of Object.entries(extra)) headers.set(key, value);
+        return fetch(input, { ...init, headers });
+      },
+    });
+  };
+
+  const scheduleRestart = (reason: string) => {
+    if (state === "closed" || restartTimer) return;
+    if (connectedAt !== 0 && Date.now() - connectedAt > STABLE_AFTER_MS) failures = 0;
+    const delay = Math.min(maxDelay, initialDelay * 2 ** Math.min(failures, 20));
+    failures += 1;
+    nextAttemptAt = Date.now() + delay;
+    setState("down");
+    const tail = lastLine(stderrTail);
+    upLog.warn(
+      { reason, retryInMs: delay, ...(tail ? { stderr: tail } : {}) },
+      "upstream unavailable; reconnecting with backoff",
+    );
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      void connect();
+    }, delay);
+    restartTimer.unref();
+  };
+
+  const connect = (): Promise<void> =>
+    (connecting ??= (async () => {
+      if (state === "closed") return;
+      const old = client;
+      client = undefined;
+      if (old) await closeQuietly(old);
+      stderrTail = "";
+      const next = new Client(CLIENT_INFO, {
+        listChanged: {
+          tools: {
+            onChanged: (error, tools) => {
+              if (error)
+                upLog.warn({ reason: error.message }, "tools/list after list_changed failed");
+              else if (tools && client === next) accept(tools);
+            },
+          },
+        },
+      });
+      let transport;
+      try {
+        transport = makeTransport();
+        await next.connect(transport, { timeout: connectTimeoutMs });
+        const { tools } = await next.listTools(undefined, { timeout: connectTimeoutMs });
+        // Closed while connecting: the new connection must not outlive the gateway.
+        if (runtime.state() === "closed") return void (await closeQuietly(next));
+        client = next;
+        version = next.getServerVersion()?.version;
+        connectedAt = Date.now();
+        nextAttemptAt = 0;
+        next.onclose = () => {
+          if (client !== next) return; // replaced or closed on purpose
+          client = undefined;
+          scheduleRestart("connection closed (process exited?)");
+        };
+        setState("ready");
+        upLog.info({ tools: tools.length, version }, "upstream connected");
+        accept(tools);
+      } catch (error) {
+        await closeQuietly(next);
+        scheduleRestart(describe(error));
+      }
+    })().finally(() => {
+      connecting = undefined;
+    }));
+
+  const accept = (tools: readonly Tool[]) => {
+    listing = tools;
+    events.onTools(runtime, tools);
+  };
+
+  const runtime: UpstreamRuntime = {
+    name,
+    prefix,
+    options,
+    state: () => state,
+    tools: () => listing,
+    serverVersion: () => version,
+    retryAfterMs: () => (state === "ready" ? 0 : Math.max(100, nextAttemptAt - Date.now())),
+    start: () => connect(),
+    async refresh() {
+      const current = client;
+      if (!current || state !== "ready") return;
+      try {
+        const { tools } = await current.listTools(undefined, {
+          timeout: connectTimeoutMs,
+          cacheMode: "bypass",
+        });
+        if (client === current) accept(tools);
+      } catch (error) {
+        upLog.warn({ reason: describe(error) }, "tools/list refresh failed");
+        if (options.url && isConnectionFailure(error) && client === current) {
+          client = undefined;
+          await closeQuietly(current);
+          scheduleRestart(describe(error));
+        }
+      }
+    },
+    async call(call) {
+      const current = client;
+      if (!current || state !== "ready") {
+        throw new UpstreamNotSent(
+          `The upstream server '${name}' is unavailable (reconnecting).`,
+          runtime.retryAfterMs(),
+        );
+      }
+      let headers: Record<string, string> = {};
+      if (options.credential) {
+        headers = await options.credential.headers({
+          principal: call.principal,
+          subjectToken: subjectTokenOf(call.principal),
+          scope: undefined,
+          signal: call.signal,
+          backend: name,
+        });
+      }
+      const params = {
+        name: call.name,
+        arguments: call.arguments,
+        ...(call.meta ? { _meta: call.meta } : {}),
+      };
+      try {
+        return (await requestHeaders.run(headers, () =>
+          current.callTool(params, { signal: call.signal, timeout: call.timeoutMs }),
+        )) as CallToolResult;
+      } catch (error) {
+        if (call.signal.aborted) throw error;
+        const code = (error as { code?: unknown }).code;
+        // HTTP: a refused connection never reached the server.
+        if (options.url && isConnectionRefused(error)) {
+          if (client === current) {
+            client = undefined;
+            void closeQuietly(current);
+            scheduleRestart(describe(error));
+          }
+          throw new UpstreamNotSent(
+            `The upstream server '${name}' refused the connection.`,
+            runtime.retryAfterMs(),
+          );
+        }
+        if (typeof code === "number" && code !== CONNECTION_CLOSED && code !== REQUEST_TIMEOUT) {
+          throw new UpstreamProtocolError(firstLine(error), code);
+        }
+        if (code === REQUEST_TIMEOUT) throw error;
+        if (options.url && client === current && isConnectionFailure(error)) {
+          client = undefined;
+          void closeQuietly(current);
+          scheduleRestart(describe(error));
+        }
+        throw new UpstreamLost(
+          `The connection to upstream '${name}' ended before it answered: ${firstLine(error)}`,
+          { cause: error },
+        );
+      }
+    },
+    async close() {
+      setState("closed");
+      clearTimeout(restartTimer);
+      restartTimer = undefined;
+      await connecting?.catch(() => undefined);
+      const current = client;
+      client = undefined;
+      if (current) await closeQuietly(current);
+    },
+  };
+  return runtime;
+}
+
+// JSON-RPC codes the SDK uses for its own failures (not the server's answer).
+const CONNECTION_CLOSED = -32000;
+const REQUEST_TIMEOUT = -32001;
+
+export function isUpstreamTimeout(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === REQUEST_TIMEOUT;
+}
+
+function causeCode(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === "string") return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function isConnectionRefused(error: unknown): boolean {
+  const code = causeCode(error);
+  return code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN";
+}
+
+function isConnectionFailure(error: unknown): boolean {
+  if (isConnectionRefused(error)) return true;
+  const code = causeCode(error);
+  return code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE";
+}
+
+async function closeQuietly(client: Client): Promise<void> {
+  // Bounded: the SDK closes a stdio child with stdin end, SIGTERM, then SIGKILL.
+  await Promise.race([
+    client.close().catch(() => undefined),
+    new Promise((resolve) => setTimeout(resolve, 5_000).unref()),
+  ]);
+}
+
+function describe(error: unknown): string {
+  const line = firstLine(error);
+  const code = causeCode(error);
+  return code && !line.includes(code) ? `${line} (${code})` : line;
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return (message.split("\n")[0] ?? "").trim() || "unknown error";
+}
+
+function lastLine(text: string): string | undefined {
+  return text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .at(-1)
+    ?.slice(0, 300);
+}
