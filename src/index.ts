@@ -169,3 +169,12 @@ export type {
 export { MAX_COMPLETION_VALUES } from "./server/completion.js";
 export type { Completer, CompletionContext } from "./server/completion.js";
 export type { ClientFeatures } from "./tool/client-features.js";
+export { createGateway, DEFAULT_LOCK_FILE } from "./gateway/create-gateway.js";
+export type { Gateway, QuarantinedTool, UpstreamStatus } from "./gateway/create-gateway.js";
+export type {
+  GatewayOptions,
+  PinningOptions,
+  StdioUpstream,
+  ToolPolicy,
+  UpstreamOptions,
+} from "./gateway/options.js";
