@@ -178,3 +178,9 @@ export type {
   ToolPolicy,
   UpstreamOptions,
 } from "./gateway/options.js";
+export {
+  ConfigError,
+  loadGatewayConfig,
+  parseGatewayConfig,
+} from "./gateway/config/load-config.js";
+export type { ConfigIssue, LoadedConfig } from "./gateway/config/load-config.js";

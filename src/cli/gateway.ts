@@ -5,6 +5,8 @@ import { parseArgs } from "node:util";
 import type { CliIo } from "./command.js";
 import { UsageError, parseOrUsage } from "./command.js";
 
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
+
 export const usage = `Usage: toolgate gateway --config FILE [--host ADDR] [--port N] [--stdio] [--check]
 
 Runs the toolgate pipeline (auth, scopes, validation, idempotency, deadlines, rate
@@ -74,6 +76,15 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     return 0;
   }
 
+  const host = values.host ?? loaded.listen.host;
+  // The file's `auth: none` is checked against listen.host; --host must not get around it.
+  if (!values.stdio && loaded.options.auth === undefined && !LOOPBACK.test(host)) {
+    io.stderr(
+      `toolgate gateway: ${file} has auth: none, which is only allowed on a loopback address; ` +
+        `--host ${host} would serve anonymous calls to the network. Configure auth (jwt, introspection) or bind 127.0.0.1.\n`,
+    );
+    return 1;
+  }
   const { createGateway } = await import("../gateway/create-gateway.js");
   const gateway = await createGateway(loaded.options);
   const stopped = new Promise<void>((resolve) => {
@@ -98,10 +109,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       await Promise.race([gateway.handleStdio(), stopped]);
       return 0;
     }
-    const address = await gateway.listen({
-      host: values.host ?? loaded.listen.host,
-      port: port ?? loaded.listen.port,
-    });
+    const address = await gateway.listen({ host, port: port ?? loaded.listen.port });
     // stdout: the one line a script waits for; the rest of the story is on stderr.
     io.stdout(`toolgate gateway listening on ${address.url}\n`);
     io.stderr(summary());

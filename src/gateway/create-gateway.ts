@@ -128,7 +128,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (policy.hidden === true) continue;
       const toolName = publishedName(upstream.prefix, entry.name);
       const timeoutMs = policy.timeoutMs ?? upOptions.timeoutMs ?? defaultTimeoutMs;
-      const target = { upstream, upstreamName: entry.name, timeoutMs };
+      const target = { upstream, entry, timeoutMs };
       const built = buildGatewayTool({
         prefix: upstream.prefix,
         entry,

@@ -5,6 +5,7 @@
 // operation again. It waits past the caller's deadline for the upstream's real answer
 // (the idempotency stage stores it for retries), and if the answer never comes the stored
 // outcome is "unknown": a `conflict` a retry with the same key replays.
+import type { Tool } from "@modelcontextprotocol/client";
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import {
   ToolError,
@@ -33,8 +34,8 @@ const SAVE_HEADROOM_MS = 1_000;
 
 export interface ForwardTarget {
   readonly upstream: UpstreamRuntime;
-  /** The tool's name at the upstream (without the prefix). */
-  readonly upstreamName: string;
+  /** The tool's tools/list entry at the upstream (its name is without the prefix). */
+  readonly entry: Tool;
   /** The tool's effective deadline, ms (always set for gateway tools). */
   readonly timeoutMs: number;
 }
@@ -49,7 +50,8 @@ export async function forward(
   // A toolgate upstream deduplicates by it too; other servers ignore unknown _meta keys.
   if (ctx.idempotencyKey !== undefined) meta[IDEMPOTENCY_META_KEY] = ctx.idempotencyKey;
   const call = {
-    name: target.upstreamName,
+    name: target.entry.name,
+    entry: target.entry,
     arguments: isRecord(args) ? args : {},
     ...(Object.keys(meta).length > 0 ? { meta } : {}),
     principal: ctx.principal,

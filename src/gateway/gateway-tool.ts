@@ -49,7 +49,7 @@ export function buildGatewayTool(input: GatewayToolInput): GatewayToolOutcome {
     };
   }
   const where = `Gateway tool '${name}'`;
-  const annotations = isRecord(entry.annotations) ? (entry.annotations as ToolAnnotations) : {};
+  const annotations: ToolAnnotations = isRecord(entry.annotations) ? entry.annotations : {};
   // The upstream's hint can only make a tool stricter: without readOnlyHint it is a write.
   const sideEffect: SideEffect =
     policy.sideEffect ?? (annotations.readOnlyHint === true ? "read" : "write");

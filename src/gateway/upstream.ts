@@ -42,6 +42,12 @@ export class UpstreamProtocolError extends Error {
 
 export interface UpstreamCall {
   readonly name: string;
+  /**
+   * The tool's tools/list entry. Sent without its outputSchema: the SDK client would
+   * otherwise reject a result that does not match it, after the upstream ran the call,
+   * and the gateway passes the upstream's results through as they are.
+   */
+  readonly entry: Tool;
   readonly arguments: Record<string, unknown>;
   readonly meta?: Record<string, unknown>;
   /** Aborts the request (and sends notifications/cancelled). */
@@ -150,7 +156,7 @@ export function createUpstream(
         const headers = new Headers(init?.headers);
         const extra = requestHeaders.getStore() ?? (await discoveryHeaders());
         for (const [key, value] of Object.entries(extra)) headers.set(key, value);
-        return fetch(input, { ...init, headers });
+        return fetchWithOwnSignal(input, { ...init, headers });
       },
     });
   };
@@ -185,9 +191,10 @@ export function createUpstream(
         listChanged: {
           tools: {
             onChanged: (error, tools) => {
+              if (client !== next) return; // a connection closed on purpose since
               if (error)
                 upLog.warn({ reason: error.message }, "tools/list after list_changed failed");
-              else if (tools && client === next) accept(tools);
+              else if (tools) accept(tools);
             },
           },
         },
@@ -275,9 +282,13 @@ export function createUpstream(
         ...(call.meta ? { _meta: call.meta } : {}),
       };
       try {
-        return (await requestHeaders.run(headers, () =>
-          current.callTool(params, { signal: call.signal, timeout: call.timeoutMs }),
-        )) as CallToolResult;
+        return await requestHeaders.run(headers, () =>
+          current.callTool(params, {
+            signal: call.signal,
+            timeout: call.timeoutMs,
+            toolDefinition: withoutOutputSchema(call.entry),
+          }),
+        );
       } catch (error) {
         if (call.signal.aborted) throw error;
         const code = (error as { code?: unknown }).code;
@@ -319,6 +330,46 @@ export function createUpstream(
     },
   };
   return runtime;
+}
+
+/**
+ * fetch with a signal of its own, linked to the caller's until the response body ends.
+ * The SDK hands every POST its transport's long-lived signal; Node's fetch keeps a
+ * listener on it per request until garbage collection, so under load thousands pile up
+ * (MaxListenersExceededWarning, and each new request copies the list).
+ */
+async function fetchWithOwnSignal(input: string | URL, init: RequestInit): Promise<Response> {
+  const outer = init.signal;
+  if (!outer) return fetch(input, init);
+  const own = new AbortController();
+  const onAbort = () => own.abort(outer.reason);
+  const unlink = () => outer.removeEventListener("abort", onAbort);
+  if (outer.aborted) own.abort(outer.reason);
+  else outer.addEventListener("abort", onAbort, { once: true });
+  let response: Response;
+  try {
+    response = await fetch(input, { ...init, signal: own.signal });
+  } catch (error) {
+    unlink();
+    throw error;
+  }
+  if (!response.body) {
+    unlink();
+    return response;
+  }
+  const body = response.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({ flush: unlink }),
+  );
+  return new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+}
+
+function withoutOutputSchema(entry: Tool): Tool {
+  const { outputSchema: _dropped, ...rest } = entry;
+  return rest;
 }
 
 // JSON-RPC codes the SDK uses for its own failures (not the server's answer).

@@ -146,7 +146,10 @@ export interface ServerInternals {
   readonly mayRateLimit: boolean;
 }
 
-export function buildToolServer(options: ToolServerOptions, internals?: ServerInternals): ToolServer {
+export function buildToolServer(
+  options: ToolServerOptions,
+  internals?: ServerInternals,
+): ToolServer {
   if (typeof options !== "object" || options === null)
     throw new TypeError("createToolServer expects an options object.");
   if (typeof options.name !== "string" || options.name === "")
@@ -209,9 +212,7 @@ export function buildToolServer(options: ToolServerOptions, internals?: ServerIn
     defaultStages({
       requireAuthentication: auth !== undefined,
       ...(internals ? { guard: internals.guard } : {}),
-      ...(mayWrite
-        ? { idempotency: { store: options.store ?? openStore, defaultTimeoutMs } }
-        : {}),
+      ...(mayWrite ? { idempotency: { store: options.store ?? openStore, defaultTimeoutMs } } : {}),
       ...(rateLimited
         ? {
             rateLimit: {
@@ -390,7 +391,8 @@ function toolRedactor(keys: readonly (string | RegExp)[]) {
   return (value: unknown, schema?: JsonSchema, tool?: ToolDefinition): unknown => {
     if (!tool?.redactKeys) return shared(value, schema);
     let redactor = perTool.get(tool);
-    if (!redactor) perTool.set(tool, (redactor = createRedactor({ keys: [...keys, ...tool.redactKeys] })));
+    if (!redactor)
+      perTool.set(tool, (redactor = createRedactor({ keys: [...keys, ...tool.redactKeys] })));
     return redactor(value, schema);
   };
 }

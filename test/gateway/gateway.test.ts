@@ -21,10 +21,9 @@ import {
 } from "../../src/index.js";
 import { readLock } from "../../src/contract/lock-file.js";
 import { dig } from "../helpers/json.js";
-import { REPO_ROOT } from "../helpers/process.js";
 import { expectToolError } from "../helpers/server.js";
+import { plainUpstream } from "./fixtures/plain.js";
 
-const UPSTREAM = path.join(REPO_ROOT, "test", "gateway", "fixtures", "plain-upstream.ts");
 const dirs: string[] = [];
 after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
@@ -46,22 +45,6 @@ interface Setup {
   ledger: () => Record<string, unknown>[];
   lockFile: string;
   descriptionFile: string;
-}
-
-export function plainUpstream(dir: string, extra: Partial<UpstreamOptions> = {}): UpstreamOptions {
-  return {
-    stdio: {
-      command: process.execPath,
-      args: ["--import", "tsx", UPSTREAM],
-      cwd: REPO_ROOT,
-      env: {
-        LEDGER_FILE: path.join(dir, "ledger.jsonl"),
-        DESCRIPTION_FILE: path.join(dir, "description.txt"),
-      },
-    },
-    restart: { initialDelayMs: 100, maxDelayMs: 400 },
-    ...extra,
-  };
 }
 
 async function setup(
@@ -189,6 +172,9 @@ describe("gateway: tools and policy", () => {
     // Extra properties are the upstream's business: its schema does not forbid them.
     const extra = await gateway.callTool("plain.add", { a: 1, b: 2, note: "x" }, READER);
     assert.deepEqual(extra.structuredContent, { sum: 3 });
+    // Results are the upstream's: one that breaks its own output schema passes as sent.
+    const odd = await gateway.callTool("plain.add", { a: 13, b: 0 }, READER);
+    assert.deepEqual(odd.structuredContent, { sum: "13" });
   });
 
   it("passes an upstream's isError result through unchanged and audits it as an error", async () => {
