@@ -47,6 +47,8 @@ check:
   --strict           behavioural changes (descriptions, annotations) fail the check too
   --json             print the report as JSON: { changes, versionNotBumped }
 
+With --config, check fails on any change: the gateway quarantines every changed tool.
+
 approve (gateway): writes the upstreams' current contracts into the lock, which
 releases quarantined tools (a running gateway notices within a second):
   --tool NAME        approve only this published tool (repeatable); default: every
@@ -156,7 +158,10 @@ async function check(args: string[], io: CliIo): Promise<number> {
   // Both sides in one canonical form (sorted keys), as the lock is written.
   // Loaded here: `snapshot` needs none of the comparison.
   const { diffLocks } = await import("../contract/diff.js");
-  const report = diffLocks(sortKeys(before) as ContractLock, sortKeys(after) as ContractLock);
+  const diffed = diffLocks(sortKeys(before) as ContractLock, sortKeys(after) as ContractLock);
+  // Gateway pins: upstream tools have no versions of their own, and any change quarantines.
+  const gateway = source.kind === "config";
+  const report = gateway ? { ...diffed, versionNotBumped: [] } : diffed;
   const strict = values.strict === true;
   if (values.json) {
     io.stdout(`${JSON.stringify(report, null, 2)}\n`);
@@ -168,9 +173,13 @@ async function check(args: string[], io: CliIo): Promise<number> {
         strict,
         lockPath,
         source: describeCliSource(source),
+        approveCommand: gateway
+          ? `toolgate contract approve ${describeCliSource(source)}`
+          : undefined,
       }),
     );
   }
+  if (gateway) return report.changes.length > 0 ? 1 : 0;
   return checkFails(report, strict) ? 1 : 0;
 }
 

@@ -13,6 +13,11 @@ export interface ReportContext {
   /** Names the lock and the source in the header, e.g. "toolgate.lock.json". */
   readonly lockPath?: string | undefined;
   readonly source?: string | undefined;
+  /**
+   * Gateway pins (`--config`): upstream tools carry no versions of their own, and any
+   * change quarantines the tool, so the verdict names the approve command instead.
+   */
+  readonly approveCommand?: string | undefined;
 }
 
 export type KindCounts = Record<ChangeKind, number>;
@@ -102,7 +107,10 @@ export function formatReport(report: ContractReport, context: ReportContext): st
       `${counts.breaking} breaking, ${counts.behavioural} behavioural, ${counts.compatible} compatible.`,
   );
   lines.push(
-    verdict(report, counts, context.strict === true, context.lockPath ?? "toolgate.lock.json"),
+    context.approveCommand === undefined
+      ? verdict(report, counts, context.strict === true, context.lockPath ?? "toolgate.lock.json")
+      : `FAIL: the gateway quarantines ${toolsChanged === 1 ? "this tool" : "these tools"} until the change is approved.\n` +
+          `Review the changes with the upstream's owner, then run: ${context.approveCommand}`,
   );
   return `${lines.join("\n")}\n`;
 }

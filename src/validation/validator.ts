@@ -49,7 +49,7 @@ function ajvFor(schema: JsonSchema): Ajv2020 | AjvDraft07 {
   if (typeof dialect === "string" && /draft-0[67]\/schema/.test(dialect)) {
     if (!sharedDraft07) {
       sharedDraft07 = new AjvDraft07(AJV_OPTIONS);
-      addFormats(sharedDraft07 as unknown as Ajv2020);
+      addFormats(sharedDraft07);
     }
     return sharedDraft07;
   }
