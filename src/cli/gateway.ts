@@ -117,5 +117,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     return 0;
   } finally {
     await gateway.close();
+    // The file's store belongs to this command, not to the gateway: close it too, or an
+    // open PostgreSQL pool or Redis connection would keep the process alive.
+    await loaded.options.store?.close();
   }
 }
