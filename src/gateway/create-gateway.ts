@@ -106,15 +106,21 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   const upstreamOf = new Map<string, UpstreamRuntime>();
-  const evaluate = (upstream: UpstreamRuntime, tools: readonly Tool[]) => {
-    void applyListing(upstream, tools).catch((error: unknown) =>
-      log.error({ err: error, upstream: upstream.name }, "could not apply an upstream's tools"),
-    );
-  };
-  // Listings are applied one at a time: pinning writes the lock file.
+  // Listings are applied one at a time (pinning writes the lock file). The chain never
+  // rejects: a listing that cannot be applied (e.g. the lock cannot be written) is logged
+  // and leaves that upstream's tools as they were (unpublished at first: fail closed);
+  // the next listing is tried again.
   let applying: Promise<void> = Promise.resolve();
-  const applyListing = (upstream: UpstreamRuntime, tools: readonly Tool[]) =>
-    (applying = applying.then(() => apply(upstream, tools)));
+  const evaluate = (upstream: UpstreamRuntime, tools: readonly Tool[]) => {
+    applying = applying
+      .then(() => apply(upstream, tools))
+      .catch((error: unknown) =>
+        log.error(
+          { reason: (error as Error).message, upstream: upstream.name },
+          "could not apply the upstream's tool list: its tools stay as they were",
+        ),
+      );
+  };
 
   const apply = async (upstream: UpstreamRuntime, tools: readonly Tool[]) => {
     const upOptions = upstream.options;

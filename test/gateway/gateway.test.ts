@@ -10,6 +10,8 @@ import { after, describe, it } from "node:test";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import {
   createGateway,
+  createToolServer,
+  defineTool,
   devIssuer,
   memoryAuditSink,
   memoryStore,
@@ -21,7 +23,7 @@ import {
 } from "../../src/index.js";
 import { readLock } from "../../src/contract/lock-file.js";
 import { dig } from "../helpers/json.js";
-import { expectToolError } from "../helpers/server.js";
+import { expectToolError, freePort } from "../helpers/server.js";
 import { plainUpstream } from "./fixtures/plain.js";
 
 const dirs: string[] = [];
@@ -359,6 +361,35 @@ describe("gateway: contract pinning", () => {
   });
 });
 
+describe("gateway: a lock file that cannot be read", () => {
+  it("refuses to start, naming the file", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "toolgate-gateway-nolock-"));
+    dirs.push(dir);
+    writeFileSync(path.join(dir, "not-a-dir"), "");
+    const lockFile = path.join(dir, "not-a-dir", "toolgate.lock.json");
+    await assert.rejects(
+      createGateway({
+        upstreams: { plain: plainUpstream(dir) },
+        store: memoryStore(),
+        audit: false,
+        logger: silentLogger(),
+        pinning: { lockFile },
+      }),
+      (error: Error) => error.message.includes(lockFile),
+    );
+    writeFileSync(path.join(dir, "broken.json"), "{ not json");
+    await assert.rejects(
+      createGateway({
+        upstreams: { plain: plainUpstream(dir) },
+        audit: false,
+        logger: silentLogger(),
+        pinning: { lockFile: path.join(dir, "broken.json") },
+      }),
+      /broken\.json is not valid JSON/,
+    );
+  });
+});
+
 describe("gateway over HTTP with auth", () => {
   it("refuses calls without a valid token before any upstream traffic", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "toolgate-gateway-auth-"));
@@ -404,5 +435,53 @@ describe("gateway over HTTP with auth", () => {
     });
     assert.notEqual(result.isError, true, JSON.stringify(result));
     assert.equal(ledger().length, 1);
+  });
+});
+
+describe("gateway: an HTTP upstream that goes away", () => {
+  const upstreamServer = () =>
+    createToolServer({
+      name: "up",
+      version: "1.0.0",
+      tools: [
+        defineTool({
+          name: "ping",
+          version: "1.0.0",
+          description: "Answers pong.",
+          input: { type: "object", properties: {} },
+          scopes: [],
+          sideEffect: "read",
+          handler: () => "pong",
+        }),
+      ],
+      audit: false,
+      logger: silentLogger(),
+    });
+
+  it("answers unavailable (nothing sent) while it is down, and reconnects by itself", async () => {
+    const port = await freePort();
+    const first = upstreamServer();
+    const { url } = await first.listen({ port });
+    const gateway = await createGateway({
+      upstreams: { up: { url, restart: { initialDelayMs: 100, maxDelayMs: 300 } } },
+      store: memoryStore(),
+      audit: false,
+      logger: silentLogger(),
+      pinning: false,
+    });
+    after(() => gateway.close());
+    assert.equal(dig(await gateway.callTool("up.ping", {}), "content", 0, "text"), "pong");
+
+    await first.close();
+    const down = expectToolError(await gateway.callTool("up.ping", {}), "unavailable");
+    assert.equal(down.retryable, true);
+    assert.ok((down.retryAfterMs ?? 0) > 0);
+    assert.equal(gateway.upstreams()[0]!.state, "down");
+
+    const second = upstreamServer();
+    await second.listen({ port });
+    after(() => second.close());
+    await until("the upstream to reconnect", () => gateway.upstreams()[0]!.state === "ready");
+    assert.equal(dig(await gateway.callTool("up.ping", {}), "content", 0, "text"), "pong");
   });
 });
