@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { PrincipalCache } from "./principal-cache.js";
 import {
   cancelled,
   claimError,
@@ -31,33 +31,6 @@ export interface IntrospectionVerifierOptions extends ClaimMapping {
   timeoutMs?: number;
   /** Accept an http:// url off loopback: sends the client secret and tokens in clear. */
   dangerouslyAllowHttp?: boolean;
-}
-
-/**
- * Answers for active tokens, keyed by the token's SHA-256 so the cache never holds a
- * usable token. Map order is recency order: a hit moves the entry to the end.
- */
-class PrincipalCache {
-  readonly #entries = new Map<string, { principal: Principal; until: number }>();
-  constructor(readonly maxEntries: number) {}
-
-  get(key: string, now: number): Principal | undefined {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    this.#entries.delete(key);
-    if (entry.until <= now) return undefined;
-    this.#entries.set(key, entry);
-    return entry.principal;
-  }
-
-  set(key: string, principal: Principal, until: number): void {
-    this.#entries.delete(key);
-    this.#entries.set(key, { principal, until });
-    if (this.#entries.size > this.maxEntries) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done !== true) this.#entries.delete(oldest.value);
-    }
-  }
 }
 
 /**
@@ -179,7 +152,7 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): To
       }
       const { signal } = verifyOptions;
       if (signal?.aborted) throw cancelled(signal);
-      const key = cacheTtlMs > 0 ? createHash("sha256").update(token).digest("base64url") : "";
+      const key = cacheTtlMs > 0 ? PrincipalCache.keyOf(token) : "";
       const hit = key === "" ? undefined : cache.get(key, Date.now());
       if (hit !== undefined) return hit;
       const principal = principalOf(await introspect(token, signal));

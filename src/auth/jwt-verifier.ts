@@ -27,6 +27,7 @@ import {
   type PublicKeyInput,
 } from "./jwks-cache.js";
 import type { Principal } from "./principal.js";
+import { PrincipalCache } from "./principal-cache.js";
 import { AuthError, type TokenVerifier, type VerifyOptions } from "./verifier.js";
 
 export interface JwtVerifierOptions extends ClaimMapping {
@@ -62,6 +63,15 @@ export interface JwtVerifierOptions extends ClaimMapping {
   typ?: string;
   /** Accept an http:// jwksUrl off loopback: lets anyone on the path forge tokens. */
   dangerouslyAllowHttp?: boolean;
+  /**
+   * Verified tokens are remembered (by SHA-256, never the token itself) so a client
+   * sending the same token again skips the signature check: at most this long, and never
+   * past the token's `exp`. A signing key removed from the JWKS stops verifying its
+   * tokens after at most this long. Default 60; 0 turns the cache off.
+   */
+  cacheTtlSec?: number;
+  /** Bound on remembered tokens; the least recently used goes first. Default 10 000. */
+  cacheMaxEntries?: number;
 }
 
 type IntOption = {
@@ -244,6 +254,9 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     return toPrincipal(payload, { issuer: iss, subject: sub, exp }, mapping);
   }
 
+  const cacheTtlMs = int("cacheTtlSec", 60, 0) * 1000;
+  const cache = cacheTtlMs > 0 ? new PrincipalCache(int("cacheMaxEntries", 10_000, 1)) : undefined;
+
   return {
     audience,
     issuers,
@@ -253,8 +266,16 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier {
       }
       const { signal } = verifyOptions;
       if (signal?.aborted) throw cancelled(signal);
+      const key = cache ? PrincipalCache.keyOf(token) : "";
+      const now = Date.now();
+      const known = cache?.get(key, now);
+      if (known) return known;
       try {
-        return await untilAborted(check(token), signal);
+        const principal = await untilAborted(check(token), signal);
+        // Only successes are remembered, and never past `exp` (no clock tolerance here).
+        if (cache && principal.expiresAt !== undefined)
+          cache.set(key, principal, Math.min(principal.expiresAt, now + cacheTtlMs));
+        return principal;
       } catch (err) {
         throw toAuthError(err);
       }

@@ -49,9 +49,61 @@ async function jwksServer(keys: () => JWK[]): Promise<StubServer> {
   return server;
 }
 
+/** These tests are about keys: the verified-token cache would answer for them (see below). */
 function remoteVerifier(url: string, options: Partial<JwtVerifierOptions> = {}) {
-  return jwtVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl: url, ...options });
+  return jwtVerifier({
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    jwksUrl: url,
+    cacheTtlSec: 0,
+    ...options,
+  });
 }
+
+describe("jwtVerifier: verified-token cache", () => {
+  it("answers a token it verified again without the keys, and never a new one", async () => {
+    const server = await jwksServer(() => [rsa.jwk]);
+    const verifier = remoteVerifier(server.url, {
+      cacheTtlSec: 60,
+      jwksCacheMaxAgeMs: 1,
+      jwksStaleIfErrorMs: 0,
+    });
+    const token = await sign(rsa);
+    const first = await verifier.verify(token);
+    await server.close();
+    await sleep(5);
+    // The keys are gone (and stale keys are not allowed): only the cache can answer.
+    assert.equal(await verifier.verify(token), first);
+    await assertRefused(
+      verifier.verify(await sign(rsa, { ...claims(), sub: "someone-else" })),
+      "unavailable",
+    );
+    // A bad token is never remembered as good, however often it is sent.
+    await assertRefused(verifier.verify(`${token.slice(0, -4)}AAAA`), "unavailable");
+  });
+
+  it("forgets a token at its exp, and everything with cacheTtlSec 0", async () => {
+    const verifier = jwtVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwks: { keys: [rsa.jwk] },
+      clockToleranceSec: 0,
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const shortLived = await sign(rsa, { ...claims(), iat: now, exp: now + 1 });
+    assert.ok(await verifier.verify(shortLived));
+    await sleep(Math.max(0, (now + 1) * 1000 + 50 - Date.now()));
+    await assertRefused(verifier.verify(shortLived), "invalid_token", { message: /expired/ });
+
+    const server = await jwksServer(() => [rsa.jwk]);
+    const uncached = remoteVerifier(server.url, { jwksCacheMaxAgeMs: 1, jwksStaleIfErrorMs: 0 });
+    const token = await sign(rsa);
+    assert.ok(await uncached.verify(token));
+    await server.close();
+    await sleep(5);
+    await assertRefused(uncached.verify(token), "unavailable");
+  });
+});
 
 describe("jwtVerifier: valid tokens", () => {
   it("verifies RS256 and ES256 tokens from a JWKS endpoint and builds the principal", async () => {
