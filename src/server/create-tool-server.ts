@@ -21,6 +21,7 @@ import {
   type ListeningAddress,
 } from "./http-server.js";
 import { createHttpAuthenticator } from "./http-auth.js";
+import { createFastCall } from "./fast-call.js";
 import { createCallContext, createMcpServerFactory } from "./mcp-factory.js";
 import { createToolRegistry, type ToolRegistry } from "./tool-registry.js";
 import { createAuditor, type Auditor } from "../audit/auditor.js";
@@ -297,6 +298,9 @@ export function buildToolServer(
         }
       : undefined,
   );
+  // The common request (a stateless 2025-era tools/call) without the SDK's per-request
+  // server; everything else is served by the SDK (see fast-call.ts).
+  const fastCall = createFastCall(registry, runCall, log, backends);
   const makeAuthenticator = auth
     ? (boundUrl: () => string) =>
         createHttpAuthenticator({
@@ -326,6 +330,7 @@ export function buildToolServer(
         log,
         makeAuthenticator,
         metricsEndpoint,
+        fastCall,
       );
       metricsEndpoint?.startProcessMetrics();
       httpServers.add(handle);

@@ -17,6 +17,7 @@ import {
   localhostAllowedHostnames,
   type McpServerFactory,
 } from "@modelcontextprotocol/server";
+import type { FastCall } from "./fast-call.js";
 import type { Logger } from "../log/logger.js";
 import type { HttpAuthenticator } from "./http-auth.js";
 import { INVALID_REQUEST, PARSE_ERROR, sendJson, sendJsonRpcError } from "./http-responses.js";
@@ -112,6 +113,7 @@ export async function startHttpServer(
   log: Logger,
   makeAuthenticator?: MakeAuthenticator,
   metrics?: MetricsEndpoint,
+  fastCall?: FastCall,
 ): Promise<HttpServerHandle> {
   const host = listen.host ?? "127.0.0.1";
   const port = listen.port ?? 3000;
@@ -224,6 +226,7 @@ export async function startHttpServer(
       );
     }
     if (sessions && (await sessions.claims(req, body))) return sessions.handle(req, res, body);
+    if (fastCall?.(req, res, body, principal)) return;
     return serveStateless(req as NodeIncomingMessageLike, res, body);
   }
 

@@ -1,0 +1,197 @@
+// The stateless fast path for the one request agents make most: a 2025-era `tools/call`
+// over HTTP without a session. The SDK's stateless handler builds a Server, a transport
+// and a web Request for every POST and validates the message with zod; that plumbing cost
+// several times the whole toolgate pipeline. Here the message is checked by hand, the
+// pipeline runs exactly as it does behind the SDK, and the answer is written as the SDK
+// writes it (one SSE `message` event). Anything else (initialize, lists, notifications,
+// batches, progress tokens, 2026-07-28 envelopes, sessions, odd headers) goes to the SDK.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  SUPPORTED_PROTOCOL_VERSIONS,
+  type CallToolResult,
+  type LoggingLevel,
+  type ServerContext,
+} from "@modelcontextprotocol/server";
+import type { Principal } from "../auth/principal.js";
+import type { BackendRegistry } from "../backends/registry.js";
+import type { Logger } from "../log/logger.js";
+import { isRecord } from "../util/is-record.js";
+import type { RunCall } from "./mcp-factory.js";
+import { createCallContext } from "./mcp-factory.js";
+import type { ToolRegistry } from "./tool-registry.js";
+
+/** Serves the request and returns true, or returns false and leaves it to the SDK. */
+export type FastCall = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: unknown,
+  principal: Principal | undefined,
+) => boolean;
+
+const LEGACY_VERSIONS: ReadonlySet<string> = new Set(SUPPORTED_PROTOCOL_VERSIONS);
+
+const SSE_HEADERS = {
+  "content-type": "text/event-stream",
+  "cache-control": "no-cache, no-transform",
+  connection: "keep-alive",
+  "x-accel-buffering": "no",
+} as const;
+
+/** The request, if it is one this path serves exactly as the SDK would. */
+function servable(req: IncomingMessage, body: unknown) {
+  if (!isRecord(body) || body["jsonrpc"] !== "2.0" || body["method"] !== "tools/call") return;
+  const id = body["id"];
+  if (typeof id !== "string" && !(typeof id === "number" && Number.isSafeInteger(id))) return;
+  const params = body["params"];
+  if (!isRecord(params) || typeof params["name"] !== "string") return;
+  const args = params["arguments"];
+  if (args !== undefined && (!isRecord(args) || Array.isArray(args))) return;
+  const meta = params["_meta"];
+  if (meta !== undefined) {
+    if (!isRecord(meta) || Array.isArray(meta)) return;
+    // Progress streams notifications the SDK sends; envelope keys mean another revision.
+    for (const key of Object.keys(meta))
+      if (key === "progressToken" || key.startsWith("io.modelcontextprotocol/")) return;
+  }
+  for (const key of Object.keys(params))
+    if (key !== "name" && key !== "arguments" && key !== "_meta") return;
+  const headers = req.headers;
+  const version = headers["mcp-protocol-version"];
+  if (typeof version !== "string" || !LEGACY_VERSIONS.has(version)) return;
+  if (headers["mcp-session-id"] !== undefined) return;
+  const accept = headers["accept"];
+  if (
+    typeof accept !== "string" ||
+    !accept.includes("text/event-stream") ||
+    !accept.includes("application/json")
+  )
+    return;
+  return {
+    id,
+    name: params["name"],
+    args: args,
+    meta: meta,
+  };
+}
+
+export function createFastCall(
+  registry: ToolRegistry,
+  runCall: RunCall,
+  log: Logger,
+  backends: BackendRegistry | undefined,
+): FastCall {
+  return (req, res, body, principal) => {
+    const call = servable(req, body);
+    if (!call) return false;
+    const controller = new AbortController();
+    // The client going away cancels the call, as the SDK's request signal does.
+    const onClose = () => {
+      if (!res.writableFinished) controller.abort();
+    };
+    res.once("close", onClose);
+    let opened = false;
+    const send = (message: Record<string, unknown>) => {
+      if (res.destroyed) return;
+      if (!opened) {
+        res.writeHead(200, SSE_HEADERS);
+        opened = true;
+      }
+      res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+    };
+    const ctx = createCallContext({
+      toolName: call.name,
+      rawArguments: call.args,
+      meta: call.meta,
+      transport: "http",
+      headers: webHeaders(req),
+      signal: controller.signal,
+      lookup: registry.get,
+      log,
+      principal,
+      backends,
+      sdk: statelessContext(req, call.id, controller.signal, send),
+    });
+    runCall(ctx)
+      .then(
+        (result) =>
+          send({
+            result: projectLegacyResult(result, ctx.tool?.outputSchema),
+            jsonrpc: "2.0",
+            id: call.id,
+          }),
+        (error: unknown) => {
+          log.error({ err: error }, "unexpected error in a tools/call");
+          send({ jsonrpc: "2.0", id: call.id, error: { code: -32603, message: "Internal error" } });
+        },
+      )
+      .finally(() => {
+        res.off("close", onClose);
+        if (!res.destroyed) res.end();
+      });
+    return true;
+  };
+}
+
+/** The request's headers as the pipeline reads them (idempotency key, traceparent). */
+function webHeaders(req: IncomingMessage): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (typeof value === "string") headers.append(name, value);
+    else if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+  }
+  return headers;
+}
+
+/**
+ * What the client features (`ctx.clientLog` and the checks of `ctx.sample`/`ctx.elicit`)
+ * read from the SDK's context, for a stateless request: log messages go out on the
+ * request's own stream before the result (every level: a stateless request has no
+ * `logging/setLevel`, as with the SDK); server-to-client requests are refused as
+ * stateless by the features before they would be sent.
+ */
+function statelessContext(
+  req: IncomingMessage,
+  id: string | number,
+  signal: AbortSignal,
+  send: (message: Record<string, unknown>) => void,
+): ServerContext {
+  const notify = (notification: Record<string, unknown>) => {
+    send({ ...notification, jsonrpc: "2.0" });
+    return Promise.resolve();
+  };
+  const mcpReq = {
+    id,
+    method: "tools/call",
+    _meta: undefined,
+    envelope: undefined,
+    signal,
+    notify,
+    log: (level: LoggingLevel, data: unknown, logger?: string) =>
+      notify({
+        method: "notifications/message",
+        params: { level, data, ...(logger === undefined ? {} : { logger }) },
+      }),
+  };
+  return { http: { req }, sessionId: undefined, mcpReq } as unknown as ServerContext;
+}
+
+/**
+ * The SDK's 2025-era result projection (its legacy wire codec): structured content that
+ * is not an object, or whose advertised schema is not an object, is wrapped as
+ * `{ result }`, and such content gets a text block when the result has none.
+ */
+export function projectLegacyResult(
+  result: CallToolResult,
+  outputSchema: Readonly<Record<string, unknown>> | undefined,
+): CallToolResult {
+  const sc: unknown = result.structuredContent;
+  if (sc === undefined) return result;
+  const nonObject = typeof sc !== "object" || sc === null || Array.isArray(sc);
+  let out = result;
+  if (nonObject && !(result.content?.some((c) => c.type === "text") ?? false)) {
+    out = { ...out, content: [...(out.content ?? []), { type: "text", text: JSON.stringify(sc) }] };
+  }
+  const schemaWrapped = outputSchema !== undefined && outputSchema["type"] !== "object";
+  if (!nonObject && !schemaWrapped) return out;
+  return { ...out, structuredContent: { result: sc } };
+}
