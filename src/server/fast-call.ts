@@ -90,13 +90,23 @@ export function createFastCall(
     };
     res.once("close", onClose);
     let opened = false;
+    const event = (message: Record<string, unknown>) =>
+      `event: message\ndata: ${JSON.stringify(message)}\n\n`;
+    // Notifications (log messages) stream before the result, on the open response.
     const send = (message: Record<string, unknown>) => {
       if (res.destroyed) return;
       if (!opened) {
         res.writeHead(200, SSE_HEADERS);
         opened = true;
       }
-      res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+      res.write(event(message));
+    };
+    // The last event ends the response; alone, headers and body go out in one write.
+    const finish = (message: Record<string, unknown>) => {
+      if (res.destroyed) return;
+      if (!opened) res.writeHead(200, SSE_HEADERS);
+      opened = true;
+      res.end(event(message));
     };
     const ctx = createCallContext({
       toolName: call.name,
@@ -114,20 +124,21 @@ export function createFastCall(
     runCall(ctx)
       .then(
         (result) =>
-          send({
+          finish({
             result: projectLegacyResult(result, ctx.tool?.outputSchema),
             jsonrpc: "2.0",
             id: call.id,
           }),
         (error: unknown) => {
           log.error({ err: error }, "unexpected error in a tools/call");
-          send({ jsonrpc: "2.0", id: call.id, error: { code: -32603, message: "Internal error" } });
+          finish({
+            jsonrpc: "2.0",
+            id: call.id,
+            error: { code: -32603, message: "Internal error" },
+          });
         },
       )
-      .finally(() => {
-        res.off("close", onClose);
-        if (!res.destroyed) res.end();
-      });
+      .finally(() => res.off("close", onClose));
     return true;
   };
 }
