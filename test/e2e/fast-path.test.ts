@@ -40,7 +40,7 @@ const tools = [
     input: z.object({}),
     scopes: [],
     sideEffect: "read",
-    handler: () => toolResult({ content: [], structuredContent: [1, 2] as unknown as object }),
+    handler: () => toolResult({ content: [], structuredContent: [1, 2] as unknown }),
   }),
   defineTool({
     name: "refuse",
