@@ -1,0 +1,56 @@
+// What bench/performance.ts and its server children (bench/perf-server.ts) share. Kept
+// apart because perf-server.ts starts a server when loaded.
+
+export type PerfServerConfig =
+  /** No MCP: node:http answering the same JSON-RPC result. */
+  | { readonly kind: "node-http" }
+  /** @modelcontextprotocol/sdk v1, a new McpServer + transport per request. */
+  | { readonly kind: "sdk1-stateless" }
+  /** @modelcontextprotocol/sdk v1, sessions (the bench initializes one and reuses it). */
+  | { readonly kind: "sdk1-stateful" }
+  /** @modelcontextprotocol/server v2: createMcpHandler + the node adapter, as toolgate uses. */
+  | { readonly kind: "sdk2-stateless" }
+  | { readonly kind: "fastmcp-stateless" }
+  | { readonly kind: "fastmcp-stateful" }
+  /** toolgate with every protection on: auth, scopes, validation, audit (and idempotency). */
+  | {
+      readonly kind: "toolgate-read" | "toolgate-write";
+      /** The dev issuer's key file, created by the bench before any child starts. */
+      readonly keyFile: string;
+      readonly auditFile: string;
+      /** The idempotency store (toolgate-write). */
+      readonly storeFile: string;
+    }
+  /** A toolgate server without auth or audit: the gateway's upstream. */
+  | { readonly kind: "toolgate-upstream" }
+  /** createGateway in front of a toolgate-upstream: auth, pinning, audit on. */
+  | {
+      readonly kind: "gateway";
+      readonly upstreamUrl: string;
+      readonly keyFile: string;
+      readonly lockFile: string;
+      readonly storeFile: string;
+      readonly auditFile: string;
+    };
+
+/** What the child answers to an IPC stats request. */
+export interface ChildStats {
+  readonly id: number;
+  readonly cpu: NodeJS.CpuUsage;
+  /** Resident set size now, bytes. */
+  readonly rss: number;
+  /** The largest resident set size so far (getrusage), bytes. */
+  readonly maxRss: number;
+  readonly heapUsed: number;
+  /** When asked for (`{ id, gc: true }`, a child run with --expose-gc): after a full GC. */
+  readonly afterGc?: { readonly rss: number; readonly heapUsed: number };
+}
+
+/** An IPC stats request; `gc` runs a full collection first (soak mode). */
+export interface StatsRequest {
+  readonly id: number;
+  readonly gc?: boolean;
+}
+
+export const READ_SCOPE = "bench:read";
+export const WRITE_SCOPE = "bench:write";

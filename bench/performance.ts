@@ -1,0 +1,1307 @@
+// `npm run bench`: "faster with every protection on than the bare SDK without any".
+// Every contender serves the same trivial read tool, `echo({ message }) -> text`, each in
+// its own child process (bench/perf-server.ts) on 127.0.0.1, and is driven by autocannon
+// from this process with stateless Streamable HTTP POSTs of `tools/call`:
+//   node-http          plain node:http answering the same JSON-RPC result (no MCP)
+//   sdk1-stateless     @modelcontextprotocol/sdk v1: a new McpServer + transport per request
+//   sdk1-stateful      the same with one session (initialized once, Mcp-Session-Id reused)
+//   sdk2-stateless     @modelcontextprotocol/server v2: createMcpHandler + node adapter
+//   fastmcp-stateless  FastMCP, httpStream transport, stateless: true
+//   fastmcp-stateful   FastMCP, httpStream transport, one session
+//   toolgate-read      createToolServer: dev-issuer auth (a bearer token per round, scope
+//                      bench:read required), validation, audit to SQLite
+//   toolgate-write     the same with an idempotent write tool and a SQLite store; every
+//                      call carries a fresh Idempotency-Key (a new claim, never a replay)
+//   toolgate-bare      createToolServer without auth or audit: the gateway's upstream
+//   gateway            createGateway in front of toolgate-bare: auth, pinning, audit on
+// Each contender's first call is checked (a tool result, not an error) before anything is
+// measured; one that fails is reported and left out. Then a warm-up per contender, then
+// interleaved rounds (each round starts with the next contender), medians reported. The
+// CPU time of the server process(es) is read over IPC before and after each measured run:
+// "CPU µs/call" is what the server side spent per call (for the gateway, gateway plus
+// upstream). Targets are printed as PASS/FAIL; they never fail the process.
+// Every call has its own JSON-RPC id (one session must not see two requests with one id).
+// p50/p99 are percentiles of autocannon's own per-response times (2xx responses) at µs
+// resolution: its histogram (result.latency, kept in the JSON) holds whole milliseconds.
+// Results: bench/results/perf-<timestamp>.json (perf-soak-<timestamp>.json), git-ignored.
+//
+// Options (flag or environment variable; flags win):
+//   --duration=S     BENCH_DURATION_S     measured seconds per round and contender (5)
+//   --rounds=N       BENCH_ROUNDS         interleaved rounds (3)
+//   --connections=N  BENCH_CONNECTIONS    concurrent connections (10)
+//   --warmup=S       BENCH_WARMUP_S       warm-up seconds per contender, before round 1 (3)
+//   --only=a,b       BENCH_ONLY           these contenders only (gateway brings toolgate-bare)
+//   --soak[=S]       BENCH_SOAK_S         instead: the memory soak, toolgate-read at full load
+//                                         for S seconds (300), RSS sampled every 10 s and
+//                                         once a minute after a forced full GC (the server
+//                                         runs with --expose-gc). PASS: peak RSS (getrusage)
+//                                         < 200 MB, and no growth trend: the least-squares
+//                                         slope of RSS-after-GC over the last 4 minutes
+//                                         < 1 MB/min (a soak under 5 minutes: its 2nd half)
+//   --tsx            BENCH_TSX=1          run the servers under tsx instead of a JS build
+// The servers run as plain JavaScript, as a published toolgate would: src/ and the server
+// script are transpiled (no type check) into the temp dir when the bench starts. tsx would
+// add a loader thread (~30 MB RSS per process) and source-mapped stack traces to every
+// server; --tsx measures that way anyway.
+// e.g. `npm run bench -- --rounds=5 --only=sdk2-stateless,toolgate-read`.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+import { devIssuer, type DevIssuer } from "../src/index.js";
+import {
+  READ_SCOPE,
+  WRITE_SCOPE,
+  type ChildStats,
+  type PerfServerConfig,
+  type StatsRequest,
+} from "./perf-shared.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const SERVER_SCRIPT = path.join(ROOT, "bench", "perf-server.ts");
+const RESULTS_DIR = path.join(ROOT, "bench", "results");
+
+/** `--name=value` → "value", a bare `--name` → "", absent → the environment variable. */
+function rawOption(name: string, envName: string): string | undefined {
+  const arg = process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (arg !== undefined) return arg.slice(name.length + 3);
+  return process.env[envName];
+}
+function numberOption(name: string, envName: string, fallback: number): number {
+  const raw = rawOption(name, envName);
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new TypeError(`--${name}: not a number: ${raw}`);
+  return value;
+}
+
+const DURATION_S = numberOption("duration", "BENCH_DURATION_S", 5);
+const ROUNDS = Math.max(1, Math.round(numberOption("rounds", "BENCH_ROUNDS", 3)));
+const CONNECTIONS = Math.max(1, Math.round(numberOption("connections", "BENCH_CONNECTIONS", 10)));
+const WARMUP_S = numberOption("warmup", "BENCH_WARMUP_S", 3);
+// --soak alone: 300 s; --soak=S or BENCH_SOAK_S=S: S seconds; 0 (or absent): no soak.
+const SOAK_RAW = rawOption("soak", "BENCH_SOAK_S");
+const SOAK = SOAK_RAW !== undefined && SOAK_RAW !== "0";
+const SOAK_S = SOAK_RAW === "" ? 300 : Number(SOAK_RAW);
+const USE_TSX = rawOption("tsx", "BENCH_TSX") !== undefined && process.env["BENCH_TSX"] !== "0";
+const ONLY = rawOption("only", "BENCH_ONLY")
+  ?.split(",")
+  .map((s) => s.trim())
+  .filter(Boolean);
+// Unrecorded lead-in of every measured run: fresh connections, a warm code path again.
+const LEAD_IN_S = 0.5;
+/** A contender whose slowest round is under this fraction of its fastest is noted. */
+const NOISY_SPREAD = 0.75;
+const SETTLE_MS = 200; // pause between two runs (audit flushes, GC)
+const READY_TIMEOUT_MS = 60_000;
+const CALL_TIMEOUT_MS = 10_000;
+const STATS_TIMEOUT_MS = 5_000;
+const SOAK_SAMPLE_MS = 10_000;
+const SOAK_GC_EVERY = 6; // every 6th sample (once a minute) is taken after a full GC
+const SOAK_SEGMENT_S = 60; // one autocannon run (and one fresh token) per minute of soak
+
+const TARGETS = {
+  readVsSdk: 3,
+  readVsNodeHttp: 0.3,
+  writeVsSdk: 2,
+  gatewayVsUpstream: 0.7,
+  gatewayAddedP50Ms: 1,
+  soakMaxRssMb: 200,
+  soakSlopeMbPerMin: 1,
+  soakWindowS: 240,
+};
+
+const HEADERS: Record<string, string> = {
+  "content-type": "application/json",
+  accept: "application/json, text/event-stream",
+  "mcp-protocol-version": "2025-11-25",
+};
+
+type Name =
+  | "node-http"
+  | "sdk1-stateless"
+  | "sdk1-stateful"
+  | "sdk2-stateless"
+  | "fastmcp-stateless"
+  | "fastmcp-stateful"
+  | "toolgate-read"
+  | "toolgate-write"
+  | "toolgate-bare"
+  | "gateway";
+
+interface Setup {
+  readonly dir: string;
+  readonly keyFile: string;
+  readonly urls: Map<Name, string>;
+}
+
+interface Spec {
+  readonly name: Name;
+  readonly tool: string;
+  /** The scopes of its bearer token; without, no token is sent. */
+  readonly scopes?: readonly string[];
+  /** Every call carries a fresh Idempotency-Key. */
+  readonly write?: boolean;
+  /** Initialize one session first; calls carry its Mcp-Session-Id. */
+  readonly stateful?: boolean;
+  /** Another contender's server this one calls (charged to its CPU too). */
+  readonly upstream?: Name;
+  readonly config: (setup: Setup) => PerfServerConfig;
+}
+
+const SPECS: readonly Spec[] = [
+  { name: "node-http", tool: "echo", config: () => ({ kind: "node-http" }) },
+  { name: "sdk1-stateless", tool: "echo", config: () => ({ kind: "sdk1-stateless" }) },
+  {
+    name: "sdk1-stateful",
+    tool: "echo",
+    stateful: true,
+    config: () => ({ kind: "sdk1-stateful" }),
+  },
+  { name: "sdk2-stateless", tool: "echo", config: () => ({ kind: "sdk2-stateless" }) },
+  { name: "fastmcp-stateless", tool: "echo", config: () => ({ kind: "fastmcp-stateless" }) },
+  {
+    name: "fastmcp-stateful",
+    tool: "echo",
+    stateful: true,
+    config: () => ({ kind: "fastmcp-stateful" }),
+  },
+  {
+    name: "toolgate-read",
+    tool: "echo",
+    scopes: [READ_SCOPE],
+    config: ({ dir, keyFile }) => ({
+      kind: "toolgate-read",
+      keyFile,
+      auditFile: path.join(dir, "read-audit.sqlite"),
+      storeFile: path.join(dir, "read-store.sqlite"),
+    }),
+  },
+  {
+    name: "toolgate-write",
+    tool: "record",
+    scopes: [WRITE_SCOPE],
+    write: true,
+    config: ({ dir, keyFile }) => ({
+      kind: "toolgate-write",
+      keyFile,
+      auditFile: path.join(dir, "write-audit.sqlite"),
+      storeFile: path.join(dir, "write-store.sqlite"),
+    }),
+  },
+  { name: "toolgate-bare", tool: "echo", config: () => ({ kind: "toolgate-upstream" }) },
+  {
+    name: "gateway",
+    tool: "up.echo",
+    scopes: [READ_SCOPE],
+    upstream: "toolgate-bare",
+    config: ({ dir, keyFile, urls }) => ({
+      kind: "gateway",
+      upstreamUrl: urls.get("toolgate-bare") ?? "",
+      keyFile,
+      lockFile: path.join(dir, "gateway-lock.json"),
+      storeFile: path.join(dir, "gateway-store.sqlite"),
+      auditFile: path.join(dir, "gateway-audit.sqlite"),
+    }),
+  },
+];
+
+// ---------------------------------------------------------------------------------------
+// Child processes and temp files, removed however the bench ends.
+
+interface Child {
+  readonly name: Name;
+  readonly url: string;
+  /** The child's CPU and memory now (`gc`: also after a full GC); undefined if it is gone. */
+  stats(gc?: boolean): Promise<ChildStats | undefined>;
+}
+
+const children = new Set<ChildProcess>();
+/** Servers that exited while the bench still needed them. */
+const crashes: string[] = [];
+let tempDir: string | undefined;
+let activeRun: autocannon.Instance | undefined;
+const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+function removeTempDir(): void {
+  if (tempDir) rmSync(tempDir, { recursive: true, force: true, maxRetries: 3 });
+  tempDir = undefined;
+}
+/** Stops the servers (SIGTERM, SIGKILL after 3 s). */
+async function stopChildren(): Promise<void> {
+  const stopping = [...children].filter(running);
+  children.clear();
+  const exited = stopping.map((child) => new Promise((resolve) => child.once("exit", resolve)));
+  for (const child of stopping) child.kill("SIGTERM");
+  const timer = setTimeout(() => stopping.filter(running).forEach((c) => c.kill("SIGKILL")), 3000);
+  await Promise.all(exited);
+  clearTimeout(timer);
+}
+async function shutdown(): Promise<void> {
+  activeRun?.stop();
+  await stopChildren();
+  removeTempDir();
+}
+// Last resort (an uncaught error, a second Ctrl-C): no waiting possible here.
+process.on("exit", () => {
+  for (const child of children) if (running(child)) child.kill("SIGKILL");
+  try {
+    removeTempDir();
+  } catch {
+    // a server killed just now may still hold a file; nothing more can be done here
+  }
+});
+let interrupted = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    console.error(`\n${signal}: stopping the servers`);
+    void shutdown()
+      .catch((error: unknown) => console.error(`cleanup: ${(error as Error).message}`))
+      .finally(() => process.exit(130));
+  });
+}
+
+/** What each server wrote to stderr (they log nothing on purpose): grouped, numbers masked. */
+const serverLogs = new Map<string, { lines: number; kinds: Map<string, number> }>();
+function logOf(name: string) {
+  const entry = { lines: 0, kinds: new Map<string, number>() };
+  serverLogs.set(name, entry);
+  return (line: string) => {
+    if (line.trim() === "" || line.includes("--trace-warnings")) return;
+    entry.lines += 1;
+    const kind = line.replace(/\d+/g, "N").slice(0, 200);
+    if (entry.kinds.has(kind) || entry.kinds.size < 20) {
+      entry.kinds.set(kind, (entry.kinds.get(kind) ?? 0) + 1);
+    }
+  };
+}
+
+/** The command line of a server child: the JS build, or the TypeScript under tsx. */
+let serverCommand: string[] = ["--import", "tsx", SERVER_SCRIPT];
+/** Node flags of the server children (the soak adds --expose-gc). */
+const nodeFlags: string[] = [];
+
+/**
+ * Transpiles src/ and the server script into `dir` (TypeScript's transpileModule: no type
+ * check, so a type error someone is fixing in src/ does not stop the bench), with a
+ * package.json (ESM) and a node_modules link so the build resolves the repo's packages.
+ */
+async function buildServers(dir: string): Promise<string> {
+  const { default: ts } = await import("typescript");
+  const walk = (folder: string): string[] =>
+    readdirSync(folder, { withFileTypes: true }).flatMap((entry) => {
+      const full = path.join(folder, entry.name);
+      if (entry.isDirectory()) return walk(full);
+      return entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts") ? [full] : [];
+    });
+  const files = [
+    ...walk(path.join(ROOT, "src")),
+    SERVER_SCRIPT,
+    path.join(ROOT, "bench", "perf-shared.ts"),
+  ];
+  for (const file of files) {
+    const { outputText } = ts.transpileModule(readFileSync(file, "utf8"), {
+      fileName: file,
+      compilerOptions: {
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.ESNext,
+        verbatimModuleSyntax: true,
+        sourceMap: false,
+      },
+    });
+    const out = path.join(dir, path.relative(ROOT, file)).replace(/\.ts$/, ".js");
+    mkdirSync(path.dirname(out), { recursive: true });
+    writeFileSync(out, outputText);
+  }
+  writeFileSync(path.join(dir, "package.json"), '{ "type": "module" }\n');
+  symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+  return path.join(dir, path.relative(ROOT, SERVER_SCRIPT)).replace(/\.ts$/, ".js");
+}
+
+/** Starts the server script with `config`; resolves once it printed its URL. */
+function startServer(name: Name, config: PerfServerConfig): Promise<Child> {
+  const proc = spawn(process.execPath, [...nodeFlags, ...serverCommand, JSON.stringify(config)], {
+    cwd: ROOT,
+    stdio: ["pipe", "pipe", "pipe", "ipc"],
+  });
+  children.add(proc);
+  let stderr = "";
+  let partial = "";
+  const log = logOf(name);
+  proc.stderr?.setEncoding("utf8");
+  proc.stderr?.on("data", (chunk: string) => {
+    stderr = (stderr + chunk).slice(-4000);
+    const lines = (partial + chunk).split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) log(line);
+  });
+  let ready = false;
+  const pending = new Map<number, (stats: ChildStats | undefined) => void>();
+  let nextId = 0;
+  proc.on("message", (message: ChildStats) => {
+    pending.get(message.id)?.(message);
+    pending.delete(message.id);
+  });
+  proc.once("exit", (code, signal) => {
+    // Still ours to stop: it died on its own (stopChildren forgets a child before killing it).
+    if (children.has(proc) && ready) {
+      crashes.push(`${name} server exited during the run (${signal ?? `code ${String(code)}`})`);
+    }
+    children.delete(proc);
+    for (const resolve of pending.values()) resolve(undefined);
+    pending.clear();
+  });
+  const stats = (gc = false) =>
+    new Promise<ChildStats | undefined>((resolve) => {
+      if (!running(proc) || !proc.connected) return resolve(undefined);
+      const id = ++nextId;
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        resolve(undefined);
+      }, STATS_TIMEOUT_MS);
+      pending.set(id, (s) => {
+        clearTimeout(timer);
+        resolve(s);
+      });
+      const request: StatsRequest = { id, gc };
+      proc.send(request);
+    });
+  return new Promise((resolve, reject) => {
+    let stdout = "";
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} server: ${why}${stderr ? `\n${stderr.trimEnd()}` : ""}`));
+    };
+    const timer = setTimeout(
+      () => fail(`not ready within ${READY_TIMEOUT_MS} ms`),
+      READY_TIMEOUT_MS,
+    );
+    proc.stdout?.setEncoding("utf8");
+    proc.stdout?.on("data", (chunk: string) => {
+      stdout += chunk;
+      const line = stdout
+        .split("\n")
+        .slice(0, -1)
+        .find((l) => l.startsWith("{"));
+      if (!line) return;
+      clearTimeout(timer);
+      ready = true;
+      try {
+        resolve({ name, url: (JSON.parse(line) as { url: string }).url, stats });
+      } catch {
+        fail(`unexpected output ${JSON.stringify(line)}`);
+      }
+    });
+    proc.once("error", (error) => fail(error.message));
+    proc.once("exit", (code, signal) =>
+      fail(`exited (${signal ?? `code ${String(code)}`}) before it was ready`),
+    );
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Calls.
+
+interface Contender {
+  readonly spec: Spec;
+  readonly child: Child;
+  /** The processes a call goes through: the contender's own, then its upstream's. */
+  readonly processes: readonly Child[];
+  /** Headers of every call (token, session) once prepared. */
+  headers: Record<string, string>;
+  /** Why its first call failed; a failed contender is not measured. */
+  failed?: string;
+  rounds: Round[];
+  errors: number;
+  firstError?: string;
+  /** Completed calls and runs of every load run (warm-up and lead-ins too). */
+  loadCalls: number;
+  loadRuns: number;
+}
+
+interface Round {
+  /** Completed calls per second (all responses, errors included; see `errors`). */
+  rate: number;
+  /** Latency percentiles (ms) of the 2xx responses, from autocannon's per-response times. */
+  p50: number;
+  p99: number;
+  /** autocannon's own histogram percentiles (whole milliseconds). */
+  histogramP50: number;
+  histogramP99: number;
+  calls: number;
+  /** Non-2xx, connection errors, timeouts, and 2xx bodies that are not a tool result. */
+  errors: number;
+  seconds: number;
+  /** Server CPU (user + system) per call, µs: every process the call goes through. */
+  cpuUsPerCall: number;
+  /** The same for the contender's own process only. */
+  ownCpuUsPerCall: number;
+  rssMb: number;
+}
+
+let rpcId = 0;
+const callBody = (tool: string, id: number) =>
+  `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"${tool}","arguments":{"message":"hi"}}}`;
+
+/** The JSON-RPC message of a response, whether sent as JSON or as SSE events. */
+function parseMessage(text: string): unknown {
+  const trimmed = text.trim();
+  if (trimmed.startsWith("{")) return JSON.parse(trimmed);
+  const data = trimmed
+    .split("\n")
+    .filter((l) => l.startsWith("data:"))
+    .map((l) => l.slice(5).trim())
+    .filter((l) => l.startsWith("{"));
+  return JSON.parse(data.at(-1) ?? "");
+}
+
+/** What a load-run response body must be: a tool result, not an error. */
+const goodBody = (body: string) =>
+  body.includes('"result"') && !body.includes('"isError":true') && !body.includes('"error":');
+
+interface RpcResponse {
+  status: number;
+  text: string;
+  headers: Headers;
+  message?: { result?: { isError?: boolean; _meta?: Record<string, unknown> }; error?: unknown };
+}
+
+async function post(
+  url: string,
+  headers: Record<string, string>,
+  body: unknown,
+): Promise<RpcResponse> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers,
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+  });
+  const text = await res.text();
+  let message: RpcResponse["message"];
+  try {
+    message = text.trim() ? (parseMessage(text) as RpcResponse["message"]) : undefined;
+  } catch {
+    message = undefined;
+  }
+  return { status: res.status, text, headers: res.headers, ...(message ? { message } : {}) };
+}
+
+/** A fresh bearer token for the contender's URL (dev tokens are short-lived). */
+async function tokenHeader(
+  c: Contender,
+  issuer: DevIssuer,
+  ttlSec = 900,
+): Promise<Record<string, string>> {
+  if (!c.spec.scopes) return {};
+  const token = await issuer.mint({
+    sub: "bench",
+    scope: c.spec.scopes,
+    audience: c.child.url,
+    ttlSec,
+  });
+  return { authorization: `Bearer ${token}` };
+}
+
+/**
+ * Token and session, then one call checked in full (a tool result, not an error). Returns
+ * notes on what else was checked (auth refused without a token, a repeated key replayed).
+ */
+async function prepare(c: Contender, issuer: DevIssuer): Promise<string[]> {
+  const notes: string[] = [];
+  c.headers = { ...HEADERS, ...(await tokenHeader(c, issuer)) };
+  const { name } = c.spec;
+  if (c.spec.stateful) {
+    const init = await post(c.child.url, c.headers, {
+      jsonrpc: "2.0",
+      id: 0,
+      method: "initialize",
+      params: {
+        protocolVersion: HEADERS["mcp-protocol-version"],
+        capabilities: {},
+        clientInfo: { name: "toolgate-bench", version: "1.0.0" },
+      },
+    });
+    const sessionId = init.headers.get("mcp-session-id");
+    const version = (init.message as { result?: { protocolVersion?: string } } | undefined)?.result
+      ?.protocolVersion;
+    if (!sessionId || !version) {
+      throw new Error(`initialize: HTTP ${init.status} ${init.text.slice(0, 500)}`);
+    }
+    c.headers = { ...c.headers, "mcp-session-id": sessionId, "mcp-protocol-version": version };
+    const initialized = await post(c.child.url, c.headers, {
+      jsonrpc: "2.0",
+      method: "notifications/initialized",
+    });
+    if (initialized.status >= 300) {
+      throw new Error(`notifications/initialized: HTTP ${initialized.status} ${initialized.text}`);
+    }
+  }
+  const key = randomUUID();
+  const headers = c.spec.write ? { ...c.headers, "idempotency-key": key } : c.headers;
+  const body = callBody(c.spec.tool, ++rpcId);
+  const first = await post(c.child.url, headers, body);
+  const result = first.message?.result;
+  if (first.status !== 200 || !result || result.isError === true || !goodBody(first.text)) {
+    throw new Error(`HTTP ${first.status} ${first.text.slice(0, 500)}`);
+  }
+  if (c.spec.scopes) {
+    // Auth must really be on, or the numbers would flatter toolgate.
+    const { authorization: _, ...anonymous } = headers;
+    const refused = await post(c.child.url, anonymous, body);
+    if (refused.status !== 401) {
+      notes.push(`${name}: a call without a token got HTTP ${refused.status}, not 401`);
+    }
+  }
+  if (c.spec.write) {
+    // The first call was a new operation; the same key again must be a replay.
+    if (result._meta?.["toolgate/idempotent-replay"] === true) {
+      throw new Error("the first call with a fresh key was answered as a replay");
+    }
+    const again = await post(c.child.url, headers, callBody(c.spec.tool, ++rpcId));
+    if (again.message?.result?._meta?.["toolgate/idempotent-replay"] !== true) {
+      notes.push(`${name}: the same Idempotency-Key twice was not replayed: idempotency off?`);
+    }
+  }
+  return notes;
+}
+
+interface LoadResult {
+  calls: number;
+  errors: number;
+  seconds: number;
+  latencies: Float64Array;
+  histogramP50: number;
+  histogramP99: number;
+  firstError?: string;
+}
+
+/** `seconds` of autocannon at `connections` against `c`; every call gets its own id (and key). */
+function load(c: Contender, seconds: number, connections: number): Promise<LoadResult> {
+  const url = new URL(c.child.url);
+  let latencies = new Float64Array(1 << 16);
+  let count = 0;
+  let badBodies = 0;
+  let firstError: string | undefined;
+  const { tool, write } = c.spec;
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: url.origin,
+        connections,
+        duration: seconds,
+        timeout: CALL_TIMEOUT_MS / 1000,
+        requests: [
+          {
+            method: "POST",
+            path: url.pathname,
+            headers: c.headers,
+            setupRequest: (request) => {
+              request.body = callBody(tool, ++rpcId);
+              if (write && request.headers) request.headers["idempotency-key"] = randomUUID();
+              return request;
+            },
+            onResponse: (status, body) => {
+              if (status >= 200 && status < 300 && goodBody(body)) return;
+              if (status >= 200 && status < 300) badBodies += 1;
+              firstError ??= `HTTP ${status} ${body.slice(0, 300)}`;
+            },
+          },
+        ],
+      },
+      (error, result) => {
+        activeRun = undefined;
+        if (error) return reject(error instanceof Error ? error : new Error(String(error)));
+        c.loadCalls += result.requests.total;
+        c.loadRuns += 1;
+        const all = latencies.subarray(0, count).sort();
+        resolve({
+          calls: result.requests.total,
+          errors: result.non2xx + result.errors + badBodies,
+          seconds: result.duration,
+          latencies: all,
+          histogramP50: result.latency.p50,
+          histogramP99: result.latency.p99,
+          ...(firstError === undefined
+            ? result.errors > 0
+              ? { firstError: `${result.errors} connection errors/timeouts` }
+              : {}
+            : { firstError }),
+        });
+      },
+    );
+    activeRun = instance;
+    instance.on("response", (_client, status, _bytes, ms) => {
+      if (status < 200 || status >= 300) return;
+      if (count === latencies.length) {
+        const grown = new Float64Array(latencies.length * 2);
+        grown.set(latencies);
+        latencies = grown;
+      }
+      latencies[count++] = ms;
+    });
+  });
+}
+
+/** Nearest-rank percentile of sorted values. */
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
+}
+const median = (xs: number[]) => {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const cpuOf = (s: ChildStats | undefined) => (s ? s.cpu.user + s.cpu.system : Number.NaN);
+
+/** One measured run: CPU of the server processes read before and after. */
+async function measure(c: Contender): Promise<Round> {
+  const before = await Promise.all(c.processes.map((p) => p.stats()));
+  const run = await load(c, DURATION_S, CONNECTIONS);
+  const after = await Promise.all(c.processes.map((p) => p.stats()));
+  const spent = c.processes.map((_, i) => cpuOf(after[i]) - cpuOf(before[i]));
+  if (run.firstError !== undefined) c.firstError ??= run.firstError;
+  c.errors += run.errors;
+  return {
+    rate: run.calls / run.seconds,
+    p50: percentile(run.latencies, 0.5),
+    p99: percentile(run.latencies, 0.99),
+    histogramP50: run.histogramP50,
+    histogramP99: run.histogramP99,
+    calls: run.calls,
+    errors: run.errors,
+    seconds: run.seconds,
+    cpuUsPerCall: spent.reduce((a, b) => a + b, 0) / run.calls,
+    ownCpuUsPerCall: (spent[0] ?? Number.NaN) / run.calls,
+    rssMb: (after[0]?.rss ?? Number.NaN) / 2 ** 20,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Setup shared by both modes.
+
+async function startContenders(
+  names: readonly Name[],
+  issuer: DevIssuer,
+  setup: Setup,
+  notes: string[],
+): Promise<Contender[]> {
+  const specs = SPECS.filter((s) => names.includes(s.name));
+  const started = new Map<Name, Child>();
+  const startFailures = new Map<Name, string>();
+  // Upstreams first (their URL goes into the gateway's config), the rest in parallel.
+  const tiers = [specs.filter((s) => !s.upstream), specs.filter((s) => s.upstream)];
+  for (const tier of tiers) {
+    await Promise.all(
+      tier.map(async (spec) => {
+        if (spec.upstream && !started.has(spec.upstream)) {
+          startFailures.set(spec.name, `its upstream ${spec.upstream} did not start`);
+          return;
+        }
+        try {
+          const child = await startServer(spec.name, spec.config(setup));
+          started.set(spec.name, child);
+          setup.urls.set(spec.name, child.url);
+        } catch (error) {
+          startFailures.set(spec.name, (error as Error).message);
+        }
+      }),
+    );
+  }
+  const contenders: Contender[] = [];
+  for (const spec of specs) {
+    const child = started.get(spec.name);
+    if (!child) {
+      const why = `the server did not start: ${startFailures.get(spec.name) ?? "?"}`;
+      console.error(`FAIL ${spec.name}: ${why}`);
+      const stub: Child = { name: spec.name, url: "", stats: () => Promise.resolve(undefined) };
+      contenders.push({
+        spec,
+        child: stub,
+        processes: [],
+        headers: HEADERS,
+        failed: why,
+        rounds: [],
+        errors: 0,
+        loadCalls: 0,
+        loadRuns: 0,
+      });
+      continue;
+    }
+    const upstream = spec.upstream ? started.get(spec.upstream) : undefined;
+    const c: Contender = {
+      spec,
+      child,
+      processes: upstream ? [child, upstream] : [child],
+      headers: HEADERS,
+      rounds: [],
+      errors: 0,
+      loadCalls: 0,
+      loadRuns: 0,
+    };
+    try {
+      notes.push(...(await prepare(c, issuer)));
+    } catch (error) {
+      c.failed = (error as Error).message;
+      c.failed = `first call: ${c.failed}`;
+      console.error(`FAIL ${spec.name}: ${c.failed}`);
+    }
+    contenders.push(c);
+  }
+  return contenders;
+}
+
+function selectedNames(all: readonly Name[]): Name[] {
+  if (!ONLY) return [...all];
+  const unknown = ONLY.filter((n) => !all.includes(n as Name));
+  if (unknown.length > 0) {
+    throw new TypeError(
+      `--only: unknown contender(s) ${unknown.join(", ")}; known: ${all.join(", ")}`,
+    );
+  }
+  const names = new Set(ONLY as Name[]);
+  for (const spec of SPECS) if (names.has(spec.name) && spec.upstream) names.add(spec.upstream);
+  return all.filter((n) => names.has(n));
+}
+
+async function prepareRun(notes: string[]): Promise<{ issuer: DevIssuer; setup: Setup }> {
+  const dir = mkdtempSync(path.join(tmpdir(), "toolgate-bench-perf-"));
+  tempDir = dir;
+  source = sourceVersion();
+  if (!USE_TSX) {
+    try {
+      serverCommand = [await buildServers(path.join(dir, "build"))];
+    } catch (error) {
+      notes.push(`the servers run under tsx: the JS build failed: ${(error as Error).message}`);
+    }
+  } else {
+    notes.push("the servers run under tsx (--tsx)");
+  }
+  const keyFile = path.join(dir, "dev.json");
+  // Created here first, so every child loads this same key.
+  const issuer = await devIssuer({ keyFile });
+  return { issuer, setup: { dir, keyFile, urls: new Map() } };
+}
+
+function resultFile(kind: string): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  return path.join(RESULTS_DIR, `${kind}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+}
+
+/** HEAD and whether src/ has uncommitted changes (others may be editing it as we run). */
+function sourceVersion(): { commit?: string; srcDirty?: boolean } {
+  const git = (...args: string[]) =>
+    execFileSync("git", args, { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  try {
+    return {
+      commit: git("rev-parse", "--short", "HEAD").trim(),
+      srcDirty: git("status", "--porcelain", "--", "src").trim() !== "",
+    };
+  } catch {
+    return {};
+  }
+}
+
+/** The source measured: taken when the servers are built, at the start. */
+let source: ReturnType<typeof sourceVersion> = {};
+
+function environment() {
+  return {
+    ...source,
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+  };
+}
+
+/** Rows counted in a SQLite file the servers wrote (they are stopped by now). */
+async function countRows(file: string, table: string): Promise<number | undefined> {
+  try {
+    const { default: Database } = await import("better-sqlite3");
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+function serverLogNotes(notes: string[]): void {
+  notes.push(...crashes);
+  for (const [name, log] of serverLogs) {
+    if (log.lines === 0) continue;
+    const top = [...log.kinds].sort((a, b) => b[1] - a[1]).slice(0, 3);
+    notes.push(
+      `${name} server wrote ${log.lines} line(s) to stderr, most often: ` +
+        top.map(([kind, count]) => `${count}x "${kind}"`).join("; "),
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The comparison.
+
+async function compare(): Promise<void> {
+  const names = selectedNames(SPECS.map((s) => s.name));
+  const notes: string[] = [];
+  const { issuer, setup } = await prepareRun(notes);
+  const t0 = performance.now();
+  process.stderr.write(`starting ${names.length} servers: ${names.join(", ")}\n`);
+  const contenders = await startContenders(names, issuer, setup, notes);
+  const live = contenders.filter((c) => !c.failed);
+
+  for (const c of live) {
+    if (WARMUP_S <= 0) break;
+    const warm = await load(c, WARMUP_S, CONNECTIONS);
+    process.stderr.write(
+      `warm-up ${c.spec.name}: ${(warm.calls / warm.seconds).toFixed(0)} calls/s\n`,
+    );
+    if (warm.errors > 0) {
+      notes.push(`${c.spec.name}: ${warm.errors}/${warm.calls} warm-up calls failed`);
+      if (warm.firstError !== undefined) c.firstError ??= warm.firstError;
+    }
+    await sleep(SETTLE_MS);
+  }
+
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = [...live.slice(round % live.length), ...live].slice(0, live.length);
+    for (const c of order) {
+      // New tokens every round: a long run must not outlive them.
+      if (c.spec.scopes) {
+        c.headers = { ...c.headers, ...(await tokenHeader(c, issuer)) };
+      }
+      await load(c, LEAD_IN_S, CONNECTIONS);
+      await sleep(SETTLE_MS);
+      const measured = await measure(c);
+      c.rounds.push(measured);
+      process.stderr.write(
+        `round ${round + 1}/${ROUNDS} ${c.spec.name}: ${measured.rate.toFixed(0)} calls/s, ` +
+          `p50 ${measured.p50.toFixed(2)} ms, p99 ${measured.p99.toFixed(2)} ms, ` +
+          `${measured.cpuUsPerCall.toFixed(0)} µs CPU/call` +
+          (measured.errors > 0 ? `, ${measured.errors} errors` : "") +
+          "\n",
+      );
+      await sleep(SETTLE_MS);
+    }
+  }
+  const elapsedS = (performance.now() - t0) / 1000;
+
+  await stopChildren();
+  // Protections really on: an audit event per call, an idempotency record per write. A
+  // run's last calls may be cut off in flight (up to one per connection) after the server
+  // took them, and the checks add a few: rows should be calls .. calls + slack.
+  const byName = (n: Name) => contenders.find((c) => c.spec.name === n && !c.failed);
+  const tally = async (c: Contender | undefined, file: string, table: string, what: string) => {
+    if (!c) return;
+    const rows = await countRows(path.join(setup.dir, file), table);
+    const slack = c.loadRuns * CONNECTIONS + 3;
+    const fits = rows !== undefined && rows >= c.loadCalls && rows <= c.loadCalls + slack;
+    notes.push(
+      `${c.spec.name}: ${rows ?? "?"} ${what} for ${c.loadCalls} completed calls in ` +
+        `${c.loadRuns} runs (warm-up and lead-ins included)` +
+        (fits ? ": one per call" : `: expected ${c.loadCalls} to ${c.loadCalls + slack}`),
+    );
+  };
+  await tally(byName("toolgate-read"), "read-audit.sqlite", "toolgate_audit", "audit rows");
+  await tally(
+    byName("toolgate-write"),
+    "write-store.sqlite",
+    "toolgate_idempotency",
+    "idempotency records (new claims, no replays)",
+  );
+  removeTempDir();
+  report(contenders, notes, elapsedS);
+}
+
+function report(contenders: Contender[], notes: string[], elapsedS: number): void {
+  const fmt = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : "-");
+  const pick = (c: Contender, key: keyof Round) => median(c.rounds.map((r) => r[key]));
+  const header = [
+    "contender",
+    "calls/s",
+    "p50 ms",
+    "p99 ms",
+    "CPU µs/call",
+    "RSS MB",
+    "errors",
+    "calls/s per round",
+  ];
+  const rows = contenders.map((c) =>
+    c.failed
+      ? [c.spec.name, "FAILED", "-", "-", "-", "-", "-", c.failed.replace(/\s+/g, " ").slice(0, 60)]
+      : [
+          c.spec.name,
+          fmt(pick(c, "rate"), 0),
+          fmt(pick(c, "p50"), 2),
+          fmt(pick(c, "p99"), 2),
+          fmt(pick(c, "cpuUsPerCall"), 0),
+          fmt(c.rounds.at(-1)?.rssMb ?? Number.NaN, 0),
+          String(c.errors),
+          c.rounds.map((r) => r.rate.toFixed(0)).join(" / "),
+        ],
+  );
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const numeric = new Set([1, 2, 3, 4, 5, 6]);
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join("  ");
+  console.log(
+    `\ntoolgate performance bench: ${ROUNDS} interleaved rounds x ${DURATION_S} s per contender, ` +
+      `${CONNECTIONS} connections, autocannon, loopback, Node ${process.version}, ` +
+      `${cpus().length} CPUs, ${elapsedS.toFixed(0)} s in all, toolgate ${source.commit ?? "?"}` +
+      `${source.srcDirty ? " + uncommitted src/ changes" : ""}\n` +
+      `(medians over rounds; p50/p99 from autocannon's per-response times of 2xx responses; ` +
+      `CPU: the server process(es) per call, the gateway's includes its upstream's)\n`,
+  );
+  for (const row of [header, widths.map((w) => "-".repeat(w)), ...rows]) {
+    console.log(line(row).trimEnd());
+  }
+  console.log("");
+
+  const byName = (n: Name) => contenders.find((c) => c.spec.name === n && !c.failed);
+  const rate = (c: Contender) => pick(c, "rate");
+  const verdicts: Record<string, unknown>[] = [];
+  const verdict = (
+    target: string,
+    involved: (Contender | undefined)[],
+    compute: (cs: Contender[]) => { value: number; pass: boolean; shown: string },
+  ) => {
+    if (involved.some((c) => c === undefined)) {
+      console.log(`${target}: n/a (contender not run or failed)`);
+      verdicts.push({ target, result: "n/a" });
+      return;
+    }
+    const cs = involved as Contender[];
+    const { value, pass, shown } = compute(cs);
+    const clean = cs.every((c) => c.errors === 0);
+    const result = pass && clean ? "PASS" : clean ? "FAIL" : pass ? "FAIL (errors)" : "FAIL";
+    console.log(`${target}: ${shown}: ${result}`);
+    verdicts.push({ target, value, result });
+  };
+  const sdk1 = byName("sdk1-stateless");
+  const sdk2 = byName("sdk2-stateless");
+  const read = byName("toolgate-read");
+  const write = byName("toolgate-write");
+  const fasterSdk = (a: Contender, b: Contender) => (rate(a) >= rate(b) ? a : b);
+  verdict(
+    `toolgate-read >= ${TARGETS.readVsSdk}x max(sdk1-stateless, sdk2-stateless) calls/s`,
+    [read, sdk1, sdk2],
+    ([r, a, b]) => {
+      const value = rate(r!) / Math.max(rate(a!), rate(b!));
+      return { value, pass: value >= TARGETS.readVsSdk, shown: `${value.toFixed(2)}x` };
+    },
+  );
+  verdict(
+    `toolgate-read >= ${TARGETS.readVsNodeHttp}x node-http calls/s`,
+    [read, byName("node-http")],
+    ([r, h]) => {
+      const value = rate(r!) / rate(h!);
+      return { value, pass: value >= TARGETS.readVsNodeHttp, shown: `${value.toFixed(2)}x` };
+    },
+  );
+  verdict(
+    `toolgate-write >= ${TARGETS.writeVsSdk}x max(sdk1-stateless, sdk2-stateless) calls/s`,
+    [write, sdk1, sdk2],
+    ([w, a, b]) => {
+      const value = rate(w!) / Math.max(rate(a!), rate(b!));
+      return { value, pass: value >= TARGETS.writeVsSdk, shown: `${value.toFixed(2)}x` };
+    },
+  );
+  verdict(
+    "toolgate-read p99 < the faster bare SDK stateless contender's p99",
+    [read, sdk1, sdk2],
+    ([r, a, b]) => {
+      const sdk = fasterSdk(a!, b!);
+      const value = pick(r!, "p99");
+      const theirs = pick(sdk, "p99");
+      return {
+        value,
+        pass: value < theirs,
+        shown: `${value.toFixed(2)} ms vs ${theirs.toFixed(2)} ms (${sdk.spec.name})`,
+      };
+    },
+  );
+  const gateway = byName("gateway");
+  const upstream = byName("toolgate-bare");
+  if (gateway || upstream || contenders.some((c) => c.spec.name === "gateway")) {
+    verdict(
+      `gateway >= ${TARGETS.gatewayVsUpstream}x its upstream (toolgate-bare) called directly`,
+      [gateway, upstream],
+      ([g, u]) => {
+        const value = rate(g!) / rate(u!);
+        return { value, pass: value >= TARGETS.gatewayVsUpstream, shown: `${value.toFixed(2)}x` };
+      },
+    );
+    verdict(
+      `gateway added p50 < ${TARGETS.gatewayAddedP50Ms} ms`,
+      [gateway, upstream],
+      ([g, u]) => {
+        const value = pick(g!, "p50") - pick(u!, "p50");
+        return {
+          value,
+          pass: value < TARGETS.gatewayAddedP50Ms,
+          shown: `${value.toFixed(2)} ms (p99 +${(pick(g!, "p99") - pick(u!, "p99")).toFixed(2)} ms)`,
+        };
+      },
+    );
+  }
+  if (gateway) {
+    notes.push(
+      `gateway CPU/call: ${pick(gateway, "ownCpuUsPerCall").toFixed(0)} µs in the gateway, ` +
+        `${(pick(gateway, "cpuUsPerCall") - pick(gateway, "ownCpuUsPerCall")).toFixed(0)} µs in its upstream`,
+    );
+  }
+
+  const noisy = contenders.filter((c) => {
+    const rates = c.rounds.map((r) => r.rate);
+    return rates.length > 1 && Math.min(...rates) < NOISY_SPREAD * Math.max(...rates);
+  });
+  if (noisy.length > 0) {
+    notes.push(
+      `rounds differ by more than ${Math.round((1 - NOISY_SPREAD) * 100)}% for ` +
+        `${noisy.map((c) => c.spec.name).join(", ")}: the machine was busy with something ` +
+        `else at times; the medians discount one bad round, more rounds (--rounds=5) help`,
+    );
+  }
+  for (const c of contenders) {
+    if (c.failed !== undefined) notes.push(`${c.spec.name} FAILED: ${c.failed}`);
+    if (c.firstError !== undefined) notes.push(`${c.spec.name}: first error: ${c.firstError}`);
+  }
+  serverLogNotes(notes);
+  if (notes.length > 0) console.log("");
+  for (const note of notes) console.log(`note: ${note}`);
+
+  const file = resultFile("perf");
+  const json = {
+    bench: "performance",
+    ...environment(),
+    settings: {
+      durationS: DURATION_S,
+      rounds: ROUNDS,
+      connections: CONNECTIONS,
+      warmupS: WARMUP_S,
+      leadInS: LEAD_IN_S,
+      only: ONLY ?? null,
+    },
+    targets: TARGETS,
+    contenders: contenders.map((c) => ({
+      name: c.spec.name,
+      tool: c.spec.tool,
+      ...(c.failed
+        ? { failed: c.failed }
+        : {
+            median: {
+              rate: pick(c, "rate"),
+              p50Ms: pick(c, "p50"),
+              p99Ms: pick(c, "p99"),
+              cpuUsPerCall: pick(c, "cpuUsPerCall"),
+              ownCpuUsPerCall: pick(c, "ownCpuUsPerCall"),
+            },
+            rounds: c.rounds,
+            errors: c.errors,
+          }),
+      ...(c.firstError === undefined ? {} : { firstError: c.firstError }),
+    })),
+    verdicts,
+    notes,
+    elapsedS,
+  };
+  writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
+  console.log(`\nresults: ${path.relative(ROOT, file)}`);
+}
+
+// ---------------------------------------------------------------------------------------
+// The memory soak.
+
+interface Sample {
+  t: number; // s since the load started
+  rssMb: number;
+  /** The process's peak RSS so far (getrusage). */
+  peakRssMb: number;
+  heapUsedMb: number;
+  /** Right after a forced full GC (once a minute): what is retained, not GC timing. */
+  gcRssMb?: number;
+  gcHeapUsedMb?: number;
+}
+
+/** Least-squares slope of y over x. */
+function slope(points: { x: number; y: number }[]): number {
+  const n = points.length;
+  if (n < 2) return Number.NaN;
+  const mx = points.reduce((s, p) => s + p.x, 0) / n;
+  const my = points.reduce((s, p) => s + p.y, 0) / n;
+  const num = points.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0);
+  const den = points.reduce((s, p) => s + (p.x - mx) ** 2, 0);
+  return den === 0 ? Number.NaN : num / den;
+}
+
+async function soak(): Promise<void> {
+  if (!Number.isFinite(SOAK_S) || SOAK_S <= 0) {
+    throw new TypeError(`--soak: not a number of seconds: ${SOAK_RAW}`);
+  }
+  const notes: string[] = [];
+  nodeFlags.push("--expose-gc");
+  const { issuer, setup } = await prepareRun(notes);
+  const [c] = await startContenders(["toolgate-read"], issuer, setup, notes);
+  if (!c || c.failed) throw new Error(`toolgate-read failed: ${c?.failed}`);
+  const samples: Sample[] = [];
+  const mb = (bytes: number) => bytes / 2 ** 20;
+  const t0 = performance.now();
+  let sampled = 0;
+  const sample = async (gc = sampled % SOAK_GC_EVERY === 0) => {
+    sampled += 1;
+    const s = await c.child.stats(gc);
+    if (!s) return;
+    const t = (performance.now() - t0) / 1000;
+    const entry: Sample = {
+      t,
+      rssMb: mb(s.rss),
+      peakRssMb: mb(s.maxRss),
+      heapUsedMb: mb(s.heapUsed),
+      ...(s.afterGc ? { gcRssMb: mb(s.afterGc.rss), gcHeapUsedMb: mb(s.afterGc.heapUsed) } : {}),
+    };
+    samples.push(entry);
+    process.stderr.write(
+      `soak ${t.toFixed(0)} s: RSS ${entry.rssMb.toFixed(1)} MB (peak ${entry.peakRssMb.toFixed(1)}), ` +
+        `heap ${entry.heapUsedMb.toFixed(1)} MB` +
+        (entry.gcRssMb === undefined
+          ? ""
+          : `; after a full GC: RSS ${entry.gcRssMb.toFixed(1)} MB, ` +
+            `heap ${entry.gcHeapUsedMb?.toFixed(1)} MB`) +
+        "\n",
+    );
+  };
+  await sample();
+  const timer = setInterval(() => void sample(), SOAK_SAMPLE_MS);
+  let calls = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const rates: number[] = [];
+  try {
+    for (let done = 0; done < SOAK_S; done += SOAK_SEGMENT_S) {
+      c.headers = { ...c.headers, ...(await tokenHeader(c, issuer)) };
+      const run = await load(c, Math.min(SOAK_SEGMENT_S, SOAK_S - done), CONNECTIONS);
+      calls += run.calls;
+      errors += run.errors;
+      rates.push(run.calls / run.seconds);
+      firstError ??= run.firstError;
+    }
+  } finally {
+    clearInterval(timer);
+  }
+  await sample(true);
+  await stopChildren();
+  removeTempDir();
+
+  const start = samples[0]!;
+  const end = samples.at(-1)!;
+  const maxRss = Math.max(...samples.map((s) => s.rssMb));
+  const peakRss = Math.max(...samples.map((s) => s.peakRssMb));
+  // The trend: the last 4 minutes (the first minute, heap sizing to the load, is left
+  // out); a shorter soak fits its second half.
+  const windowS = SOAK_S >= TARGETS.soakWindowS + 60 ? TARGETS.soakWindowS : SOAK_S / 2;
+  const window = samples.filter((s) => s.t >= end.t - windowS);
+  const slopeOf = (key: keyof Sample) =>
+    slope(window.flatMap((s) => (s[key] === undefined ? [] : [{ x: s.t / 60, y: s[key] }])));
+  const gcRssSlope = slopeOf("gcRssMb");
+  const gcHeapSlope = slopeOf("gcHeapUsedMb");
+  const rssSlope = slopeOf("rssMb");
+  const clean = errors === 0;
+  const mark = (pass: boolean) => (pass && clean ? "PASS" : clean ? "FAIL" : "FAIL (errors)");
+  console.log(
+    `\ntoolgate memory soak: toolgate-read (auth, validation, SQLite audit) at ${CONNECTIONS} ` +
+      `connections for ${SOAK_S} s, autocannon, Node ${process.version}, ${cpus().length} CPUs\n`,
+  );
+  console.log(
+    `calls: ${calls} (${median(rates).toFixed(0)} calls/s, median per minute), errors: ${errors}`,
+  );
+  console.log(
+    `RSS: start ${start.rssMb.toFixed(1)} MB, end ${end.rssMb.toFixed(1)} MB, max sampled ` +
+      `${maxRss.toFixed(1)} MB, peak ${peakRss.toFixed(1)} MB (getrusage; ${samples.length} samples, ` +
+      `every ${SOAK_SAMPLE_MS / 1000} s)`,
+  );
+  console.log(
+    `after a full GC (once a minute): RSS ${start.gcRssMb?.toFixed(1)} -> ` +
+      `${end.gcRssMb?.toFixed(1)} MB, heap used ${start.gcHeapUsedMb?.toFixed(1)} -> ` +
+      `${end.gcHeapUsedMb?.toFixed(1)} MB`,
+  );
+  console.log(
+    `slope over the last ${windowS.toFixed(0)} s (least squares, MB/min): RSS after GC ` +
+      `${gcRssSlope.toFixed(2)}, heap used after GC ${gcHeapSlope.toFixed(2)}, raw RSS ${rssSlope.toFixed(2)}`,
+  );
+  const maxPass = peakRss < TARGETS.soakMaxRssMb;
+  const slopePass = gcRssSlope < TARGETS.soakSlopeMbPerMin;
+  console.log(`peak RSS < ${TARGETS.soakMaxRssMb} MB: ${mark(maxPass)}`);
+  console.log(
+    `no growth trend (RSS after GC grows < ${TARGETS.soakSlopeMbPerMin} MB/min over the last ` +
+      `${windowS.toFixed(0)} s): ${mark(slopePass)}`,
+  );
+  if (SOAK_S < TARGETS.soakWindowS + 60) {
+    notes.push(
+      `a soak shorter than ${TARGETS.soakWindowS + 60} s fits the trend over its second half; ` +
+        `run --soak=300 for the target's definition`,
+    );
+  }
+  if (firstError !== undefined) notes.push(`first error: ${firstError}`);
+  serverLogNotes(notes);
+  for (const note of notes) console.log(`note: ${note}`);
+  const file = resultFile("perf-soak");
+  writeFileSync(
+    file,
+    `${JSON.stringify(
+      {
+        bench: "performance-soak",
+        ...environment(),
+        settings: { soakS: SOAK_S, connections: CONNECTIONS, sampleMs: SOAK_SAMPLE_MS },
+        targets: TARGETS,
+        calls,
+        errors,
+        ratesPerMinute: rates,
+        samples,
+        rss: { startMb: start.rssMb, endMb: end.rssMb, maxSampledMb: maxRss, peakMb: peakRss },
+        slopeMbPerMin: {
+          rssAfterGc: gcRssSlope,
+          heapUsedAfterGc: gcHeapSlope,
+          rss: rssSlope,
+          windowS,
+        },
+        verdicts: { peakRss: mark(maxPass), growth: mark(slopePass) },
+        notes,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`\nresults: ${path.relative(ROOT, file)}`);
+}
+
+try {
+  await (SOAK ? soak() : compare());
+} catch (error) {
+  if (!interrupted) {
+    console.error(`bench failed: ${(error as Error).stack ?? String(error)}`);
+    process.exitCode = 1;
+  }
+} finally {
+  await shutdown();
+}
