@@ -3,42 +3,24 @@
 // forwarding of one call with a clear answer to "was it sent?", which decides whether a
 // write may be retried (see forward.ts).
 import { AsyncLocalStorage } from "node:async_hooks";
-import { Client, StreamableHTTPClientTransport, type Tool } from "@modelcontextprotocol/client";
+import {
+  Client,
+  StreamableHTTPClientTransport,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  type Tool,
+} from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { ANONYMOUS_PRINCIPAL, type Principal } from "../auth/principal.js";
 import { subjectTokenOf } from "../auth/subject-token.js";
 import type { Logger } from "../log/logger.js";
 import type { UpstreamOptions } from "./options.js";
+import { directCall } from "./direct-call.js";
+import { UpstreamLost, UpstreamNotSent, UpstreamProtocolError } from "./upstream-errors.js";
 
 export type UpstreamState = "starting" | "ready" | "down" | "closed";
 
-/** The call was not sent: nothing can have happened upstream, so a retry is always safe. */
-export class UpstreamNotSent extends Error {
-  override readonly name = "UpstreamNotSent";
-  constructor(
-    message: string,
-    readonly retryAfterMs: number,
-  ) {
-    super(message);
-  }
-}
-
-/** The call was sent, and the connection ended before its answer: the outcome is unknown. */
-export class UpstreamLost extends Error {
-  override readonly name = "UpstreamLost";
-}
-
-/** The upstream answered with a JSON-RPC error instead of a result. */
-export class UpstreamProtocolError extends Error {
-  override readonly name = "UpstreamProtocolError";
-  constructor(
-    message: string,
-    readonly code: number,
-  ) {
-    super(message);
-  }
-}
+export { UpstreamLost, UpstreamNotSent, UpstreamProtocolError } from "./upstream-errors.js";
 
 export interface UpstreamCall {
   readonly name: string;
@@ -108,6 +90,8 @@ export function createUpstream(
 
   let state: UpstreamState = "starting";
   let client: Client | undefined;
+  // HTTP: the connected transport, whose session id and protocol version direct calls reuse.
+  let httpTransport: StreamableHTTPClientTransport | undefined;
   let listing: readonly Tool[] | undefined;
   let version: string | undefined;
   let failures = 0;
@@ -203,6 +187,7 @@ export function createUpstream(
       try {
         transport = makeTransport();
         await next.connect(transport, { timeout: connectTimeoutMs });
+        httpTransport = transport instanceof StreamableHTTPClientTransport ? transport : undefined;
         const { tools } = await next.listTools(undefined, { timeout: connectTimeoutMs });
         // Closed while connecting: the new connection must not outlive the gateway.
         if (runtime.state() === "closed") return void (await closeQuietly(next));
@@ -281,6 +266,47 @@ export function createUpstream(
         arguments: call.arguments,
         ...(call.meta ? { _meta: call.meta } : {}),
       };
+      const direct = httpTransport;
+      const version = direct?.protocolVersion;
+      if (options.url && direct && version !== undefined && LEGACY_VERSIONS.has(version)) {
+        try {
+          return await directCall({
+            url: new URL(options.url),
+            protocolVersion: version,
+            sessionId: direct.sessionId,
+            headers,
+            params,
+            signal: call.signal,
+            timeoutMs: call.timeoutMs,
+            upstream: name,
+          });
+        } catch (error) {
+          const refused = error instanceof UpstreamNotSent;
+          // A refused connection, an expired session or a dropped socket: reconnect.
+          const reconnect =
+            (refused && (error.status === undefined || error.status === 404)) ||
+            (error instanceof UpstreamLost && isConnectionFailure(error.cause));
+          if (refused && error.status === 401 && options.credential?.invalidate) {
+            options.credential.invalidate({
+              principal: call.principal,
+              subjectToken: subjectTokenOf(call.principal),
+              scope: undefined,
+              signal: call.signal,
+              backend: name,
+            });
+          }
+          if (reconnect && client === current) {
+            client = undefined;
+            void closeQuietly(current);
+            scheduleRestart(describe(error));
+          }
+          if (refused)
+            throw new UpstreamNotSent(error.message, runtime.retryAfterMs(), error.status, {
+              cause: error,
+            });
+          throw error;
+        }
+      }
       try {
         return await requestHeaders.run(headers, () =>
           current.callTool(params, {
@@ -371,6 +397,8 @@ function withoutOutputSchema(entry: Tool): Tool {
   const { outputSchema: _dropped, ...rest } = entry;
   return rest;
 }
+
+const LEGACY_VERSIONS: ReadonlySet<string> = new Set(SUPPORTED_PROTOCOL_VERSIONS);
 
 // JSON-RPC codes the SDK uses for its own failures (not the server's answer).
 const CONNECTION_CLOSED = -32000;

@@ -274,7 +274,8 @@ describe("gateway: writes are forwarded at most once per key", () => {
       "timeout",
     );
     assert.equal(error.retryable, true);
-    assert.ok(Date.now() - started < 2_000);
+    // The upstream would take 10 s; the bound leaves room for a loaded CI machine.
+    assert.ok(Date.now() - started < 5_000);
     // The upstream is still usable afterwards.
     const ok = await gateway.callTool("plain.echo", { message: "still here" }, READER);
     assert.equal(dig(ok, "content", 0, "text"), "still here");
