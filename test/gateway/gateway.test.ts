@@ -440,10 +440,11 @@ describe("gateway over HTTP with auth", () => {
 });
 
 describe("gateway: an HTTP upstream that goes away", () => {
-  const upstreamServer = () =>
+  const upstreamServer = (sessions = false) =>
     createToolServer({
       name: "up",
       version: "1.0.0",
+      ...(sessions ? { http: { sessions: true } } : {}),
       tools: [
         defineTool({
           name: "ping",
@@ -483,6 +484,32 @@ describe("gateway: an HTTP upstream that goes away", () => {
     await second.listen({ port });
     after(() => second.close());
     await until("the upstream to reconnect", () => gateway.upstreams()[0]!.state === "ready");
+    assert.equal(dig(await gateway.callTool("up.ping", {}), "content", 0, "text"), "pong");
+  });
+  it("keeps a stateful upstream's session, and opens a new one when it expires", async () => {
+    const port = await freePort();
+    const first = upstreamServer(true);
+    const { url } = await first.listen({ port });
+    const gateway = await createGateway({
+      upstreams: { up: { url, restart: { initialDelayMs: 100, maxDelayMs: 300 } } },
+      store: memoryStore(),
+      audit: false,
+      logger: silentLogger(),
+      pinning: false,
+    });
+    after(() => gateway.close());
+    for (let i = 0; i < 3; i++)
+      assert.equal(dig(await gateway.callTool("up.ping", {}), "content", 0, "text"), "pong");
+
+    // A restart forgets every session: the next call is refused (nothing ran), then the
+    // gateway reconnects with a new session by itself.
+    await first.close();
+    const second = upstreamServer(true);
+    await second.listen({ port });
+    after(() => second.close());
+    const refused = await gateway.callTool("up.ping", {});
+    if (refused.isError) expectToolError(refused, "unavailable");
+    await until("a new session", () => gateway.upstreams()[0]!.state === "ready");
     assert.equal(dig(await gateway.callTool("up.ping", {}), "content", 0, "text"), "pong");
   });
 });
