@@ -68,14 +68,16 @@ export async function directCall(call: DirectCall): Promise<CallToolResult> {
       `The upstream server '${call.upstream}' answered HTTP ${status} before a result.`,
     );
   }
-  let text: string;
+  const contentType = response.headers["content-type"];
+  let message: Record<string, unknown> | undefined;
   try {
-    text = await response.body.text();
+    message =
+      typeof contentType === "string" && contentType.includes("text/event-stream")
+        ? await readEvents(response.body, id)
+        : matching(await response.body.text(), id);
   } catch (error) {
     throw failure(error, call, timer);
   }
-  const contentType = response.headers["content-type"];
-  const message = findResponse(text, typeof contentType === "string" ? contentType : "", id);
   if (!message) {
     throw new UpstreamLost(
       `The upstream server '${call.upstream}' ended its answer without a result.`,
@@ -114,36 +116,50 @@ function failure(error: unknown, call: DirectCall, timer: AbortSignal): Error {
   );
 }
 
-/** The JSON-RPC response with this id: the JSON body, or the SSE event that carries it. */
-function findResponse(
-  text: string,
-  contentType: string,
+/** The JSON-RPC message with this id, if `text` is one. */
+function matching(text: string, id: number): Record<string, unknown> | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return typeof parsed === "object" && parsed !== null && (parsed as { id?: unknown }).id === id
+    ? (parsed as Record<string, unknown>)
+    : undefined;
+}
+
+/**
+ * Reads SSE events until the one answering `id` (notifications before it are skipped),
+ * then stops: a server may keep the stream open after the response (the spec only says
+ * it SHOULD close it).
+ */
+async function readEvents(
+  body: Dispatcher.ResponseData["body"],
   id: number,
-): Record<string, unknown> | undefined {
-  const candidates: string[] = [];
-  if (contentType.includes("text/event-stream")) {
-    for (const block of text.split(/\r?\n\r?\n/)) {
-      const data = block
-        .split(/\r?\n/)
-        .filter((line) => line.startsWith("data:"))
-        .map((line) => line.slice(5).replace(/^ /, ""))
-        .join("\n");
-      if (data !== "") candidates.push(data);
+): Promise<Record<string, unknown> | undefined> {
+  let buffer = "";
+  body.setEncoding("utf8");
+  try {
+    for await (const chunk of body as AsyncIterable<string>) {
+      buffer += chunk;
+      let end: RegExpExecArray | null;
+      while ((end = /\r?\n\r?\n/.exec(buffer)) !== null) {
+        const block = buffer.slice(0, end.index);
+        buffer = buffer.slice(end.index + end[0].length);
+        const data = block
+          .split(/\r?\n/)
+          .filter((line) => line.startsWith("data:"))
+          .map((line) => line.slice(5).replace(/^ /, ""))
+          .join("\n");
+        const message = data === "" ? undefined : matching(data, id);
+        if (message) return message;
+      }
     }
-  } else {
-    candidates.push(text);
+    return undefined;
+  } finally {
+    body.destroy();
   }
-  for (const candidate of candidates) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(candidate);
-    } catch {
-      continue;
-    }
-    if (typeof parsed === "object" && parsed !== null && (parsed as { id?: unknown }).id === id)
-      return parsed as Record<string, unknown>;
-  }
-  return undefined;
 }
 
 function causeCode(error: unknown): string | undefined {

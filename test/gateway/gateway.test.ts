@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { createServer } from "node:http";
 import { after, describe, it } from "node:test";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import {
@@ -511,5 +512,66 @@ describe("gateway: an HTTP upstream that goes away", () => {
     if (refused.isError) expectToolError(refused, "unavailable");
     await until("a new session", () => gateway.upstreams()[0]!.state === "ready");
     assert.equal(dig(await gateway.callTool("up.ping", {}), "content", 0, "text"), "pong");
+  });
+  it("takes the answer from an SSE stream the upstream leaves open", async () => {
+    // A minimal hand-written upstream: JSON for the handshake and list, and for tools/call
+    // an SSE stream with a log notification, the result, and then nothing (never ended).
+    const open: import("node:http").ServerResponse[] = [];
+    const server = createServer((req, res) => {
+      if (req.method !== "POST") return void res.writeHead(405).end();
+      let raw = "";
+      req.on("data", (chunk: Buffer) => (raw += String(chunk)));
+      req.on("end", () => {
+        const message = JSON.parse(raw) as { id?: number; method: string };
+        if (message.id === undefined) return void res.writeHead(202).end();
+        const reply = (result: unknown) =>
+          res
+            .writeHead(200, { "content-type": "application/json" })
+            .end(JSON.stringify({ jsonrpc: "2.0", id: message.id, result }));
+        if (message.method === "initialize")
+          return reply({
+            protocolVersion: "2025-11-25",
+            capabilities: { tools: {} },
+            serverInfo: { name: "open-stream", version: "1.0.0" },
+          });
+        if (message.method === "tools/list")
+          return reply({
+            tools: [
+              {
+                name: "ping",
+                inputSchema: { type: "object" },
+                annotations: { readOnlyHint: true },
+              },
+            ],
+          });
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.write(
+          `event: message\ndata: ${JSON.stringify({ jsonrpc: "2.0", method: "notifications/message", params: { level: "info", data: "working" } })}\n\n`,
+        );
+        res.write(
+          `event: message\ndata: ${JSON.stringify({ jsonrpc: "2.0", id: message.id, result: { content: [{ type: "text", text: "pong" }] } })}\n\n`,
+        );
+        open.push(res); // left open
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    after(() => {
+      for (const res of open) res.destroy();
+      server.closeAllConnections();
+      server.close();
+    });
+    const { port } = server.address() as import("node:net").AddressInfo;
+    const gateway = await createGateway({
+      upstreams: { up: { url: `http://127.0.0.1:${port}/mcp`, timeoutMs: 5_000 } },
+      store: memoryStore(),
+      audit: false,
+      logger: silentLogger(),
+      pinning: false,
+    });
+    after(() => gateway.close());
+    const started = Date.now();
+    const result = await gateway.callTool("up.ping", {});
+    assert.equal(dig(result, "content", 0, "text"), "pong");
+    assert.ok(Date.now() - started < 2_000, "answered without waiting for the stream to end");
   });
 });
