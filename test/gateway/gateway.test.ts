@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createServer } from "node:http";
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import {
@@ -516,7 +517,7 @@ describe("gateway: an HTTP upstream that goes away", () => {
   it("takes the answer from an SSE stream the upstream leaves open", async () => {
     // A minimal hand-written upstream: JSON for the handshake and list, and for tools/call
     // an SSE stream with a log notification, the result, and then nothing (never ended).
-    const open: import("node:http").ServerResponse[] = [];
+    const open: ServerResponse[] = [];
     const server = createServer((req, res) => {
       if (req.method !== "POST") return void res.writeHead(405).end();
       let raw = "";
@@ -560,7 +561,7 @@ describe("gateway: an HTTP upstream that goes away", () => {
       server.closeAllConnections();
       server.close();
     });
-    const { port } = server.address() as import("node:net").AddressInfo;
+    const { port } = server.address() as AddressInfo;
     const gateway = await createGateway({
       upstreams: { up: { url: `http://127.0.0.1:${port}/mcp`, timeoutMs: 5_000 } },
       store: memoryStore(),
