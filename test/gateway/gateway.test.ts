@@ -525,8 +525,8 @@ describe("gateway: an HTTP upstream that goes away", () => {
       req.on("end", () => {
         const message = JSON.parse(raw) as { id?: number; method: string };
         if (message.id === undefined) return void res.writeHead(202).end();
-        const reply = (result: unknown) =>
-          res
+        const reply = (result: unknown): void =>
+          void res
             .writeHead(200, { "content-type": "application/json" })
             .end(JSON.stringify({ jsonrpc: "2.0", id: message.id, result }));
         if (message.method === "initialize")
