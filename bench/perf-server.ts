@@ -290,10 +290,40 @@ async function toolgate(config: PerfServerConfig): Promise<Running> {
   }
 }
 
+/**
+ * The least any HTTP hop can cost: a reverse proxy with no checks, no parsing and no
+ * audit (body in, body out, one keep-alive pool). The gateway's floor on this machine.
+ */
+async function plainProxy(upstreamUrl: string): Promise<Running> {
+  const { Agent, request } = await import("undici");
+  const dispatcher = new Agent({ keepAliveTimeout: 30_000 });
+  const target = new URL(upstreamUrl);
+  return serveNode(
+    async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const { host: _host, connection: _connection, ...headers } = req.headers;
+      const answer = await request(target, {
+        method: req.method as "POST",
+        headers: headers as Record<string, string>,
+        body: Buffer.concat(chunks),
+        dispatcher,
+      });
+      const body = Buffer.from(await answer.body.arrayBuffer());
+      const type = answer.headers["content-type"];
+      res.writeHead(answer.statusCode, typeof type === "string" ? { "content-type": type } : {});
+      res.end(body);
+    },
+    () => dispatcher.close(),
+  );
+}
+
 function start(config: PerfServerConfig): Promise<Running> {
   switch (config.kind) {
     case "node-http":
       return nodeHttp();
+    case "plain-proxy":
+      return plainProxy(config.upstreamUrl);
     case "sdk1-stateless":
       return sdk1Stateless();
     case "sdk1-stateful":

@@ -23,6 +23,8 @@ export type PerfServerConfig =
     }
   /** A toolgate server without auth or audit: the gateway's upstream. */
   | { readonly kind: "toolgate-upstream" }
+  /** A plain node:http reverse proxy (undici, no checks at all) in front of the same upstream. */
+  | { readonly kind: "plain-proxy"; readonly upstreamUrl: string }
   /** createGateway in front of a toolgate-upstream: auth, pinning, audit on. */
   | {
       readonly kind: "gateway";

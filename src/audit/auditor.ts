@@ -7,7 +7,7 @@ export interface AuditorOptions {
   readonly log: Logger;
   /** Events held per sink while it is slow or down; beyond this new events are dropped (and counted). Default 10 000. */
   readonly maxBuffered?: number;
-  /** Largest batch handed to a sink. Default 200. */
+  /** Largest batch handed to a sink. Default 64. */
   readonly batchSize?: number;
   /** How long an event may wait to be batched with others. Default 100 ms. */
   readonly flushIntervalMs?: number;
@@ -44,7 +44,10 @@ const DROP_LOG_EVERY_MS = 10_000;
  */
 export function createAuditor(options: AuditorOptions): Auditor {
   const maxBuffered = options.maxBuffered ?? 10_000;
-  const batchSize = options.batchSize ?? 200;
+  // Small batches: an event lives until its batch is written, and under load a batch
+  // that waited long enough to survive two young-generation GCs is promoted, so the
+  // heap (and RSS) grows until the next full collection. 64 events are one short write.
+  const batchSize = options.batchSize ?? 64;
   const flushIntervalMs = options.flushIntervalMs ?? 100;
   for (const [key, value] of Object.entries({ maxBuffered, batchSize, flushIntervalMs })) {
     if (!Number.isInteger(value) || value <= 0)

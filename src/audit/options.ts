@@ -18,7 +18,7 @@ export interface AuditOptions {
   failClosed?: boolean;
   /** Events buffered per sink while it is down; more are dropped and counted. Default 10 000. */
   maxBuffered?: number;
-  /** Largest batch per sink write. Default 200. */
+  /** Largest batch per sink write. Default 64. */
   batchSize?: number;
   /** Longest wait before a batch is written. Default 100 ms. */
   flushIntervalMs?: number;

@@ -143,6 +143,11 @@ function createDevVerifier(issuer: string, jwks: JSONWebKeySet, audience?: strin
   const byResource = new Map<string, TokenVerifier>();
   return Object.freeze({
     issuers: Object.freeze([issuer]),
+    cached(token: string, options: VerifyOptions = {}) {
+      const verifier =
+        options.resource === undefined ? undefined : byResource.get(options.resource);
+      return verifier?.cached?.(token, options);
+    },
     verify(token: string, options: VerifyOptions = {}) {
       if (options.resource === undefined) {
         return Promise.reject(

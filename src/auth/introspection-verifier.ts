@@ -146,6 +146,11 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): To
   return {
     audience,
     ...(issuer === undefined ? {} : { issuers: Object.freeze([issuer]) }),
+    cached(token: string): Principal | undefined {
+      return cacheTtlMs > 0 && typeof token === "string" && token !== ""
+        ? cache.get(PrincipalCache.keyOf(token), Date.now())
+        : undefined;
+    },
     async verify(token: string, verifyOptions: VerifyOptions = {}): Promise<Principal> {
       if (typeof token !== "string" || token === "") {
         throw new AuthError("invalid_request", "No bearer token was given.");

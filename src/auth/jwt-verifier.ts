@@ -260,6 +260,11 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   return {
     audience,
     issuers,
+    cached(token: string): Principal | undefined {
+      return cache && typeof token === "string" && token !== ""
+        ? cache.get(PrincipalCache.keyOf(token), Date.now())
+        : undefined;
+    },
     async verify(token: string, verifyOptions: VerifyOptions = {}): Promise<Principal> {
       if (typeof token !== "string" || token === "") {
         throw new AuthError("invalid_request", "No bearer token was given.");

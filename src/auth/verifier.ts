@@ -35,6 +35,12 @@ export interface VerifyOptions {
  */
 export interface TokenVerifier {
   verify(token: string, options?: VerifyOptions): Promise<Principal>;
+  /**
+   * The principal `verify` would return right now without any I/O (a cached verdict),
+   * or undefined: the HTTP layer asks this first and skips the timer and the abort
+   * signal `verify` needs. Optional; never throws.
+   */
+  cached?(token: string, options?: VerifyOptions): Principal | undefined;
   /** The resource (audience) tokens must be issued for: this server's URL. */
   readonly audience?: string;
   /** Authorization servers that issue tokens accepted here. */

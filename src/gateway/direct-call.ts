@@ -29,10 +29,35 @@ function agent(): Agent {
 /** The SDK's code for a request that timed out (forward.ts maps it to `timeout`). */
 const REQUEST_TIMEOUT = -32001;
 
+/** How long a finished answer's stream may stay open before the gateway drops it. */
+const LINGER_MS = 1_000;
+
 export async function directCall(call: DirectCall): Promise<CallToolResult> {
+  // One controller, a timer and a listener rather than AbortSignal.timeout + any (three
+  // signals and their bookkeeping on every forwarded call).
+  const controller = new AbortController();
+  const deadline = { passed: false };
+  const timer = setTimeout(() => {
+    deadline.passed = true;
+    controller.abort(new Error("upstream deadline"));
+  }, call.timeoutMs);
+  const onAbort = () => controller.abort(call.signal.reason);
+  if (call.signal.aborted) onAbort();
+  else call.signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await send(call, controller.signal, deadline);
+  } finally {
+    clearTimeout(timer);
+    call.signal.removeEventListener("abort", onAbort);
+  }
+}
+
+async function send(
+  call: DirectCall,
+  signal: AbortSignal,
+  deadline: { passed: boolean },
+): Promise<CallToolResult> {
   const id = nextId++;
-  const timer = AbortSignal.timeout(call.timeoutMs);
-  const signal = AbortSignal.any([call.signal, timer]);
   let response: Dispatcher.ResponseData;
   try {
     // undici's request, not fetch: no web streams or Request objects per call.
@@ -50,7 +75,7 @@ export async function directCall(call: DirectCall): Promise<CallToolResult> {
       dispatcher: agent(),
     });
   } catch (error) {
-    throw failure(error, call, timer);
+    throw failure(error, call, deadline);
   }
   const status = response.statusCode;
   // Refused before it ran: bad session, credential or request. The SDK path reconnects.
@@ -76,7 +101,7 @@ export async function directCall(call: DirectCall): Promise<CallToolResult> {
         ? await readEvents(response.body, id)
         : matching(await response.body.text(), id);
   } catch (error) {
-    throw failure(error, call, timer);
+    throw failure(error, call, deadline);
   }
   if (!message) {
     throw new UpstreamLost(
@@ -94,9 +119,9 @@ export async function directCall(call: DirectCall): Promise<CallToolResult> {
   return message["result"] as CallToolResult;
 }
 
-function failure(error: unknown, call: DirectCall, timer: AbortSignal): Error {
+function failure(error: unknown, call: DirectCall, deadline: { passed: boolean }): Error {
   if (call.signal.aborted) return call.signal.reason as Error;
-  if (timer.aborted) {
+  if (deadline.passed) {
     return Object.assign(new Error(`The upstream did not answer within ${call.timeoutMs} ms.`), {
       code: REQUEST_TIMEOUT,
     });
@@ -131,35 +156,69 @@ function matching(text: string, id: number): Record<string, unknown> | undefined
 
 /**
  * Reads SSE events until the one answering `id` (notifications before it are skipped),
- * then stops: a server may keep the stream open after the response (the spec only says
- * it SHOULD close it).
+ * and answers with it at once: a server may keep the stream open after the response (the
+ * spec only says it SHOULD close it). The rest of the stream is drained so the connection
+ * returns to the pool when the server ends it, and dropped if it is still open after
+ * LINGER_MS. Read with listeners, not `for await`: leaving an async iterator early
+ * destroys the stream with a fresh AbortError (and its stack trace) on every call.
  */
-async function readEvents(
+function readEvents(
   body: Dispatcher.ResponseData["body"],
   id: number,
 ): Promise<Record<string, unknown> | undefined> {
-  let buffer = "";
-  body.setEncoding("utf8");
-  try {
-    for await (const chunk of body as AsyncIterable<string>) {
+  return new Promise((resolve, reject) => {
+    let buffer = "";
+    let settled = false;
+    const finish = () => {
+      body.off("data", onData);
+      body.off("end", onEnd);
+      settled = true;
+    };
+    const onData = (chunk: string) => {
       buffer += chunk;
       let end: RegExpExecArray | null;
       while ((end = /\r?\n\r?\n/.exec(buffer)) !== null) {
         const block = buffer.slice(0, end.index);
         buffer = buffer.slice(end.index + end[0].length);
-        const data = block
-          .split(/\r?\n/)
-          .filter((line) => line.startsWith("data:"))
-          .map((line) => line.slice(5).replace(/^ /, ""))
-          .join("\n");
-        const message = data === "" ? undefined : matching(data, id);
-        if (message) return message;
+        const message = matching(eventData(block), id);
+        if (!message) continue;
+        finish();
+        resolve(message);
+        linger(body);
+        return;
       }
-    }
-    return undefined;
-  } finally {
-    body.destroy();
-  }
+    };
+    const onEnd = () => {
+      finish();
+      resolve(undefined);
+    };
+    body.setEncoding("utf8");
+    body.on("data", onData);
+    body.on("end", onEnd);
+    body.on("error", (error) => {
+      if (settled) return; // after the answer: the stream was dropped, nothing to report
+      finish();
+      reject(error);
+    });
+  });
+}
+
+/** The data of one SSE event block (its `data:` lines joined). */
+function eventData(block: string): string {
+  return block
+    .split(/\r?\n/)
+    .filter((line) => line.startsWith("data:"))
+    .map((line) => line.slice(5).replace(/^ /, ""))
+    .join("\n");
+}
+
+/** Drains what follows the answer; drops the stream if the server keeps it open. */
+function linger(body: Dispatcher.ResponseData["body"]): void {
+  if (body.readableEnded || body.destroyed) return;
+  const drop = setTimeout(() => body.destroy(), LINGER_MS);
+  drop.unref();
+  body.once("close", () => clearTimeout(drop));
+  body.resume();
 }
 
 function causeCode(error: unknown): string | undefined {

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { Auditor } from "../audit/auditor.js";
 import type { AuditEvent, AuditOutcome, AuditPrincipal } from "../audit/event.js";
@@ -11,6 +10,7 @@ import type { CallContext } from "../pipeline/types.js";
 import type { JsonSchema } from "../validation/json-schema.js";
 import type { ToolMetrics } from "./metrics.js";
 import { startCallSpan, type CallSpan } from "./tracing.js";
+import { requestIdV7 } from "../util/request-id.js";
 
 export type RunCall = (ctx: CallContext) => Promise<CallToolResult>;
 /** Redacts a call's arguments; `tool` may add names of its own (`redactKeys`). */
@@ -47,7 +47,7 @@ export function observeCalls(run: RunCall, options: ObserveOptions): RunCall {
     });
     ctx.traceContext = span.context;
     // Refusals before the request-id stage still need an id for their event.
-    ctx.requestId ||= randomUUID();
+    ctx.requestId ||= requestIdV7();
     let result: CallToolResult | undefined;
     try {
       if (options.failClosed && tool?.sideEffect === "write" && auditor && !auditor.healthy()) {
@@ -119,7 +119,7 @@ export function refusalEvent(input: {
 }): AuditEvent {
   return {
     time: new Date().toISOString(),
-    requestId: randomUUID(),
+    requestId: requestIdV7(),
     server: input.server,
     transport: "http",
     principal: auditPrincipal(input.principal ?? ANONYMOUS_PRINCIPAL),

@@ -30,6 +30,11 @@ export interface HttpAuthenticator {
   authenticate(req: IncomingMessage, res: ServerResponse, url: URL): Promise<Principal | undefined>;
   /** With `stepUp`, answers 403 `insufficient_scope` for a tools/call the token cannot make. */
   refuseForStepUp(res: ServerResponse, body: unknown, principal: Principal): boolean;
+  /**
+   * Answers 401 `invalid_token` when the token expired while the body was on its way (it
+   * was checked when the headers arrived); true when it did.
+   */
+  refuseIfExpired(res: ServerResponse, principal: Principal): boolean;
 }
 
 // RFC 6750 §2.1: `Authorization: Bearer <b64token>`.
@@ -47,7 +52,14 @@ export function createHttpAuthenticator(input: {
 }): HttpAuthenticator {
   const { auth, log } = input;
   const scopes = input.tools.flatMap((t) => t.scopes);
-  const metadataPath = () => new URL(resourceMetadataUrl(input.resource())).pathname;
+  // The resource is fixed once the server listens: its metadata path is worked out once.
+  let metadataFor: { resource: string; path: string } | undefined;
+  const metadataPath = () => {
+    const resource = input.resource();
+    if (metadataFor?.resource !== resource)
+      metadataFor = { resource, path: new URL(resourceMetadataUrl(resource)).pathname };
+    return metadataFor.path;
+  };
 
   function challenge(
     res: ServerResponse,
@@ -115,9 +127,13 @@ export function createHttpAuthenticator(input: {
         );
       }
       try {
-        const principal = await verifyWithin(auth.verifyTimeoutMs, (signal) =>
-          auth.verifier.verify(match[1]!, { resource: input.resource(), signal }),
-        );
+        const token = match[1];
+        const resource = input.resource();
+        const principal =
+          auth.verifier.cached?.(token, { resource }) ??
+          (await verifyWithin(auth.verifyTimeoutMs, (signal) =>
+            auth.verifier.verify(token, { resource, signal }),
+          ));
         // A verifier's clock tolerance may pass a token just past `exp`; OAuth clients only
         // refresh on a 401, so an expired token is refused here, not as a tool result later.
         if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now()) {
@@ -141,7 +157,7 @@ export function createHttpAuthenticator(input: {
           info.expiresAt = Math.floor(principal.expiresAt / 1000);
         (req as IncomingMessage & { auth?: AuthInfo }).auth = info;
         // For RFC 8693 token exchange by a backend credential only; never handed to tools.
-        rememberSubjectToken(principal, match[1]);
+        rememberSubjectToken(principal, token);
         return principal;
       } catch (error) {
         if (error instanceof AuthError && error.code === "unavailable") {
@@ -188,6 +204,18 @@ export function createHttpAuthenticator(input: {
           started,
         );
       }
+    },
+
+    refuseIfExpired(res, principal) {
+      if (principal.expiresAt === undefined || principal.expiresAt > Date.now()) return false;
+      challenge(
+        res,
+        401,
+        { error: "invalid_token", description: "The access token has expired." },
+        performance.now(),
+        { principal },
+      );
+      return true;
     },
 
     refuseForStepUp(res, body, principal) {

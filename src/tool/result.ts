@@ -24,7 +24,10 @@ export function toCallToolResult(value: unknown): CallToolResult {
   if (isRaw(value)) return value.result;
   if (typeof value === "string") return { content: [{ type: "text", text: value }] };
   if (value === undefined) return { content: [] };
-  const text = JSON.stringify(value);
+  const text = JSON.stringify(value) as string | undefined;
+  // A symbol or a function has no JSON: an empty text block would be an invalid result.
+  if (text === undefined)
+    throw new TypeError(`a tool handler returned a ${typeof value}, not JSON`);
   if (typeof value === "object" && value !== null && !Array.isArray(value)) {
     return { content: [{ type: "text", text }], structuredContent: value };
   }

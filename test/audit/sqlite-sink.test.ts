@@ -84,6 +84,29 @@ describe("sqlite audit sink", () => {
     await reader.close();
   });
 
+  it("writes a large batch in short transactions, letting the event loop run between them", async () => {
+    const file = logFile();
+    const sink = sqliteAuditSink({ path: file });
+    await sink.write([event(0)]); // opened
+    const batch = Array.from({ length: 200 }, (_, i) => event(i + 1));
+    const written = sink.write(batch);
+    // Work scheduled after the write began gets its turn before the batch is done (one
+    // synchronous transaction of 200 rows would finish first).
+    let otherWorkRan = false;
+    setImmediate(() => (otherWorkRan = true));
+    await written;
+    assert.ok(otherWorkRan, "the event loop turned while the batch was written");
+    await sink.close();
+    const reader = sqliteAuditReader({ path: file });
+    const rows = await reader.query({ limit: 1000 });
+    assert.equal(rows.length, 201);
+    assert.deepEqual(
+      rows.slice(1).map((r) => r.event.requestId),
+      batch.map((e) => e.requestId),
+    );
+    await reader.close();
+  });
+
   it("two sinks (as two processes would) write one file concurrently without losing rows", async () => {
     const file = logFile();
     const sinks = [sqliteAuditSink({ path: file }), sqliteAuditSink({ path: file })];

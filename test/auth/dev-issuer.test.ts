@@ -158,6 +158,17 @@ describe("mint and verify", () => {
     await rejectsInvalidToken(issuer.verifier(AUD).verify(token), /"aud" claim/);
   });
 
+  it("peeks at its cache per resource: a verdict for one audience never answers another", async () => {
+    const issuer = await devIssuer({ keyFile: freshKeyFile() });
+    const verifier = issuer.verifier();
+    const token = await issuer.mint({ sub: "alice", audience: AUD });
+    assert.equal(verifier.cached?.(token, { resource: AUD }), undefined);
+    const principal = await verifier.verify(token, { resource: AUD });
+    assert.equal(verifier.cached?.(token, { resource: AUD }), principal);
+    assert.equal(verifier.cached?.(token, { resource: "http://127.0.0.1:4000/mcp" }), undefined);
+    assert.equal(verifier.cached?.(token), undefined, "no resource, no answer");
+  });
+
   it("refuses an expired token", async () => {
     const keyFile = freshKeyFile();
     const twoHoursAgo = await devIssuer({ keyFile, now: () => Date.now() - 2 * 3600_000 });

@@ -69,7 +69,9 @@ describe("jwtVerifier: verified-token cache", () => {
       jwksStaleIfErrorMs: 0,
     });
     const token = await sign(rsa);
+    assert.equal(verifier.cached?.(token), undefined, "nothing is known before a verify");
     const first = await verifier.verify(token);
+    assert.equal(verifier.cached?.(token), first, "the synchronous peek sees the verdict");
     await server.close();
     await sleep(5);
     // The keys are gone (and stale keys are not allowed): only the cache can answer.
@@ -80,6 +82,8 @@ describe("jwtVerifier: verified-token cache", () => {
     );
     // A bad token is never remembered as good, however often it is sent.
     await assertRefused(verifier.verify(`${token.slice(0, -4)}AAAA`), "unavailable");
+    assert.equal(verifier.cached?.(`${token.slice(0, -4)}AAAA`), undefined);
+    assert.equal(verifier.cached?.(""), undefined);
   });
 
   it("forgets a token at its exp, and everything with cacheTtlSec 0", async () => {
@@ -92,13 +96,16 @@ describe("jwtVerifier: verified-token cache", () => {
     const now = Math.floor(Date.now() / 1000);
     const shortLived = await sign(rsa, { ...claims(), iat: now, exp: now + 1 });
     assert.ok(await verifier.verify(shortLived));
+    assert.ok(verifier.cached?.(shortLived));
     await sleep(Math.max(0, (now + 1) * 1000 + 50 - Date.now()));
+    assert.equal(verifier.cached?.(shortLived), undefined, "never past exp");
     await assertRefused(verifier.verify(shortLived), "invalid_token", { message: /expired/ });
 
     const server = await jwksServer(() => [rsa.jwk]);
     const uncached = remoteVerifier(server.url, { jwksCacheMaxAgeMs: 1, jwksStaleIfErrorMs: 0 });
     const token = await sign(rsa);
     assert.ok(await uncached.verify(token));
+    assert.equal(uncached.cached?.(token), undefined);
     await server.close();
     await sleep(5);
     await assertRefused(uncached.verify(token), "unavailable");
@@ -549,7 +556,9 @@ describe("introspectionVerifier", () => {
   it("caches an active answer: a second verify makes no request", async () => {
     answers.set("tok-cached", active());
     const verifier = make();
+    assert.equal(verifier.cached?.("tok-cached"), undefined);
     const first = await verifier.verify("tok-cached");
+    assert.equal(verifier.cached?.("tok-cached"), first);
     const second = await verifier.verify("tok-cached");
     assert.equal(second, first);
     assert.equal(requestsFor("tok-cached"), 1);
@@ -566,7 +575,9 @@ describe("introspectionVerifier", () => {
     answers.set("tok-short", active({ iat: exp - 60, exp }));
     const verifier = make({ cacheTtlSec: 60 });
     await verifier.verify("tok-short");
+    assert.ok(verifier.cached?.("tok-short"));
     await sleep(Math.max(0, exp * 1000 - Date.now()) + 200);
+    assert.equal(verifier.cached?.("tok-short"), undefined);
     await assertRefused(verifier.verify("tok-short"), "invalid_token", { message: /expired/ });
     assert.equal(requestsFor("tok-short"), 2, "the expired entry was not used");
   });

@@ -74,6 +74,42 @@ describe("sqlite store", () => {
     db.close();
   });
 
+  it("commits the writes of one event-loop turn together; one failing write fails alone", async () => {
+    const db = new Database(":memory:");
+    const store = sqliteStore({ database: db });
+    await store.get("x", 0); // schema in place
+    // A write the database refuses, among others asked for in the same turn.
+    db.exec(`CREATE TRIGGER refuse_boom BEFORE INSERT ON toolgate_idempotency
+      WHEN NEW.scope LIKE 'boom-%' BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END`);
+    const scopes = Array.from({ length: 50 }, (_, i) => newScope(i === 17 ? "boom" : "s"));
+    const twice = newScope("twice");
+    const outcomes = await Promise.allSettled([
+      ...scopes.map((scope) => store.claim(claimInput(scope))),
+      store.claim(claimInput(twice)),
+      store.claim(claimInput(twice)),
+    ]);
+    const failed = outcomes.flatMap((o, i) => (o.status === "rejected" ? [i] : []));
+    assert.deepEqual(failed, [17]);
+    assert.match(String((outcomes[17] as PromiseRejectedResult).reason), /refused by trigger/);
+    const kinds = outcomes
+      .slice(50)
+      .map((o) => (o as PromiseFulfilledResult<{ kind: string }>).value.kind);
+    assert.deepEqual(kinds, ["claimed", "existing"], "the same scope twice in one group");
+    const count = db.prepare("SELECT count(*) AS n FROM toolgate_idempotency").get() as {
+      n: number;
+    };
+    assert.equal(
+      count.n,
+      50,
+      "49 claims + 1 for the twice-claimed scope; the refused one rolled back",
+    );
+    // Asked for and then closed at once: the queued write is committed before close.
+    const last = store.claim(claimInput(newScope()));
+    await store.close();
+    assert.equal((await last).kind, "claimed");
+    db.close();
+  });
+
   it("a lock held past busy_timeout is StoreUnavailable, and the store recovers", async () => {
     const file = newFile();
     const store = sqliteStore({ path: file, busyTimeoutMs: 50 });
