@@ -23,6 +23,7 @@ import {
 } from "./key.js";
 import type { ResolvedIdempotency } from "./options.js";
 import type { IdempotencyRecord, IdempotencyStore } from "./store.js";
+import { TIMED_OUT, within } from "../util/deadline.js";
 
 export interface IdempotencyStageOptions {
   /** The store, or a function that opens it on first use. */
@@ -45,6 +46,10 @@ const DEFINITIVE = new Set<ErrorType>([
 ]);
 // A claim outlives the deadline a little, so a handler that just finished can still persist.
 const LEASE_MARGIN_MS = 5_000;
+// A store call always gets this long, even at or just past the deadline: the bound is for
+// a store that hangs, not for one that answers in a millisecond a little late.
+const MIN_STORE_WAIT_MS = 100;
+const storeWaitUntil = (deadlineAt: number) => Math.max(deadlineAt, Date.now() + MIN_STORE_WAIT_MS);
 
 /**
  * Makes write tools retry-safe (the design page `idempotency.md`): claim the key
@@ -82,23 +87,28 @@ export function idempotency(options: IdempotencyStageOptions): Stage {
     const timeoutMs = tool.timeoutMs ?? defaultTimeoutMs;
     const leaseMs = Math.max(settings.leaseMs, timeoutMs + LEASE_MARGIN_MS);
     // Waiting is measured in real time (the `now` option only dates records).
-    const waitUntil = Math.min(Date.now() + settings.waitMs, ctx.startedAt + timeoutMs);
+    const deadlineAt = ctx.startedAt + timeoutMs;
+    const waitUntil = Math.min(Date.now() + settings.waitMs, deadlineAt);
     const ownerToken = randomUUID();
-    const s = await guard(store(), "open");
+    const s = await guard(store(), "open", deadlineAt);
 
     for (;;) {
-      const claim = await guard(
-        s.claim({
-          scope,
-          fingerprint,
-          ownerToken,
-          now: now(),
-          leaseMs,
-          // A running claim must outlive its lease, even with a short retention.
-          retentionMs: Math.max(settings.retentionMs, leaseMs),
-        }),
-        "claim",
-      );
+      const claiming = s.claim({
+        scope,
+        fingerprint,
+        ownerToken,
+        now: now(),
+        leaseMs,
+        // A running claim must outlive its lease, even with a short retention.
+        retentionMs: Math.max(settings.retentionMs, leaseMs),
+      });
+      const claim = await guard(claiming, "claim", deadlineAt, () => {
+        // The caller was told nothing ran; a claim that lands after all is given back.
+        void claiming.then(
+          (late) => (late.kind === "claimed" ? release(ctx, s, { scope, ownerToken }) : undefined),
+          () => undefined,
+        );
+      });
       if (claim.kind === "claimed") {
         if (claim.takeover)
           ctx.log.warn("took over an idempotency claim whose lease had ended (its owner crashed?)");
@@ -110,6 +120,7 @@ export function idempotency(options: IdempotencyStageOptions): Stage {
           now,
           tool,
           leaseEndsAt: Date.now() + leaseMs,
+          deadlineAt,
         });
       }
       const { record } = claim;
@@ -169,6 +180,8 @@ interface Ownership {
   tool: ToolDefinition;
   /** Real time (epoch ms) at which the claim may be taken over: saving is pointless after. */
   leaseEndsAt: number;
+  /** The call's deadline (epoch ms): the caller is answered by then, saved or not. */
+  deadlineAt: number;
 }
 
 /** Runs the operation once and persists its outcome before answering (rules 3-6). */
@@ -199,16 +212,31 @@ async function runOnce(
       now: own.now(),
       retentionMs: own.retentionMs,
     });
-  const saved = await save().catch((error: unknown) => {
+  const saving = save();
+  // A store that hangs must not hold the caller past the deadline: it is answered
+  // `unavailable` then, and this save (or the retries after it) carries on, so a retry
+  // with the same key replays the result once it lands.
+  const outcome = await within(saving, storeWaitUntil(own.deadlineAt)).then(
+    (value) => value,
+    (error: unknown) => ({ error }),
+  );
+  if (outcome === TIMED_OUT) {
+    ctx.log.warn("the idempotency store did not save a result by the deadline; still trying");
+    // Resolving false means the claim is no longer ours: nothing left to save.
+    void saving.then(
+      () => undefined,
+      () => keepSaving(ctx, save, own.leaseEndsAt),
+    );
+  } else if (typeof outcome === "object") {
     ctx.log.error(
-      { err: error },
+      { err: outcome.error },
       "could not persist an idempotent result; retrying in the background",
     );
     // The store may be back in a moment: keep trying while the claim is ours, so a retry
     // with the same key replays this result instead of running the operation again.
     void keepSaving(ctx, save, own.leaseEndsAt);
-    return false;
-  });
+  }
+  const saved = outcome === true;
   // Never hand out a result a retry could not replay: the caller retries with the same key.
   if (!saved) {
     throw unavailable(
@@ -272,7 +300,11 @@ async function keepSaving(ctx: CallContext, save: () => Promise<boolean>, leaseE
   ctx.log.warn("gave up persisting an idempotent result; a retry after the lease runs it again");
 }
 
-async function release(ctx: CallContext, store: IdempotencyStore, own: Ownership): Promise<void> {
+async function release(
+  ctx: CallContext,
+  store: IdempotencyStore,
+  own: Pick<Ownership, "scope" | "ownerToken">,
+): Promise<void> {
   // Best effort: if this fails, the lease expires and a retry takes the claim over.
   await store.release(own.scope, own.ownerToken).catch((error: unknown) => {
     ctx.log.warn(
@@ -295,11 +327,28 @@ function reusedKey(toolName: string): ToolError {
   );
 }
 
-/** Store trouble fails closed: nothing runs, and the caller may retry with the same key. */
-async function guard<T>(work: Promise<T>, step: string): Promise<T> {
+/**
+ * Store trouble fails closed: nothing runs, and the caller may retry with the same key.
+ * A store that does not answer by the call's deadline is trouble too (`onLate` then deals
+ * with its answer, should it come).
+ */
+async function guard<T>(
+  work: Promise<T>,
+  step: string,
+  deadlineAt: number,
+  onLate?: () => void,
+): Promise<T> {
   try {
-    return await work;
+    const outcome = await within(work, storeWaitUntil(deadlineAt));
+    if (outcome !== TIMED_OUT) return outcome;
+    onLate?.();
+    throw unavailable(
+      "The idempotency store did not answer within the call's deadline, so the operation was not started. Retry with the same key.",
+      1000,
+      { step },
+    );
   } catch (error) {
+    if (isToolError(error)) throw error;
     throw unavailable(
       "The idempotency store is unavailable, so the operation was not started. Retry with the same key.",
       1000,

@@ -5,6 +5,15 @@ import type { Principal } from "../auth/principal.js";
 import type { Stage } from "../pipeline/types.js";
 import type { Rate, ResolvedRateLimits } from "./options.js";
 import type { RateLimitOutcome, RateLimitStore } from "./store.js";
+import { TIMED_OUT, within } from "../util/deadline.js";
+import { DEFAULT_TIMEOUT_MS } from "../pipeline/stages/execute.js";
+
+/**
+ * The longest a call waits for the budget store (and at most half the time left before
+ * its deadline): past it the store counts as down and the call goes on uncounted (fail
+ * open), so a hanging store cannot use up the call's deadline.
+ */
+const STORE_WAIT_MS = 1_000;
 
 export interface RateLimitStageOptions {
   /** The server's budgets (resolved with `resolveRateLimits`); tools add their own. */
@@ -70,15 +79,24 @@ export function rateLimit(options: RateLimitStageOptions): Stage {
     if (buckets.length === 0) return next();
 
     let worst: Refusal | undefined;
+    const left = ctx.startedAt + (tool.timeoutMs ?? DEFAULT_TIMEOUT_MS) - Date.now();
+    const waitUntil = Date.now() + Math.min(STORE_WAIT_MS, Math.max(0, left / 2));
+    const inTime = async <T>(work: Promise<T>): Promise<T> => {
+      const outcome = await within(work, waitUntil);
+      if (outcome === TIMED_OUT) throw new Error("the rate-limit store did not answer in time");
+      return outcome;
+    };
     try {
-      const s = await store();
+      const s = await inTime(store());
       const at = now();
       const consume = async (phase: Bucket[]) =>
         worstOf(
           phase,
-          await Promise.all(
-            phase.map((b) =>
-              s.consume({ key: b.key, limit: b.rate.limit, windowMs: b.rate.windowMs, now: at }),
+          await inTime(
+            Promise.all(
+              phase.map((b) =>
+                s.consume({ key: b.key, limit: b.rate.limit, windowMs: b.rate.windowMs, now: at }),
+              ),
             ),
           ),
         );

@@ -21,8 +21,9 @@ import type { FastCall } from "./fast-call.js";
 import type { Logger } from "../log/logger.js";
 import type { HttpAuthenticator } from "./http-auth.js";
 import { INVALID_REQUEST, PARSE_ERROR, sendJson, sendJsonRpcError } from "./http-responses.js";
+import { hasProtoKey } from "../validation/json-value.js";
 import { nestsDeeperThan } from "./json-depth.js";
-import { BodyTooLarge, readBody } from "./read-body.js";
+import { BodyTooLarge, ClientAborted, readBody } from "./read-body.js";
 import { createSessionRouter, type SessionRouter } from "./sessions.js";
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -149,8 +150,10 @@ export async function startHttpServer(
   let boundUrl = "";
   const auth = makeAuthenticator?.(() => boundUrl);
 
+  const endpointUrl = new URL(path, "http://localhost");
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://localhost");
+    // Almost every request is a POST to the endpoint itself: its URL is parsed once.
+    const url = req.url === path ? endpointUrl : new URL(req.url ?? "/", "http://localhost");
     if (url.pathname === "/healthz" && req.method === "GET")
       return sendJson(res, 200, { status: "ok" });
     if (auth?.serveMetadata(req, res, url)) return;
@@ -206,6 +209,12 @@ export async function startHttpServer(
           },
         );
       }
+      if (error instanceof ClientAborted) {
+        // Nobody is left to answer (a slow client cut off by requestTimeout, a dropped
+        // connection): not a server error, and one per hostile client must not flood the log.
+        log.debug({ reason: (error as Error).message }, "request body not received");
+        return;
+      }
       if (error instanceof SyntaxError) {
         return sendJsonRpcError(
           res,
@@ -216,6 +225,7 @@ export async function startHttpServer(
       }
       throw error;
     }
+    if (auth && principal && auth.refuseIfExpired(res, principal)) return;
     if (auth && principal && auth.refuseForStepUp(res, body, principal)) return;
     if (nestsDeeperThan(body, MAX_JSON_DEPTH)) {
       return sendJsonRpcError(
@@ -225,8 +235,19 @@ export async function startHttpServer(
         `The request nests deeper than ${MAX_JSON_DEPTH} levels.`,
       );
     }
-    if (sessions && (await sessions.claims(req, body))) return sessions.handle(req, res, body);
-    if (fastCall?.(req, res, body, principal)) return;
+    const ofSession = sessions ? await sessions.claims(req, body) : false;
+    if (!ofSession && fastCall?.(req, res, body, principal)) return;
+    // The SDK's message parsing drops `__proto__` keys silently, so its handlers would see
+    // other arguments than the client sent (the fast path refuses them as invalid_input).
+    if (hasProtoKey(body)) {
+      return sendJsonRpcError(
+        res,
+        400,
+        INVALID_REQUEST,
+        "Invalid request: a key named __proto__ is not accepted anywhere in a message; rename the field.",
+      );
+    }
+    if (ofSession && sessions) return sessions.handle(req, res, body);
     return serveStateless(req as NodeIncomingMessageLike, res, body);
   }
 

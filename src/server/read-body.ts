@@ -4,6 +4,11 @@ export class BodyTooLarge extends Error {
   override readonly name = "BodyTooLarge";
 }
 
+/** The client went away (or was cut off as too slow) before its body arrived. */
+export class ClientAborted extends Error {
+  override readonly name = "ClientAborted";
+}
+
 /**
  * Reads a request body up to `limit` bytes. A declared or actual size over the limit
  * rejects with `BodyTooLarge` as soon as it is known, without buffering the rest.
@@ -38,7 +43,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       cleanup();
       reject(error);
     };
-    const onAborted = () => onError(new Error("The client aborted the request."));
+    const onAborted = () => onError(new ClientAborted("The client aborted the request."));
     req.on("data", onData);
     req.on("end", onEnd);
     req.on("error", onError);

@@ -639,6 +639,31 @@ describe("HTTP auth (jwtVerifier): attacks are refused before any handler runs",
   });
 });
 
+describe("HTTP auth: a token that expires while the request is on its way", () => {
+  let jwks: StubServer;
+  let server: AuthServer;
+  before(async () => {
+    jwks = await jwksStub(() => [rsa.jwk]);
+    server = await authServer(jwtAuth(jwks.url, { clockToleranceSec: 0 }));
+  });
+
+  // The token is checked when the headers arrive; the body comes after its exp. The answer
+  // must still be the 401 that makes an OAuth client refresh, not a tool result.
+  test("gets 401 invalid_token, and nothing runs", async () => {
+    const exp = nowSec() + 1;
+    const token = await mint(server.resource, { iat: exp - 60, exp });
+    await noHandlerRuns(server, async () => {
+      const res = await rawRequest({
+        port: server.address.port,
+        headers: { ...MCP_HEADERS, authorization: bearer(token) },
+        body: toolsCall("refund_order", { id: "INV-1" }),
+        bodyAfterMs: exp * 1000 - Date.now() + 300,
+      });
+      assertChallenge(res, server, { status: 401, error: "invalid_token", message: /expired/ });
+    });
+  });
+});
+
 describe("HTTP auth (jwtVerifier): key rotation and JWKS outages", () => {
   test("an unknown kid is refused, then accepted once the JWKS rotates and the cooldown passes", async () => {
     let keys = [rsa.jwk];

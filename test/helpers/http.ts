@@ -22,6 +22,8 @@ export interface RawRequestOptions {
   body?: string | Buffer;
   /** Bound on the whole exchange. Default 10 s. */
   timeoutMs?: number;
+  /** Send the headers at once and the body this much later. */
+  bodyAfterMs?: number;
 }
 
 /**
@@ -61,7 +63,9 @@ export function rawRequest(options: RawRequestOptions): Promise<RawResponse> {
       req.destroy(new Error(`no answer within ${options.timeoutMs ?? 10_000} ms`)),
     );
     req.on("error", reject);
-    req.end(options.body);
+    if (options.bodyAfterMs === undefined) return void req.end(options.body);
+    req.flushHeaders();
+    setTimeout(() => req.end(options.body), options.bodyAfterMs);
   });
 }
 

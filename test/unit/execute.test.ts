@@ -146,6 +146,35 @@ describe("execute: deadlines", () => {
     assert.ok(timers() <= before, `Timeout handles grew from ${before} to ${timers()}`);
   });
 
+  it("treats synchronous and asynchronous handlers alike: results, errors, no timer left", async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const before = timers();
+    let mode: "ok" | "fail" | "bad" = "ok";
+    let badValue: unknown;
+    const run = () => {
+      if (mode === "fail") throw notFound("no such thing");
+      if (mode === "bad") return badValue; // not JSON: no result can be built from it
+      return { ok: true };
+    };
+    const sync = serverWith(() => run());
+    const async = serverWith(async () => {
+      await tick();
+      return run();
+    });
+    for (const server of [sync, async]) {
+      mode = "ok";
+      assert.deepEqual((await server.callTool("work", {})).structuredContent, { ok: true });
+      mode = "fail";
+      assert.equal(errorOf(await server.callTool("work", {}))["type"], "not_found");
+      for (const bad of [10n, Symbol("no JSON"), () => "no JSON"]) {
+        mode = "bad";
+        badValue = bad;
+        assert.equal(errorOf(await server.callTool("work", {}))["type"], "internal");
+      }
+    }
+    assert.ok(timers() <= before, `Timeout handles grew from ${before} to ${timers()}`);
+  });
+
   it("answers timeout when the caller's signal is already aborted", async () => {
     const signals: boolean[] = [];
     const server = serverWith((_args, ctx) => {

@@ -10,8 +10,9 @@ export interface AuthorizeOptions {
 
 /**
  * Least privilege: the caller's token must carry every scope the tool declares. On
- * HTTP the token was verified before the request reached MCP; here the principal is
- * checked per call, which also catches a stdio token that expired mid-session.
+ * HTTP the token was verified (expiry included) when the request arrived and answered
+ * with a 401 if it failed, which is what makes OAuth clients refresh; here the principal
+ * is checked per call, which also catches a stdio token that expired mid-session.
  */
 export function authorize(options: AuthorizeOptions): Stage {
   if (typeof options?.requireAuthentication !== "boolean") {
@@ -27,7 +28,11 @@ export function authorize(options: AuthorizeOptions): Stage {
         "This server requires a valid access token. Provide one and reconnect.",
       );
     }
-    if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now()) {
+    // On HTTP the request was complete, and its token valid, when it was accepted: a token
+    // that expires while the call runs is not turned into a tool result the client would
+    // not refresh on.
+    const expired = principal.expiresAt !== undefined && principal.expiresAt <= Date.now();
+    if (expired && ctx.transport !== "http") {
       throw new ToolError(
         "unauthenticated",
         "The access token has expired. Get a fresh token and reconnect.",

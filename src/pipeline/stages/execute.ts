@@ -1,7 +1,8 @@
 import { ToolError } from "../../errors/tool-error.js";
 import { toCallToolResult } from "../../tool/result.js";
 import type { ToolContext, ToolDefinition } from "../../tool/types.js";
-import type { Stage } from "../types.js";
+import type { CallContext, Stage } from "../types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { requireTool } from "./require-tool.js";
 import { runBackendCall } from "../../observability/backend-call.js";
 import { createClientFeatures } from "../../tool/client-features.js";
@@ -72,84 +73,134 @@ export function execute(options: ExecuteOptions = {}): Stage {
     // not happen behind a "timeout" answer that invites a retry.
     if (ctx.signal.aborted)
       throw new ToolError("timeout", "The call was cancelled before it started.");
-    const controller = new AbortController();
-    const onClientAbort = () =>
-      controller.abort(new CancelledByClient("The client cancelled the call."));
-    if (ctx.signal.aborted) onClientAbort();
-    else ctx.signal.addEventListener("abort", onClientAbort, { once: true });
-    const timer = setTimeout(
-      () => controller.abort(new DeadlineExceeded(`Deadline of ${timeoutMs} ms passed.`)),
-      Math.max(0, deadline - Date.now()),
-    );
-    let removeAbortListener: (() => void) | undefined;
-    let work: Promise<unknown> = Promise.resolve();
-    try {
-      const client = createClientFeatures(ctx, controller.signal, deadline);
-      const toolCtx: ToolContext = {
-        signal: controller.signal,
-        requestId: ctx.requestId,
-        principal: ctx.principal,
-        log: ctx.log,
-        deadline,
-        tool: { name: tool.name, version: tool.version },
-        idempotencyKey: ctx.idempotencyKey,
-        backendCall: (name, run) => runBackendCall(ctx, controller.signal, name, run),
-        backend: (name) => {
-          if (!ctx.backends) {
-            throw new Error(
-              `Tool '${tool.name}' asked for backend '${String(name)}', but the server has no backends.`,
-            );
-          }
-          return ctx.backends.client(ctx, controller.signal, name);
-        },
-        progress: client.progress,
-        clientLog: client.clientLog,
-        sample: client.sample,
-        elicit: client.elicit,
-      };
-      work = Promise.resolve().then(() => tool.handler(ctx.args, toolCtx));
-      const aborted = new Promise<never>((_, reject) => {
-        const onAbort = () => reject(controller.signal.reason as Error);
-        if (controller.signal.aborted) onAbort();
-        controller.signal.addEventListener("abort", onAbort, { once: true });
-        removeAbortListener = () => controller.signal.removeEventListener("abort", onAbort);
-      });
-      // A handler that ignores its signal settles later; its outcome must not become an
-      // unhandled rejection, and a late failure is still worth a log line.
-      work.catch((error: unknown) => {
-        // Rejecting with the abort reason is the handler honouring its signal, not a failure.
-        if (controller.signal.aborted && error !== controller.signal.reason) {
-          ctx.log.warn({ err: error }, "tool handler failed after its deadline");
-        }
-      });
-      const value = await Promise.race([work, aborted]);
-      return toCallToolResult(value);
-    } catch (error) {
-      if (controller.signal.aborted) {
-        // The caller is answered now; whatever the handler still does settles here, so
-        // the idempotency stage can store the real outcome (a retry then replays it).
-        const late = work.then(toCallToolResult);
-        late.catch(() => undefined); // observed by whoever consumes it; never unhandled
-        ctx.lateOutcome = late;
-        if (controller.signal.reason instanceof CancelledByClient) {
-          throw new ToolError("timeout", "The call was cancelled before it finished.");
-        }
-        // The handler's own abort error (e.g. fetch's AbortError) is the same event.
-        if (
-          error === controller.signal.reason ||
-          controller.signal.reason instanceof DeadlineExceeded
-        ) {
-          throw new ToolError("timeout", timeoutMessage(tool, timeoutMs), {
-            cause: error === controller.signal.reason ? undefined : error,
-          });
-        }
-      }
-      throw error;
-    } finally {
-      clearTimeout(timer);
-      for (const cleanup of ctx.cleanups.splice(0)) cleanup();
-      removeAbortListener?.();
-      ctx.signal.removeEventListener("abort", onClientAbort);
+    // Earlier stages (a slow store, a wait for a duplicate) may have used up the time: a
+    // handler started now could only be cut short, so it is not started at all.
+    if (Date.now() >= deadline) {
+      throw new ToolError(
+        "timeout",
+        `${tool.name} could not start within its ${timeoutMs} ms deadline; nothing ran. It is safe to retry.`,
+      );
     }
+    const controller = new AbortController();
+    const client = createClientFeatures(ctx, controller.signal, deadline);
+    const toolCtx: ToolContext = {
+      signal: controller.signal,
+      requestId: ctx.requestId,
+      principal: ctx.principal,
+      log: ctx.log,
+      deadline,
+      tool: { name: tool.name, version: tool.version },
+      idempotencyKey: ctx.idempotencyKey,
+      backendCall: (name, run) => runBackendCall(ctx, controller.signal, name, run),
+      backend: (name) => {
+        if (!ctx.backends) {
+          throw new Error(
+            `Tool '${tool.name}' asked for backend '${String(name)}', but the server has no backends.`,
+          );
+        }
+        return ctx.backends.client(ctx, controller.signal, name);
+      },
+      progress: client.progress,
+      clientLog: client.clientLog,
+      sample: client.sample,
+      elicit: client.elicit,
+    };
+    let value: unknown;
+    try {
+      value = tool.handler(ctx.args, toolCtx);
+    } catch (error) {
+      runCleanups(ctx);
+      throw error;
+    }
+    // A handler that finished synchronously cannot be late, cancelled or cut short: no
+    // timer, listener or race is needed (they cost more than many such handlers).
+    if (!isThenable(value)) {
+      try {
+        return toCallToolResult(value);
+      } finally {
+        runCleanups(ctx);
+      }
+    }
+    return settleWithin(ctx, tool, controller, Promise.resolve(value), deadline, timeoutMs);
   };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
+}
+
+function runCleanups(ctx: CallContext): void {
+  for (const cleanup of ctx.cleanups.splice(0)) cleanup();
+}
+
+/**
+ * Waits for an asynchronous handler until the deadline or the client's cancellation,
+ * whichever comes first; on either, the handler's signal aborts and the caller is
+ * answered at once (the handler's real outcome is kept as `ctx.lateOutcome`).
+ */
+async function settleWithin(
+  ctx: CallContext,
+  tool: ToolDefinition,
+  controller: AbortController,
+  work: Promise<unknown>,
+  deadline: number,
+  timeoutMs: number,
+): Promise<CallToolResult> {
+  // `aborted` rejects when the call is cut short, so the race below answers at once even
+  // if the handler ignores its signal. Rejected directly by `abort` rather than through
+  // a second listener on the signal: this runs on every call.
+  let rejectAborted: (reason: unknown) => void = () => undefined;
+  const aborted = new Promise<never>((_, reject) => (rejectAborted = reject));
+  const abort = (reason: Error) => {
+    controller.abort(reason);
+    rejectAborted(reason);
+  };
+  const onClientAbort = () => abort(new CancelledByClient("The client cancelled the call."));
+  if (ctx.signal.aborted) onClientAbort();
+  else ctx.signal.addEventListener("abort", onClientAbort, { once: true });
+  const timer = setTimeout(
+    () => abort(new DeadlineExceeded(`Deadline of ${timeoutMs} ms passed.`)),
+    Math.max(0, deadline - Date.now()),
+  );
+  // A handler that ignores its signal settles later; its outcome must not become an
+  // unhandled rejection, and a late failure is still worth a log line.
+  work.catch((error: unknown) => {
+    // Rejecting with the abort reason is the handler honouring its signal, not a failure.
+    if (controller.signal.aborted && error !== controller.signal.reason) {
+      ctx.log.warn({ err: error }, "tool handler failed after its deadline");
+    }
+  });
+  try {
+    const value = await Promise.race([work, aborted]);
+    return toCallToolResult(value);
+  } catch (error) {
+    if (controller.signal.aborted) {
+      // The caller is answered now; whatever the handler still does settles here, so
+      // the idempotency stage can store the real outcome (a retry then replays it).
+      const late = work.then(toCallToolResult);
+      late.catch(() => undefined); // observed by whoever consumes it; never unhandled
+      ctx.lateOutcome = late;
+      if (controller.signal.reason instanceof CancelledByClient) {
+        throw new ToolError("timeout", "The call was cancelled before it finished.");
+      }
+      // The handler's own abort error (e.g. fetch's AbortError) is the same event.
+      if (
+        error === controller.signal.reason ||
+        controller.signal.reason instanceof DeadlineExceeded
+      ) {
+        throw new ToolError("timeout", timeoutMessage(tool, timeoutMs), {
+          cause: error === controller.signal.reason ? undefined : error,
+        });
+      }
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    runCleanups(ctx);
+    ctx.signal.removeEventListener("abort", onClientAbort);
+  }
 }

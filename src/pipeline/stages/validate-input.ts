@@ -1,16 +1,20 @@
 import { invalidInput, type FieldIssue } from "../../errors/tool-error.js";
 import type { Stage } from "../types.js";
 import { requireTool } from "./require-tool.js";
+import { nonJsonIssue } from "../../validation/json-value.js";
 
 const MAX_ISSUES = 50;
 
 /**
  * Re-validates every call's arguments against the tool's schema: the schema guides
- * the model but does not bind it. Missing arguments are validated as `{}`.
+ * the model but does not bind it. Missing arguments are validated as `{}`. Values JSON
+ * cannot carry faithfully (Infinity, lone surrogates, `__proto__` keys) are refused first.
  */
 export function validateInput(): Stage {
   return function validateInputStage(ctx, next) {
     const tool = requireTool(ctx, "validateInput");
+    const notJson = nonJsonIssue(ctx.rawArguments);
+    if (notJson) throw invalidInput(summarize(tool.name, [notJson]), [notJson]);
     const outcome = tool.parseInput(ctx.rawArguments ?? {});
     if (!outcome.ok)
       throw invalidInput(summarize(tool.name, outcome.issues), outcome.issues.slice(0, MAX_ISSUES));
