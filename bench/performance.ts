@@ -41,6 +41,8 @@
 //                                         slope of RSS-after-GC over the last 4 minutes
 //                                         < 1 MB/min (a soak under 5 minutes: its 2nd half)
 //   --tsx            BENCH_TSX=1          run the servers under tsx instead of a JS build
+//   --node-flags=F   BENCH_NODE_FLAGS     extra Node/V8 flags for the server children
+//                                         (space-separated), e.g. "--max-semi-space-size=8"
 // The servers run as plain JavaScript, as a published toolgate would: src/ and the server
 // script are transpiled (no type check) into the temp dir when the bench starts. tsx would
 // add a loader thread (~30 MB RSS per process) and source-mapped stack traces to every
@@ -97,6 +99,9 @@ const SOAK_RAW = rawOption("soak", "BENCH_SOAK_S");
 const SOAK = SOAK_RAW !== undefined && SOAK_RAW !== "0";
 const SOAK_S = SOAK_RAW === "" ? 300 : Number(SOAK_RAW);
 const USE_TSX = rawOption("tsx", "BENCH_TSX") !== undefined && process.env["BENCH_TSX"] !== "0";
+const EXTRA_NODE_FLAGS = (rawOption("node-flags", "BENCH_NODE_FLAGS") ?? "")
+  .split(/\s+/)
+  .filter(Boolean);
 const ONLY = rawOption("only", "BENCH_ONLY")
   ?.split(",")
   .map((s) => s.trim())
@@ -302,7 +307,7 @@ function logOf(name: string) {
 /** The command line of a server child: the JS build, or the TypeScript under tsx. */
 let serverCommand: string[] = ["--import", "tsx", SERVER_SCRIPT];
 /** Node flags of the server children (the soak adds --expose-gc). */
-const nodeFlags: string[] = [];
+const nodeFlags: string[] = [...EXTRA_NODE_FLAGS];
 
 /**
  * Transpiles src/ and the server script into `dir` (TypeScript's transpileModule: no type
@@ -1143,6 +1148,7 @@ function report(contenders: Contender[], notes: string[], elapsedS: number): voi
       rounds: ROUNDS,
       connections: CONNECTIONS,
       warmupS: WARMUP_S,
+      nodeFlags: EXTRA_NODE_FLAGS,
       leadInS: LEAD_IN_S,
       only: ONLY ?? null,
     },
@@ -1316,7 +1322,12 @@ async function soak(): Promise<void> {
       {
         bench: "performance-soak",
         ...environment(),
-        settings: { soakS: SOAK_S, connections: CONNECTIONS, sampleMs: SOAK_SAMPLE_MS },
+        settings: {
+          soakS: SOAK_S,
+          connections: CONNECTIONS,
+          sampleMs: SOAK_SAMPLE_MS,
+          nodeFlags: EXTRA_NODE_FLAGS,
+        },
         targets: TARGETS,
         calls,
         errors,
