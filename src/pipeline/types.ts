@@ -5,6 +5,7 @@ import type { BackendRegistry } from "../backends/registry.js";
 import type { Principal } from "../auth/principal.js";
 import type { Logger } from "../log/logger.js";
 import type { ToolDefinition } from "../tool/types.js";
+import type { Cancellation } from "../util/lazy-abort.js";
 
 export type Transport = "http" | "stdio" | "direct";
 
@@ -24,6 +25,11 @@ export interface CallContext {
   readonly headers: Headers | undefined;
   /** Aborts when the client cancels the request or disconnects. */
   readonly signal: AbortSignal;
+  /**
+   * The same cancellation without creating `signal` (which the server's contexts create
+   * only when read); read it through `callCancellation(ctx)`. Absent: `signal` is it.
+   */
+  readonly cancellation?: Cancellation | undefined;
   readonly startedAt: number;
   readonly lookup: (name: string) => ToolDefinition | undefined;
   log: Logger;

@@ -19,6 +19,7 @@ import { isRecord } from "../util/is-record.js";
 import type { RunCall } from "./mcp-factory.js";
 import { createCallContext } from "./mcp-factory.js";
 import type { ToolRegistry } from "./tool-registry.js";
+import { LazyAbort, withLazySignal } from "../util/lazy-abort.js";
 
 /** Serves the request and returns true, or returns false and leaves it to the SDK. */
 export type FastCall = (
@@ -83,7 +84,8 @@ export function createFastCall(
   return (req, res, body, principal) => {
     const call = servable(req, body);
     if (!call) return false;
-    const controller = new AbortController();
+    // Its signal is created only if something reads it (see LazyAbort).
+    const controller = new LazyAbort();
     // The client going away cancels the call, as the SDK's request signal does.
     const onClose = () => {
       if (!res.writableFinished) controller.abort();
@@ -114,12 +116,12 @@ export function createFastCall(
       meta: call.meta,
       transport: "http",
       headers: webHeaders(req),
-      signal: controller.signal,
+      signal: controller,
       lookup: registry.get,
       log,
       principal,
       backends,
-      sdk: statelessContext(req, call.id, controller.signal, send),
+      sdk: statelessContext(req, call.id, controller, send),
     });
     runCall(ctx)
       .then(
@@ -163,26 +165,28 @@ function webHeaders(req: IncomingMessage): Headers {
 function statelessContext(
   req: IncomingMessage,
   id: string | number,
-  signal: AbortSignal,
+  abort: LazyAbort,
   send: (message: Record<string, unknown>) => void,
 ): ServerContext {
   const notify = (notification: Record<string, unknown>) => {
     send({ ...notification, jsonrpc: "2.0" });
     return Promise.resolve();
   };
-  const mcpReq = {
-    id,
-    method: "tools/call",
-    _meta: undefined,
-    envelope: undefined,
-    signal,
-    notify,
-    log: (level: LoggingLevel, data: unknown, logger?: string) =>
-      notify({
-        method: "notifications/message",
-        params: { level, data, ...(logger === undefined ? {} : { logger }) },
-      }),
-  };
+  const mcpReq = withLazySignal(
+    {
+      id,
+      method: "tools/call",
+      _meta: undefined,
+      envelope: undefined,
+      notify,
+      log: (level: LoggingLevel, data: unknown, logger?: string) =>
+        notify({
+          method: "notifications/message",
+          params: { level, data, ...(logger === undefined ? {} : { logger }) },
+        }),
+    },
+    abort,
+  );
   return { http: { req }, sessionId: undefined, mcpReq } as unknown as ServerContext;
 }
 

@@ -14,6 +14,7 @@ import { registerResourceHandlers } from "../resources/resource-handlers.js";
 import type { ServingDeps } from "../resources/serving.js";
 import { createSubscriptionHub, type SubscriptionHub } from "../resources/subscriptions.js";
 import { registerCompletionHandler } from "./completion.js";
+import { LazyAbort, withLazySignal } from "../util/lazy-abort.js";
 
 export interface FactoryAuth {
   /** Whether tools/list is filtered by the caller's scopes. */
@@ -169,7 +170,8 @@ export interface CallContextInit {
   meta?: Record<string, unknown> | undefined;
   transport: Transport;
   headers?: Headers | undefined;
-  signal?: AbortSignal | undefined;
+  /** The client's cancellation: a signal, or a LazyAbort whose signal is made on first read. */
+  signal?: AbortSignal | LazyAbort | undefined;
   lookup: CallContext["lookup"];
   log: Logger;
   principal?: Principal | undefined;
@@ -178,14 +180,16 @@ export interface CallContextInit {
 }
 
 export function createCallContext(init: CallContextInit): CallContext {
-  return {
+  const given = init.signal;
+  const lazy = given instanceof LazyAbort ? given : given ? undefined : new LazyAbort();
+  const ctx: Omit<CallContext, "signal"> = {
     requestId: "",
     toolName: init.toolName,
     rawArguments: init.rawArguments,
     meta: init.meta,
     transport: init.transport,
     headers: init.headers,
-    signal: init.signal ?? new AbortController().signal,
+    cancellation: lazy,
     startedAt: Date.now(),
     lookup: init.lookup,
     log: init.log,
@@ -195,4 +199,7 @@ export function createCallContext(init: CallContextInit): CallContext {
     cleanups: [],
     sdk: init.sdk,
   };
+  // A LazyAbort's signal is created on first read (most calls never read it).
+  if (lazy) return withLazySignal(ctx, lazy);
+  return Object.assign(ctx, { signal: given as AbortSignal });
 }

@@ -17,6 +17,7 @@ import {
 } from "@modelcontextprotocol/server";
 import { ToolError } from "../errors/tool-error.js";
 import type { CallContext } from "../pipeline/types.js";
+import type { LazyAbort } from "../util/lazy-abort.js";
 
 /**
  * What a running tool call can ask of the MCP client that made it: progress
@@ -115,12 +116,12 @@ function modernRevision(sdk: ServerContext): string | undefined {
 }
 
 /**
- * Builds the client features of one call. `signal` and `deadline` are the handler's; the
+ * Builds the client features of one call. `abort` and `deadline` are the handler's; the
  * features stop (no-ops, or a throw for requests) when the call's handler stage ends.
  */
 export function createClientFeatures(
   ctx: CallContext,
-  signal: AbortSignal,
+  abort: LazyAbort,
   deadline: number,
 ): ClientFeatures {
   const sdk = ctx.sdk;
@@ -128,7 +129,7 @@ export function createClientFeatures(
   ctx.cleanups.push(() => {
     finished = true;
   });
-  const ended = () => finished || signal.aborted;
+  const ended = () => finished || abort.aborted;
   const progressToken = sdk?.mcpReq._meta?.progressToken;
   let lastProgress = -Infinity;
 
@@ -174,12 +175,12 @@ export function createClientFeatures(
     send: (sdk: ServerContext, options: { signal: AbortSignal; timeout: number }) => Promise<T>,
   ): Promise<T> {
     if (!sdk) throw unsupported(feature, "in_process");
-    if (finished && !signal.aborted) {
+    if (finished && !abort.aborted) {
       throw new Error(
         `ctx.${feature === "sampling" ? "sample" : "elicit"}() after the call ended.`,
       );
     }
-    if (signal.aborted) throw signal.reason;
+    if (abort.aborted) throw abort.reason;
     const revision = modernRevision(sdk);
     if (revision !== undefined) throw unsupported(feature, "protocol_revision", revision);
     // Per-request (stateless) HTTP serving: the request could go out on the POST's stream,
@@ -189,10 +190,11 @@ export function createClientFeatures(
       throw unsupported(feature, "stateless_http");
     }
     try {
-      return await send(sdk, { signal, timeout: Math.max(1, deadline - Date.now()) });
+      const timeout = Math.max(1, deadline - Date.now());
+      return await send(sdk, { signal: abort.signal, timeout });
     } catch (error) {
       // The deadline or the client's cancel: execute answers with `timeout`.
-      if (signal.aborted) throw signal.reason;
+      if (abort.aborted) throw abort.reason;
       throw mapRequestError(feature, error);
     }
   }

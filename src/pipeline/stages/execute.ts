@@ -6,6 +6,8 @@ import type { CallToolResult } from "@modelcontextprotocol/server";
 import { requireTool } from "./require-tool.js";
 import { runBackendCall } from "../../observability/backend-call.js";
 import { createClientFeatures } from "../../tool/client-features.js";
+import { LazyAbort, withLazySignal, type Cancellation } from "../../util/lazy-abort.js";
+import { callCancellation } from "../cancellation.js";
 
 export interface ExecuteOptions {
   /** Deadline for tools that set none. Default 30 000 ms. */
@@ -71,7 +73,8 @@ export function execute(options: ExecuteOptions = {}): Stage {
 
     // A call cancelled before it starts never runs: its caller is gone, and a write must
     // not happen behind a "timeout" answer that invites a retry.
-    if (ctx.signal.aborted)
+    const cancellation = callCancellation(ctx);
+    if (cancellation.aborted)
       throw new ToolError("timeout", "The call was cancelled before it started.");
     // Earlier stages (a slow store, a wait for a duplicate) may have used up the time: a
     // handler started now could only be cut short, so it is not started at all.
@@ -81,10 +84,10 @@ export function execute(options: ExecuteOptions = {}): Stage {
         `${tool.name} could not start within its ${timeoutMs} ms deadline; nothing ran. It is safe to retry.`,
       );
     }
-    const controller = new AbortController();
-    const client = createClientFeatures(ctx, controller.signal, deadline);
-    const toolCtx: ToolContext = {
-      signal: controller.signal,
+    // The handler's signal is created only if the handler (or a feature) reads it.
+    const controller = new LazyAbort();
+    const client = createClientFeatures(ctx, controller, deadline);
+    const fields: Omit<ToolContext, "signal"> = {
       requestId: ctx.requestId,
       principal: ctx.principal,
       log: ctx.log,
@@ -105,6 +108,7 @@ export function execute(options: ExecuteOptions = {}): Stage {
       sample: client.sample,
       elicit: client.elicit,
     };
+    const toolCtx: ToolContext = withLazySignal(fields, controller);
     let value: unknown;
     try {
       value = tool.handler(ctx.args, toolCtx);
@@ -121,7 +125,14 @@ export function execute(options: ExecuteOptions = {}): Stage {
         runCleanups(ctx);
       }
     }
-    return settleWithin(ctx, tool, controller, Promise.resolve(value), deadline, timeoutMs);
+    return settleWithin(
+      ctx,
+      tool,
+      { controller, cancellation },
+      Promise.resolve(value),
+      deadline,
+      timeoutMs,
+    );
   };
 }
 
@@ -145,7 +156,7 @@ function runCleanups(ctx: CallContext): void {
 async function settleWithin(
   ctx: CallContext,
   tool: ToolDefinition,
-  controller: AbortController,
+  { controller, cancellation }: { controller: LazyAbort; cancellation: Cancellation },
   work: Promise<unknown>,
   deadline: number,
   timeoutMs: number,
@@ -159,9 +170,9 @@ async function settleWithin(
     controller.abort(reason);
     rejectAborted(reason);
   };
-  const onClientAbort = () => abort(new CancelledByClient("The client cancelled the call."));
-  if (ctx.signal.aborted) onClientAbort();
-  else ctx.signal.addEventListener("abort", onClientAbort, { once: true });
+  const offClientAbort = cancellation.onAbort(() =>
+    abort(new CancelledByClient("The client cancelled the call.")),
+  );
   const timer = setTimeout(
     () => abort(new DeadlineExceeded(`Deadline of ${timeoutMs} ms passed.`)),
     Math.max(0, deadline - Date.now()),
@@ -170,7 +181,7 @@ async function settleWithin(
   // unhandled rejection, and a late failure is still worth a log line.
   work.catch((error: unknown) => {
     // Rejecting with the abort reason is the handler honouring its signal, not a failure.
-    if (controller.signal.aborted && error !== controller.signal.reason) {
+    if (controller.aborted && error !== controller.reason) {
       ctx.log.warn({ err: error }, "tool handler failed after its deadline");
     }
   });
@@ -178,22 +189,19 @@ async function settleWithin(
     const value = await Promise.race([work, aborted]);
     return toCallToolResult(value);
   } catch (error) {
-    if (controller.signal.aborted) {
+    if (controller.aborted) {
       // The caller is answered now; whatever the handler still does settles here, so
       // the idempotency stage can store the real outcome (a retry then replays it).
       const late = work.then(toCallToolResult);
       late.catch(() => undefined); // observed by whoever consumes it; never unhandled
       ctx.lateOutcome = late;
-      if (controller.signal.reason instanceof CancelledByClient) {
+      if (controller.reason instanceof CancelledByClient) {
         throw new ToolError("timeout", "The call was cancelled before it finished.");
       }
       // The handler's own abort error (e.g. fetch's AbortError) is the same event.
-      if (
-        error === controller.signal.reason ||
-        controller.signal.reason instanceof DeadlineExceeded
-      ) {
+      if (error === controller.reason || controller.reason instanceof DeadlineExceeded) {
         throw new ToolError("timeout", timeoutMessage(tool, timeoutMs), {
-          cause: error === controller.signal.reason ? undefined : error,
+          cause: error === controller.reason ? undefined : error,
         });
       }
     }
@@ -201,6 +209,6 @@ async function settleWithin(
   } finally {
     clearTimeout(timer);
     runCleanups(ctx);
-    ctx.signal.removeEventListener("abort", onClientAbort);
+    offClientAbort();
   }
 }
