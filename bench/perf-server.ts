@@ -14,12 +14,14 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { PerformanceObserver, constants } from "node:perf_hooks";
 import type { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import * as z from "zod";
 import {
   READ_SCOPE,
   WRITE_SCOPE,
   type ChildStats,
+  type MajorGc,
   type PerfServerConfig,
   type StatsRequest,
 } from "./perf-shared.js";
@@ -339,6 +341,29 @@ function start(config: PerfServerConfig): Promise<Running> {
   }
 }
 
+/**
+ * Records the full collections V8 makes by itself (forced ones, `gc: true`, are left out:
+ * they are the bench's, not the server's). RSS and heap are read when the entry arrives,
+ * just after the collection.
+ */
+function watchMajorGcs(): MajorGc[] {
+  const seen: MajorGc[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const { detail } = entry as { detail?: { kind?: number; flags?: number } };
+      if (detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
+      if (((detail.flags ?? 0) & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) !== 0) continue;
+      seen.push({
+        at: performance.timeOrigin + entry.startTime,
+        rss: process.memoryUsage.rss(),
+        heapUsed: process.memoryUsage().heapUsed,
+      });
+    }
+  });
+  observer.observe({ entryTypes: ["gc"] });
+  return seen;
+}
+
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? "") as PerfServerConfig;
   const server = await start(config);
@@ -355,7 +380,9 @@ async function main(): Promise<void> {
   process.stdin.on("error", () => void stop(0));
   process.stdin.resume();
   process.on("disconnect", () => void stop(0));
+  let majorGcs: MajorGc[] | undefined;
   process.on("message", (message: StatsRequest) => {
+    if (message.watchGc && majorGcs === undefined) majorGcs = watchMajorGcs();
     const { heapUsed } = process.memoryUsage();
     const before = {
       cpu: process.cpuUsage(),
@@ -369,7 +396,12 @@ async function main(): Promise<void> {
       gc();
       afterGc = { rss: process.memoryUsage.rss(), heapUsed: process.memoryUsage().heapUsed };
     }
-    const stats: ChildStats = { id: message.id, ...before, ...(afterGc ? { afterGc } : {}) };
+    const stats: ChildStats = {
+      id: message.id,
+      ...before,
+      ...(afterGc ? { afterGc } : {}),
+      ...(majorGcs ? { majorGcs: majorGcs.splice(0) } : {}),
+    };
     process.send?.(stats);
   });
   process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);

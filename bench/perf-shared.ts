@@ -46,12 +46,28 @@ export interface ChildStats {
   readonly heapUsed: number;
   /** When asked for (`{ id, gc: true }`, a child run with --expose-gc): after a full GC. */
   readonly afterGc?: { readonly rss: number; readonly heapUsed: number };
+  /**
+   * With `watchGc`: the full collections V8 made by itself since the previous request,
+   * each with the RSS and heap used read right after it (a `gc` performance entry).
+   */
+  readonly majorGcs?: readonly MajorGc[];
 }
 
-/** An IPC stats request; `gc` runs a full collection first (soak mode). */
+export interface MajorGc {
+  /** When the collection started, ms since the epoch. */
+  readonly at: number;
+  readonly rss: number;
+  readonly heapUsed: number;
+}
+
+/**
+ * An IPC stats request; `gc` runs a full collection first; `watchGc` starts (or goes on)
+ * recording the child's own full collections (soak mode).
+ */
 export interface StatsRequest {
   readonly id: number;
   readonly gc?: boolean;
+  readonly watchGc?: boolean;
 }
 
 export const READ_SCOPE = "bench:read";

@@ -34,12 +34,14 @@
 //   --warmup=S       BENCH_WARMUP_S       warm-up seconds per contender, before round 1 (3)
 //   --only=a,b       BENCH_ONLY           these contenders only (gateway brings toolgate-bare)
 //   --soak[=S]       BENCH_SOAK_S         instead: the memory soak, toolgate-read at full load
-//                                         for S seconds (300), RSS sampled every 10 s and
-//                                         once a minute after a forced full GC (the server
-//                                         runs with --expose-gc). PASS: peak RSS (getrusage)
-//                                         < 200 MB, and no growth trend: the least-squares
-//                                         slope of RSS-after-GC over the last 4 minutes
-//                                         < 1 MB/min (a soak under 5 minutes: its 2nd half)
+//                                         for S seconds (300), RSS sampled every 10 s, and
+//                                         right after every full GC V8 makes by itself (none
+//                                         is forced during the load: a forced one would cut
+//                                         the heap's growth short and hide the peak). PASS:
+//                                         peak RSS (getrusage) < 200 MB, and no growth trend:
+//                                         the least-squares slope of RSS right after those
+//                                         full GCs over the last 4 minutes < 1 MB/min (a
+//                                         soak under 5 minutes: its 2nd half)
 //   --tsx            BENCH_TSX=1          run the servers under tsx instead of a JS build
 //   --node-flags=F   BENCH_NODE_FLAGS     extra Node/V8 flags for the server children
 //                                         (space-separated), e.g. "--max-semi-space-size=8"
@@ -117,7 +119,6 @@ const READY_TIMEOUT_MS = 60_000;
 const CALL_TIMEOUT_MS = 10_000;
 const STATS_TIMEOUT_MS = 5_000;
 const SOAK_SAMPLE_MS = 10_000;
-const SOAK_GC_EVERY = 6; // every 6th sample (once a minute) is taken after a full GC
 const SOAK_SEGMENT_S = 60; // one autocannon run (and one fresh token) per minute of soak
 
 const TARGETS = {
@@ -239,8 +240,11 @@ const SPECS: readonly Spec[] = [
 interface Child {
   readonly name: Name;
   readonly url: string;
-  /** The child's CPU and memory now (`gc`: also after a full GC); undefined if it is gone. */
-  stats(gc?: boolean): Promise<ChildStats | undefined>;
+  /**
+   * The child's CPU and memory now (`gc`: also after a full GC; `watchGc`: with its own
+   * full GCs since the last such request); undefined if it is gone.
+   */
+  stats(gc?: boolean, watchGc?: boolean): Promise<ChildStats | undefined>;
 }
 
 const children = new Set<ChildProcess>();
@@ -379,7 +383,7 @@ function startServer(name: Name, config: PerfServerConfig): Promise<Child> {
     for (const resolve of pending.values()) resolve(undefined);
     pending.clear();
   });
-  const stats = (gc = false) =>
+  const stats = (gc = false, watchGc = false) =>
     new Promise<ChildStats | undefined>((resolve) => {
       if (!running(proc) || !proc.connected) return resolve(undefined);
       const id = ++nextId;
@@ -391,7 +395,7 @@ function startServer(name: Name, config: PerfServerConfig): Promise<Child> {
         clearTimeout(timer);
         resolve(s);
       });
-      const request: StatsRequest = { id, gc };
+      const request: StatsRequest = { id, gc, watchGc };
       proc.send(request);
     });
   return new Promise((resolve, reject) => {
@@ -1189,9 +1193,16 @@ interface Sample {
   /** The process's peak RSS so far (getrusage). */
   peakRssMb: number;
   heapUsedMb: number;
-  /** Right after a forced full GC (once a minute): what is retained, not GC timing. */
+  /** Right after a forced full GC (before the load and at the end): what is retained. */
   gcRssMb?: number;
   gcHeapUsedMb?: number;
+}
+
+/** Right after a full GC that V8 made by itself during the load. */
+interface GcPoint {
+  t: number; // s since the load started
+  rssMb: number;
+  heapUsedMb: number;
 }
 
 /** Least-squares slope of y over x. */
@@ -1215,14 +1226,16 @@ async function soak(): Promise<void> {
   const [c] = await startContenders(["toolgate-read"], issuer, setup, notes);
   if (!c || c.failed) throw new Error(`toolgate-read failed: ${c?.failed}`);
   const samples: Sample[] = [];
+  const gcs: GcPoint[] = [];
   const mb = (bytes: number) => bytes / 2 ** 20;
-  const t0 = performance.now();
-  let sampled = 0;
-  const sample = async (gc = sampled % SOAK_GC_EVERY === 0) => {
-    sampled += 1;
-    const s = await c.child.stats(gc);
+  const t0 = Date.now();
+  const sample = async (gc = false) => {
+    const s = await c.child.stats(gc, true);
     if (!s) return;
-    const t = (performance.now() - t0) / 1000;
+    const t = (Date.now() - t0) / 1000;
+    for (const g of s.majorGcs ?? []) {
+      gcs.push({ t: (g.at - t0) / 1000, rssMb: mb(g.rss), heapUsedMb: mb(g.heapUsed) });
+    }
     const entry: Sample = {
       t,
       rssMb: mb(s.rss),
@@ -1241,7 +1254,7 @@ async function soak(): Promise<void> {
         "\n",
     );
   };
-  await sample();
+  await sample(true);
   const timer = setInterval(() => void sample(), SOAK_SAMPLE_MS);
   let calls = 0;
   let errors = 0;
@@ -1259,6 +1272,7 @@ async function soak(): Promise<void> {
   } finally {
     clearInterval(timer);
   }
+  const loadEnd = (Date.now() - t0) / 1000;
   await sample(true);
   await stopChildren();
   removeTempDir();
@@ -1270,12 +1284,13 @@ async function soak(): Promise<void> {
   // The trend: the last 4 minutes (the first minute, heap sizing to the load, is left
   // out); a shorter soak fits its second half.
   const windowS = SOAK_S >= TARGETS.soakWindowS + 60 ? TARGETS.soakWindowS : SOAK_S / 2;
-  const window = samples.filter((s) => s.t >= end.t - windowS);
-  const slopeOf = (key: keyof Sample) =>
-    slope(window.flatMap((s) => (s[key] === undefined ? [] : [{ x: s.t / 60, y: s[key] }])));
-  const gcRssSlope = slopeOf("gcRssMb");
-  const gcHeapSlope = slopeOf("gcHeapUsedMb");
-  const rssSlope = slopeOf("rssMb");
+  const window = samples.filter((s) => s.t >= loadEnd - windowS && s.t <= loadEnd + 1);
+  const gcWindow = gcs.filter((g) => g.t >= loadEnd - windowS && g.t <= loadEnd);
+  const gcRssSlope = slope(gcWindow.map((g) => ({ x: g.t / 60, y: g.rssMb })));
+  const gcHeapSlope = slope(gcWindow.map((g) => ({ x: g.t / 60, y: g.heapUsedMb })));
+  const rssSlope = slope(window.map((s) => ({ x: s.t / 60, y: s.rssMb })));
+  // Fewer than 3 points fit no trend worth the name.
+  const MIN_GCS = 3;
   const clean = errors === 0;
   const mark = (pass: boolean) => (pass && clean ? "PASS" : clean ? "FAIL" : "FAIL (errors)");
   console.log(
@@ -1290,20 +1305,37 @@ async function soak(): Promise<void> {
       `${maxRss.toFixed(1)} MB, peak ${peakRss.toFixed(1)} MB (getrusage; ${samples.length} samples, ` +
       `every ${SOAK_SAMPLE_MS / 1000} s)`,
   );
+  const range = (values: number[]) =>
+    values.length === 0
+      ? "none"
+      : `${Math.min(...values).toFixed(1)}-${Math.max(...values).toFixed(1)} MB`;
   console.log(
-    `after a full GC (once a minute): RSS ${start.gcRssMb?.toFixed(1)} -> ` +
-      `${end.gcRssMb?.toFixed(1)} MB, heap used ${start.gcHeapUsedMb?.toFixed(1)} -> ` +
+    `full GCs V8 made by itself during the load: ${gcs.length}` +
+      (gcs.length > 0 ? ` (the first at ${gcs[0]!.t.toFixed(0)} s)` : "") +
+      `; right after them: RSS ${range(gcs.map((g) => g.rssMb))}, heap used ` +
+      `${range(gcs.map((g) => g.heapUsedMb))}`,
+  );
+  console.log(
+    `after a forced full GC: RSS ${start.gcRssMb?.toFixed(1)} MB before the load, ` +
+      `${end.gcRssMb?.toFixed(1)} MB after it; heap used ${start.gcHeapUsedMb?.toFixed(1)} -> ` +
       `${end.gcHeapUsedMb?.toFixed(1)} MB`,
   );
   console.log(
-    `slope over the last ${windowS.toFixed(0)} s (least squares, MB/min): RSS after GC ` +
-      `${gcRssSlope.toFixed(2)}, heap used after GC ${gcHeapSlope.toFixed(2)}, raw RSS ${rssSlope.toFixed(2)}`,
+    `slope over the last ${windowS.toFixed(0)} s of load (least squares, MB/min): RSS after ` +
+      `GC ${gcRssSlope.toFixed(2)}, heap used after GC ${gcHeapSlope.toFixed(2)} ` +
+      `(${gcWindow.length} full GCs), raw RSS ${rssSlope.toFixed(2)}`,
   );
   const maxPass = peakRss < TARGETS.soakMaxRssMb;
-  const slopePass = gcRssSlope < TARGETS.soakSlopeMbPerMin;
+  const slopePass = gcWindow.length >= MIN_GCS && gcRssSlope < TARGETS.soakSlopeMbPerMin;
+  if (gcWindow.length < MIN_GCS) {
+    notes.push(
+      `only ${gcWindow.length} full GC(s) in the trend window: no trend can be fitted (FAIL); ` +
+        `run a longer soak`,
+    );
+  }
   console.log(`peak RSS < ${TARGETS.soakMaxRssMb} MB: ${mark(maxPass)}`);
   console.log(
-    `no growth trend (RSS after GC grows < ${TARGETS.soakSlopeMbPerMin} MB/min over the last ` +
+    `no growth trend (RSS after full GCs grows < ${TARGETS.soakSlopeMbPerMin} MB/min over the last ` +
       `${windowS.toFixed(0)} s): ${mark(slopePass)}`,
   );
   if (SOAK_S < TARGETS.soakWindowS + 60) {
@@ -1333,12 +1365,14 @@ async function soak(): Promise<void> {
         errors,
         ratesPerMinute: rates,
         samples,
+        majorGcs: gcs,
         rss: { startMb: start.rssMb, endMb: end.rssMb, maxSampledMb: maxRss, peakMb: peakRss },
         slopeMbPerMin: {
           rssAfterGc: gcRssSlope,
           heapUsedAfterGc: gcHeapSlope,
           rss: rssSlope,
           windowS,
+          fullGcsInWindow: gcWindow.length,
         },
         verdicts: { peakRss: mark(maxPass), growth: mark(slopePass) },
         notes,
