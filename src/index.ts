@@ -169,7 +169,8 @@ export type {
 export { MAX_COMPLETION_VALUES } from "./server/completion.js";
 export type { Completer, CompletionContext } from "./server/completion.js";
 export type { ClientFeatures } from "./tool/client-features.js";
-export { createGateway, DEFAULT_LOCK_FILE } from "./gateway/create-gateway.js";
+export { createGateway } from "./gateway/entry.js";
+export { DEFAULT_LOCK_FILE } from "./contract/lock-file.js";
 export type { Gateway, QuarantinedTool, UpstreamStatus } from "./gateway/create-gateway.js";
 export type {
   GatewayOptions,
@@ -178,9 +179,6 @@ export type {
   ToolPolicy,
   UpstreamOptions,
 } from "./gateway/options.js";
-export {
-  ConfigError,
-  loadGatewayConfig,
-  parseGatewayConfig,
-} from "./gateway/config/load-config.js";
+export { loadGatewayConfig, parseGatewayConfig } from "./gateway/entry.js";
+export { ConfigError } from "./gateway/config/config-error.js";
 export type { ConfigIssue, LoadedConfig } from "./gateway/config/load-config.js";

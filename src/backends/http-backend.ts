@@ -12,7 +12,9 @@ import {
   retry,
   type CircuitBreakerPolicy,
 } from "cockatiel";
-import { Agent, Headers, fetch as undiciFetch, type Response } from "undici";
+import type * as Undici from "undici";
+import type { Agent, Headers, Response } from "undici";
+import { loadUndici } from "../util/undici.js";
 import { subjectTokenOf } from "../auth/subject-token.js";
 import { notFound, timeout, unavailable } from "../errors/tool-error.js";
 import { runBackendCall } from "../observability/backend-call.js";
@@ -83,13 +85,18 @@ interface Settings {
 }
 
 function startRuntime(name: string, s: Settings): BackendRuntime {
-  const agent = new Agent({
-    connect: { timeout: s.connectTimeoutMs },
-    // Our own per-attempt timer (at most timeoutMs) fires first and says `timeout`; these
-    // are undici's backstops for a stalled socket.
-    headersTimeout: s.timeoutMs + 1_000,
-    bodyTimeout: s.timeoutMs + 1_000,
-  });
+  // Made on the first request (undici is imported then, see loadUndici).
+  let agent: Promise<Agent> | undefined;
+  const agentOf = (undici: typeof Undici) =>
+    (agent ??= Promise.resolve(
+      new undici.Agent({
+        connect: { timeout: s.connectTimeoutMs },
+        // Our own per-attempt timer (at most timeoutMs) fires first and says `timeout`;
+        // these are undici's backstops for a stalled socket.
+        headersTimeout: s.timeoutMs + 1_000,
+        bodyTimeout: s.timeoutMs + 1_000,
+      }),
+    ));
   let openedAt = 0;
   const breaker: CircuitBreakerPolicy | undefined = s.breaker
     ? circuitBreaker(
@@ -121,14 +128,16 @@ function startRuntime(name: string, s: Settings): BackendRuntime {
       if (state === CircuitState.HalfOpen) return "half-open";
       return state === CircuitState.Closed ? "closed" : "open";
     },
-    close: () => agent.close(),
+    close: async () => (agent ? (await agent).close() : undefined),
     client(ctx, callSignal, scope) {
       return {
         name,
         async fetch(path, init = {}) {
           const url = resolveUrl(s.base, path, name);
           const method = (init.method ?? "GET").toUpperCase();
-          const headers = new Headers(init.headers);
+          const undici = await loadUndici();
+          const dispatcher = await agentOf(undici);
+          const headers = new undici.Headers(init.headers);
           for (const [k, v] of Object.entries(s.headers)) if (!headers.has(k)) headers.set(k, v);
           // The operation's derived key goes downstream, so the backend deduplicates too.
           const keyed = ctx.idempotencyKey !== undefined && !SAFE_METHODS.has(method);
@@ -142,7 +151,19 @@ function startRuntime(name: string, s: Settings): BackendRuntime {
             backend: name,
           };
           const once = (signal: AbortSignal) =>
-            attempt({ ctx, name, s, agent, url, method, headers, init, credentialRequest, signal });
+            attempt({
+              ctx,
+              name,
+              s,
+              undici,
+              agent: dispatcher,
+              url,
+              method,
+              headers,
+              init,
+              credentialRequest,
+              signal,
+            });
           const guarded = breaker
             ? (signal: AbortSignal) => breaker.execute(({ signal: inner }) => once(inner), signal)
             : once;
@@ -182,6 +203,7 @@ interface Attempt {
   ctx: CallContext;
   name: string;
   s: Settings;
+  undici: typeof Undici;
   agent: Agent;
   url: URL;
   method: string;
@@ -202,7 +224,7 @@ async function attempt(a: Attempt): Promise<Response> {
 }
 
 async function send(a: Attempt): Promise<Response> {
-  const headers = new Headers(a.headers);
+  const headers = new a.undici.Headers(a.headers);
   if (a.s.credential) {
     for (const [k, v] of Object.entries(await a.s.credential.headers(a.credentialRequest)))
       headers.set(k, v);
@@ -227,7 +249,7 @@ async function send(a: Attempt): Promise<Response> {
     response = await runBackendCall(a.ctx, signal, a.name, (init) => {
       for (const [k, v] of Object.entries(init.headers)) headers.set(k, v);
       const { notFound: _ignored, ...rest } = a.init;
-      return undiciFetch(a.url, {
+      return a.undici.fetch(a.url, {
         ...rest,
         method: a.method,
         headers,

@@ -1,7 +1,8 @@
 // What the OAuth credential providers share: option checks, one token request to an
 // authorization server's token endpoint with its failures mapped to the error contract,
 // and a small single-flight cache of the tokens it issues.
-import { fetch, type Response } from "undici";
+import type { Response } from "undici";
+import { loadUndici } from "../util/undici.js";
 import { ToolError, unavailable } from "../errors/tool-error.js";
 import { endpointOption, nonEmptyString } from "../auth/claims.js";
 import { isRecord } from "../util/is-record.js";
@@ -217,6 +218,7 @@ export async function requestToken(
   let response: Response;
   let text: string | undefined;
   try {
+    const { fetch } = await loadUndici();
     response = await fetch(endpoint.url, {
       method: "POST",
       headers,

@@ -2,7 +2,14 @@
 // current contracts with it (check), for review and CI. Loading contracts lives in
 // src/contract/source.ts, the comparison in diff.ts; this file parses flags and prints.
 import { parseArgs } from "node:util";
-import { LockFileError, formatLock, readLock, sortKeys, writeLock } from "../contract/lock-file.js";
+import {
+  DEFAULT_LOCK_FILE,
+  LockFileError,
+  formatLock,
+  readLock,
+  sortKeys,
+  writeLock,
+} from "../contract/lock-file.js";
 import { checkFails, formatReport } from "../contract/report.js";
 import { lockOf } from "../contract/snapshot.js";
 import {
@@ -16,8 +23,6 @@ import {
 import type { ContractLock, ToolContract } from "../contract/types.js";
 import type { CliIo } from "./command.js";
 import { UsageError, parseOrUsage } from "./command.js";
-
-export const DEFAULT_LOCK_FILE = "toolgate.lock.json";
 
 export const usage = `Usage: toolgate contract snapshot [--out FILE] SOURCE
        toolgate contract check [--lock FILE] [--strict] [--json] SOURCE

@@ -6,6 +6,9 @@ import path from "node:path";
 import type { ContractLock, ToolContract } from "./types.js";
 import { isRecord } from "../util/is-record.js";
 
+/** Where `toolgate contract lock` writes and the gateway's pinning reads, by default. */
+export const DEFAULT_LOCK_FILE = "toolgate.lock.json";
+
 /** A lock file that is missing or not a lock: the message names the file and the problem. */
 export class LockFileError extends Error {
   override readonly name = "LockFileError";

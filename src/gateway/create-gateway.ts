@@ -33,8 +33,8 @@ import {
 } from "./pinning.js";
 import { createUpstream, type UpstreamRuntime, type UpstreamState } from "./upstream.js";
 import type { ContractLock } from "../contract/types.js";
+import { DEFAULT_LOCK_FILE } from "../contract/lock-file.js";
 
-export const DEFAULT_LOCK_FILE = "toolgate.lock.json";
 const DEFAULT_REFRESH_MS = 60_000;
 
 export interface QuarantinedTool {

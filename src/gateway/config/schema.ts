@@ -88,6 +88,7 @@
 //   under the working directory, the file `toolgate token` mints with.
 import path from "node:path";
 import { AUDIT_SINK_SPECS } from "../../audit/sink-spec.js";
+import { DEFAULT_LOCK_FILE } from "../../contract/lock-file.js";
 import type { MetricsOptions } from "../../observability/metrics.js";
 import type { HttpOptions } from "../../server/http-server.js";
 import type { PinningOptions } from "../options.js";
@@ -107,7 +108,6 @@ import type { Path } from "./yaml-source.js";
 
 export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_PORT = 3000;
-export const DEFAULT_LOCK_FILE_NAME = "toolgate.lock.json";
 
 const TOP_KEYS = [
   "name",
@@ -445,7 +445,7 @@ function checkMetrics(c: Checker, value: unknown): MetricsOptions | false | unde
 }
 
 function checkPinning(c: Checker, value: unknown, ctx: CheckContext): PinningOptions | false {
-  const defaultLockFile = path.resolve(ctx.baseDir, DEFAULT_LOCK_FILE_NAME);
+  const defaultLockFile = path.resolve(ctx.baseDir, DEFAULT_LOCK_FILE);
   if (value === false) return false;
   if (value === true) return { lockFile: defaultLockFile };
   const m: Mapping =
