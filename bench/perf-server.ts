@@ -17,6 +17,7 @@ import type { AddressInfo } from "node:net";
 import { PerformanceObserver, constants } from "node:perf_hooks";
 import type { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import * as z from "zod";
+import { serveChild } from "./child-ipc.js";
 import {
   READ_SCOPE,
   WRITE_SCOPE,
@@ -367,21 +368,8 @@ function watchMajorGcs(): MajorGc[] {
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? "") as PerfServerConfig;
   const server = await start(config);
-  let closing: Promise<void> | undefined;
-  const stop = (code: number) =>
-    (closing ??= server
-      .close()
-      .catch(() => undefined)
-      .finally(() => process.exit(code)));
-  process.once("SIGINT", () => void stop(0));
-  process.once("SIGTERM", () => void stop(0));
-  // The bench holds our stdin and the IPC channel open; both close when it exits.
-  process.stdin.on("end", () => void stop(0));
-  process.stdin.on("error", () => void stop(0));
-  process.stdin.resume();
-  process.on("disconnect", () => void stop(0));
   let majorGcs: MajorGc[] | undefined;
-  process.on("message", (message: StatsRequest) => {
+  serveChild(server, (message: StatsRequest): ChildStats => {
     if (message.watchGc && majorGcs === undefined) majorGcs = watchMajorGcs();
     const { heapUsed } = process.memoryUsage();
     const before = {
@@ -402,9 +390,8 @@ async function main(): Promise<void> {
       ...(afterGc ? { afterGc } : {}),
       ...(majorGcs ? { majorGcs: majorGcs.splice(0) } : {}),
     };
-    process.send?.(stats);
+    return stats;
   });
-  process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
 }
 
 main().catch((error: unknown) => {

@@ -73,6 +73,7 @@ import {
   type PerfServerConfig,
   type StatsRequest,
 } from "./perf-shared.js";
+import { childRequests } from "./child-ipc.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const SERVER_SCRIPT = path.join(ROOT, "bench", "perf-server.ts");
@@ -330,6 +331,7 @@ async function buildServers(dir: string): Promise<string> {
     ...walk(path.join(ROOT, "src")),
     SERVER_SCRIPT,
     path.join(ROOT, "bench", "perf-shared.ts"),
+    path.join(ROOT, "bench", "child-ipc.ts"),
   ];
   for (const file of files) {
     const { outputText } = ts.transpileModule(readFileSync(file, "utf8"), {
@@ -368,36 +370,16 @@ function startServer(name: Name, config: PerfServerConfig): Promise<Child> {
     for (const line of lines) log(line);
   });
   let ready = false;
-  const pending = new Map<number, (stats: ChildStats | undefined) => void>();
-  let nextId = 0;
-  proc.on("message", (message: ChildStats) => {
-    pending.get(message.id)?.(message);
-    pending.delete(message.id);
-  });
   proc.once("exit", (code, signal) => {
     // Still ours to stop: it died on its own (stopChildren forgets a child before killing it).
     if (children.has(proc) && ready) {
       crashes.push(`${name} server exited during the run (${signal ?? `code ${String(code)}`})`);
     }
     children.delete(proc);
-    for (const resolve of pending.values()) resolve(undefined);
-    pending.clear();
   });
+  const ask = childRequests<ChildStats>(proc, STATS_TIMEOUT_MS);
   const stats = (gc = false, watchGc = false) =>
-    new Promise<ChildStats | undefined>((resolve) => {
-      if (!running(proc) || !proc.connected) return resolve(undefined);
-      const id = ++nextId;
-      const timer = setTimeout(() => {
-        pending.delete(id);
-        resolve(undefined);
-      }, STATS_TIMEOUT_MS);
-      pending.set(id, (s) => {
-        clearTimeout(timer);
-        resolve(s);
-      });
-      const request: StatsRequest = { id, gc, watchGc };
-      proc.send(request);
-    });
+    ask({ gc, watchGc } satisfies Omit<StatsRequest, "id">);
   return new Promise((resolve, reject) => {
     let stdout = "";
     const fail = (why: string) => {
