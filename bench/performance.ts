@@ -74,6 +74,7 @@ import {
   type StatsRequest,
 } from "./perf-shared.js";
 import { childRequests } from "./child-ipc.js";
+import { slope } from "./slope.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const SERVER_SCRIPT = path.join(ROOT, "bench", "perf-server.ts");
@@ -1185,17 +1186,6 @@ interface GcPoint {
   t: number; // s since the load started
   rssMb: number;
   heapUsedMb: number;
-}
-
-/** Least-squares slope of y over x. */
-function slope(points: { x: number; y: number }[]): number {
-  const n = points.length;
-  if (n < 2) return Number.NaN;
-  const mx = points.reduce((s, p) => s + p.x, 0) / n;
-  const my = points.reduce((s, p) => s + p.y, 0) / n;
-  const num = points.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0);
-  const den = points.reduce((s, p) => s + (p.x - mx) ** 2, 0);
-  return den === 0 ? Number.NaN : num / den;
 }
 
 async function soak(): Promise<void> {
