@@ -9,7 +9,7 @@ import {
   isToolError,
   unavailable,
 } from "../errors/tool-error.js";
-import type { ErrorType } from "../errors/registry.js";
+import { isStoredErrorType, isStoredOutcome } from "./outcome-policy.js";
 import { requireTool } from "../pipeline/stages/require-tool.js";
 import type { CallContext, Stage } from "../pipeline/types.js";
 import type { ToolDefinition } from "../tool/types.js";
@@ -36,14 +36,6 @@ export interface IdempotencyStageOptions {
   pollIntervalMs?: number;
 }
 
-// Outcomes worth replaying: the operation ran and its answer will not change on retry.
-const DEFINITIVE = new Set<ErrorType>([
-  "invalid_input",
-  "not_found",
-  "conflict",
-  "forbidden",
-  "unauthenticated",
-]);
 // A claim outlives the deadline a little, so a handler that just finished can still persist.
 const LEASE_MARGIN_MS = 5_000;
 // A store call always gets this long, even at or just past the deadline: the bound is for
@@ -195,13 +187,19 @@ async function runOnce(
   try {
     result = await next();
   } catch (error) {
-    if (isToolError(error) && DEFINITIVE.has(error.type)) {
-      result = toErrorResult(error);
+    if (isToolError(error) && isStoredErrorType(error.type)) {
+      result = toErrorResult(error, { structured: own.tool.outputSchema === undefined });
     } else {
       if (ctx.lateOutcome) settleLater(ctx, ctx.lateOutcome, store, own);
       else await release(ctx, store, own);
       throw error;
     }
+  }
+  // A result that reports a retryable or caller-dependent error (a handler's isError
+  // result, an upstream's typed error) is answered as it is, and not stored (rule 5).
+  if (!isStoredOutcome(result)) {
+    await release(ctx, store, own);
+    return result;
   }
   const serialized = JSON.stringify(result);
   const save = () =>
@@ -273,11 +271,14 @@ function settleLater(
         ctx.log.error("late tool result does not match its output schema; claim released");
         return release(ctx, store, own);
       }
+      if (!isStoredOutcome(result)) return release(ctx, store, own);
       await persist(result);
     })
     .catch(async (error: unknown) => {
-      if (isToolError(error) && DEFINITIVE.has(error.type))
-        return void (await persist(toErrorResult(error)));
+      if (isToolError(error) && isStoredErrorType(error.type))
+        return void (await persist(
+          toErrorResult(error, { structured: own.tool.outputSchema === undefined }),
+        ));
       await release(ctx, store, own);
     })
     .catch((error: unknown) =>

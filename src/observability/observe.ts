@@ -56,6 +56,7 @@ export function observeCalls(run: RunCall, options: ObserveOptions): RunCall {
             `${tool.name} changes state and the audit log is not writing, so it was not run. Retry later.`,
             5_000,
           ),
+          { structured: tool.outputSchema === undefined },
         );
         ctx.log.warn({ tool: tool.name }, "write refused: audit log unavailable (failClosed)");
       } else {

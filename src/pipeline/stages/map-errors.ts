@@ -1,16 +1,22 @@
-import { toErrorResult, toToolError } from "../../errors/to-result.js";
+import { errorResultForTool, toErrorResult, toToolError } from "../../errors/to-result.js";
 import type { Stage } from "../types.js";
 
 /**
  * Everything thrown below this stage leaves as one typed, safe result: a `ToolError`
  * as written, anything else as `internal` with an incident id (cause logged here).
+ * A failed result of a tool that declares an `outputSchema` leaves without
+ * `structuredContent` (the error contract: clients validate it against that schema even
+ * on errors); the typed error travels in `_meta` and the text.
  */
 export function mapErrors(): Stage {
   return async function mapErrorsStage(ctx, next) {
+    let result;
     try {
-      return await next();
+      result = await next();
     } catch (thrown) {
-      return toErrorResult(toToolError(thrown, ctx.log, { tool: ctx.toolName }));
+      const error = toToolError(thrown, ctx.log, { tool: ctx.toolName });
+      return toErrorResult(error, { structured: ctx.tool?.outputSchema === undefined });
     }
+    return errorResultForTool(result, ctx.tool);
   };
 }
