@@ -33,8 +33,8 @@ export {
   unavailable,
 } from "./errors/tool-error.js";
 export type { FieldIssue, ToolErrorOptions } from "./errors/tool-error.js";
-export { toErrorResult } from "./errors/to-result.js";
-export type { WireError } from "./errors/to-result.js";
+export { ERROR_META_KEY, readWireError, toErrorResult } from "./errors/to-result.js";
+export type { ErrorResultOptions, WireError } from "./errors/to-result.js";
 export { compose } from "./pipeline/compose.js";
 export { defaultStages } from "./pipeline/default-stages.js";
 export type { DefaultStagesOptions } from "./pipeline/default-stages.js";

@@ -7,7 +7,13 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import {
+  Client,
+  StreamableHTTPClientTransport,
+  type CallToolResult,
+} from "@modelcontextprotocol/client";
+import { readWireError } from "../../src/errors/to-result.js";
+import { expectToolError } from "../helpers/server.js";
 import {
   ANONYMOUS_PRINCIPAL,
   REPLAY_META_KEY,
@@ -51,7 +57,10 @@ interface SeenError {
 
 function errorOf(result: CallResult): SeenError {
   assert.equal(result.isError, true, `expected a failed call, got ${JSON.stringify(result)}`);
-  return (result.structuredContent as { error: SeenError }).error;
+  return expectToolError(
+    result,
+    readWireError(result as CallToolResult)?.type ?? "(untyped)",
+  ) as SeenError;
 }
 
 function refundOf(result: CallResult): { refund_id: string; amount_cents: number } {

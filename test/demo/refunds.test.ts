@@ -9,7 +9,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import {
+  Client,
+  StreamableHTTPClientTransport,
+  type CallToolResult,
+} from "@modelcontextprotocol/client";
+import { readWireError } from "../../src/errors/to-result.js";
+import { expectToolError } from "../helpers/server.js";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import {
   createToolServer,
@@ -105,7 +111,10 @@ function errorOf(result: {
   structuredContent?: unknown;
 }): SeenError {
   assert.equal(result.isError, true, `expected a failed call, got ${JSON.stringify(result)}`);
-  return (result.structuredContent as { error: SeenError }).error;
+  return expectToolError(
+    result,
+    readWireError(result as CallToolResult)?.type ?? "(untyped)",
+  ) as SeenError;
 }
 
 describe("refunds demo over MCP HTTP", () => {

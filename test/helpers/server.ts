@@ -116,29 +116,49 @@ export interface WireErrorShape {
 
 /**
  * Checks the error contract on a result and returns its `error` object: `isError: true`,
- * `structuredContent.error` with type/message/retryable, and `content[0].text` equal to
- * the JSON of `structuredContent`.
+ * `content[0].text` the one-line JSON `{"error":{...}}` with type/message/retryable, the
+ * same object in `_meta["toolgate/error"]`, and in `structuredContent.error` unless the
+ * tool declares an `outputSchema` (then `structuredContent` must be absent). `outputSchema`
+ * says which: true, false, or undefined to accept either.
  */
-export function expectToolError(result: unknown, type: string): WireErrorShape {
+export function expectToolError(
+  result: unknown,
+  type: string,
+  options: { outputSchema?: boolean } = {},
+): WireErrorShape {
   assert.equal(typeof result, "object");
   const r = result as {
     isError?: unknown;
     content?: unknown;
     structuredContent?: unknown;
+    _meta?: Record<string, unknown>;
   };
   assert.equal(r.isError, true, `expected isError: true in ${JSON.stringify(result)}`);
   assert.ok(Array.isArray(r.content), "content must be an array");
   const first = r.content[0] as { type?: unknown; text?: unknown } | undefined;
   assert.ok(first, "content must not be empty");
   assert.equal(first.type, "text");
-  assert.equal(
-    first.text,
-    JSON.stringify(r.structuredContent),
-    "text must equal JSON of structuredContent",
+  assert.equal(typeof first.text, "string");
+  const fromText = JSON.parse(first.text as string) as { error?: WireErrorShape };
+  assert.ok(fromText.error, `the text carries no error: ${String(first.text)}`);
+  const error = fromText.error;
+  assert.deepEqual(
+    r._meta?.["toolgate/error"],
+    error,
+    '_meta["toolgate/error"] must equal the text',
   );
-  const sc = r.structuredContent as { error?: WireErrorShape } | undefined;
-  assert.ok(sc?.error, "structuredContent.error is missing");
-  const error = sc.error;
+  if (
+    options.outputSchema === true ||
+    (options.outputSchema === undefined && r.structuredContent === undefined)
+  ) {
+    assert.equal(
+      r.structuredContent,
+      undefined,
+      "an outputSchema tool's error has no structuredContent",
+    );
+  } else {
+    assert.deepEqual(r.structuredContent, fromText, "structuredContent must equal the text's JSON");
+  }
   assert.equal(error.type, type, `expected ${type}, got ${JSON.stringify(error)}`);
   assert.equal(typeof error.message, "string");
   assert.ok(error.message.length > 0, "message must not be empty");

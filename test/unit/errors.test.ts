@@ -20,7 +20,7 @@ import {
   unavailable,
 } from "../../src/index.js";
 import type { ErrorType } from "../../src/index.js";
-import { toToolError } from "../../src/errors/to-result.js";
+import { errorResultForTool, readWireError, toToolError } from "../../src/errors/to-result.js";
 import { memoryLogger } from "./helpers/memory-logger.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -144,9 +144,59 @@ describe("toErrorResult", () => {
       isError: true,
       content: [{ type: "text", text: JSON.stringify(structuredContent) }],
       structuredContent,
+      _meta: { "toolgate/error": structuredContent.error },
     });
     const wire = (result.structuredContent as { error: object }).error;
     assert.deepEqual(Object.keys(wire), ["type", "message", "retryable"]);
+  });
+
+  it("leaves structuredContent out for tools with an outputSchema; the error stays in _meta and text", () => {
+    const result = toErrorResult(notFound("No order matches ID 'INV-99'."), { structured: false });
+    const error = { type: "not_found", message: "No order matches ID 'INV-99'.", retryable: false };
+    assert.deepEqual(result, {
+      isError: true,
+      content: [{ type: "text", text: JSON.stringify({ error }) }],
+      _meta: { "toolgate/error": error },
+    });
+    assert.deepEqual(readWireError(result), error);
+  });
+
+  it("readWireError reads _meta, then structuredContent, then the text; untyped errors are undefined", () => {
+    const wire = (type: string) => ({ type, message: type, retryable: false });
+    const both = {
+      isError: true,
+      content: [{ type: "text" as const, text: JSON.stringify({ error: wire("conflict") }) }],
+      structuredContent: { error: wire("not_found") },
+      _meta: { "toolgate/error": wire("invalid_input") },
+    };
+    assert.equal(readWireError(both)?.type, "invalid_input");
+    const { _meta: _m, ...noMeta } = both;
+    assert.equal(readWireError(noMeta)?.type, "not_found");
+    const { structuredContent: _s, ...textOnly } = noMeta;
+    assert.equal(readWireError(textOnly)?.type, "conflict");
+    assert.equal(readWireError({ ...textOnly, isError: false }), undefined, "a success has none");
+    const plain = {
+      isError: true,
+      content: [{ type: "text" as const, text: "ENOENT: no such file" }],
+    };
+    assert.equal(readWireError(plain), undefined);
+    const unknownType = { isError: true, content: [], _meta: { "toolgate/error": wire("boom") } };
+    assert.equal(readWireError(unknownType), undefined, "only the registry's types");
+  });
+
+  it("errorResultForTool drops structuredContent from errors of outputSchema tools only", () => {
+    const failed = toErrorResult(notFound("gone"));
+    const shaped = errorResultForTool(failed, { outputSchema: { type: "object" } });
+    assert.equal(shaped.structuredContent, undefined);
+    assert.deepEqual(readWireError(shaped), readWireError(failed));
+    assert.equal(errorResultForTool(failed, { outputSchema: undefined }), failed);
+    const ok = { content: [], structuredContent: { a: 1 } };
+    assert.equal(errorResultForTool(ok, { outputSchema: { type: "object" } }), ok);
+    // An upstream's untyped structured error keeps its data, as text.
+    const upstream = { isError: true, content: [], structuredContent: { code: "E1" } };
+    const moved = errorResultForTool(upstream, { outputSchema: { type: "object" } });
+    assert.equal(moved.structuredContent, undefined);
+    assert.deepEqual(moved.content, [{ type: "text", text: '{"code":"E1"}' }]);
   });
 
   it("includes retryAfterMs, details and incidentId when present", () => {
@@ -169,6 +219,7 @@ describe("toErrorResult", () => {
     };
     assert.deepEqual(result.structuredContent, structuredContent);
     assert.deepEqual(result.content, [{ type: "text", text: JSON.stringify(structuredContent) }]);
+    assert.deepEqual(result._meta, { "toolgate/error": structuredContent.error });
     assert.doesNotMatch(JSON.stringify(result), /secret cause/);
   });
 });

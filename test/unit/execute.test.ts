@@ -12,6 +12,8 @@ import {
 } from "../../src/index.js";
 import type { Logger, ToolContext } from "../../src/index.js";
 import { memoryLogger } from "./helpers/memory-logger.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
+import { readWireError } from "../../src/errors/to-result.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -40,11 +42,10 @@ function serverWith(
   });
 }
 
-function errorOf(result: { structuredContent?: unknown }) {
-  const error = (result.structuredContent as { error?: Record<string, unknown> } | undefined)
-    ?.error;
+function errorOf(result: CallToolResult): Record<string, unknown> {
+  const error = readWireError(result);
   assert.ok(error, `expected an error result, got ${JSON.stringify(result)}`);
-  return error;
+  return error as unknown as Record<string, unknown>;
 }
 
 /** Resolves with the abort reason when the signal aborts. */
