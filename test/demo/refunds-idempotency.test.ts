@@ -60,7 +60,7 @@ function errorOf(result: CallResult): SeenError {
   return expectToolError(
     result,
     readWireError(result as CallToolResult)?.type ?? "(untyped)",
-  ) as SeenError;
+  );
 }
 
 function refundOf(result: CallResult): { refund_id: string; amount_cents: number } {

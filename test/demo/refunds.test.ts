@@ -114,7 +114,7 @@ function errorOf(result: {
   return expectToolError(
     result,
     readWireError(result as CallToolResult)?.type ?? "(untyped)",
-  ) as SeenError;
+  );
 }
 
 describe("refunds demo over MCP HTTP", () => {
