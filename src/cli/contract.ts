@@ -25,7 +25,7 @@ import type { CliIo } from "./command.js";
 import { UsageError, parseOrUsage } from "./command.js";
 
 export const usage = `Usage: toolgate contract snapshot [--out FILE] SOURCE
-       toolgate contract check [--lock FILE] [--strict] [--json] SOURCE
+       toolgate contract check [--lock FILE] [--strict] [--tolerant-reader] [--json] SOURCE
        toolgate contract approve --config FILE [--tool NAME]... [--lock FILE]
 
 A tool's contract is what clients and models rely on: its name, version, description,
@@ -50,6 +50,9 @@ snapshot:
 check:
   --lock FILE        the lock to compare with (default ${DEFAULT_LOCK_FILE})
   --strict           behavioural changes (descriptions, annotations) fail the check too
+  --tolerant-reader  a new field in a closed output object, or an output object opened
+                     to extra fields, is compatible: only if every client ignores fields
+                     it does not know (clients that validate results reject them)
   --json             print the report as JSON: { changes, versionNotBumped }
 
 With --config, check fails on any change: the gateway quarantines every changed tool.
@@ -136,6 +139,7 @@ async function check(args: string[], io: CliIo): Promise<number> {
         ...SOURCE_OPTIONS,
         lock: { type: "string" },
         strict: { type: "boolean" },
+        "tolerant-reader": { type: "boolean" },
         json: { type: "boolean" },
       },
     }),
@@ -163,7 +167,9 @@ async function check(args: string[], io: CliIo): Promise<number> {
   // Both sides in one canonical form (sorted keys), as the lock is written.
   // Loaded here: `snapshot` needs none of the comparison.
   const { diffLocks } = await import("../contract/diff.js");
-  const diffed = diffLocks(sortKeys(before) as ContractLock, sortKeys(after) as ContractLock);
+  const diffed = diffLocks(sortKeys(before) as ContractLock, sortKeys(after) as ContractLock, {
+    tolerantReader: values["tolerant-reader"] === true,
+  });
   // Gateway pins: upstream tools have no versions of their own, and any change quarantines.
   const gateway = source.kind === "config";
   const report = gateway ? { ...diffed, versionNotBumped: [] } : diffed;

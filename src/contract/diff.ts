@@ -3,7 +3,7 @@
  * the report, schema-diff.ts for the schema rules). Changes are sorted by tool name, then
  * path, then severity, so the report is stable.
  */
-import { diffSchemas, KIND_RANK } from "./schema-diff.js";
+import { diffSchemas, KIND_RANK, type SchemaDiffOptions } from "./schema-diff.js";
 import type {
   ChangeKind,
   ContractChange,
@@ -24,7 +24,12 @@ const HINT_DEFAULTS: Readonly<Record<string, boolean>> = {
   openWorldHint: true,
 };
 
-export function diffLocks(before: ContractLock, after: ContractLock): ContractReport {
+/** `options.tolerantReader`: see SchemaDiffOptions (it only changes output schema rules). */
+export function diffLocks(
+  before: ContractLock,
+  after: ContractLock,
+  options: SchemaDiffOptions = {},
+): ContractReport {
   const changes: ContractChange[] = [];
   const versionNotBumped: string[] = [];
   const names = [...new Set([...Object.keys(before.tools), ...Object.keys(after.tools)])].sort(
@@ -65,7 +70,7 @@ export function diffLocks(before: ContractLock, after: ContractLock): ContractRe
             : ""),
       });
     } else if (old && now) {
-      const toolChanges = diffTool(name, old, now);
+      const toolChanges = diffTool(name, old, now, options);
       changes.push(...toolChanges);
       if (toolChanges.length > 0 && old.version === now.version) versionNotBumped.push(name);
     }
@@ -82,7 +87,12 @@ export function diffLocks(before: ContractLock, after: ContractLock): ContractRe
 }
 
 /** Every difference between two versions of one tool, except the version itself. */
-function diffTool(tool: string, old: ToolContract, now: ToolContract): ContractChange[] {
+function diffTool(
+  tool: string,
+  old: ToolContract,
+  now: ToolContract,
+  options: SchemaDiffOptions,
+): ContractChange[] {
   const out: ContractChange[] = [];
   const add = (kind: ChangeKind, path: string, message: string, diff?: string) =>
     out.push({ tool, kind, path, message, ...(diff !== undefined ? { wordDiff: diff } : {}) });
@@ -202,7 +212,7 @@ function diffTool(tool: string, old: ToolContract, now: ToolContract): ContractC
     add(change.kind, `input${change.path}`, change.message, change.wordDiff);
   }
   if (old.outputSchema && now.outputSchema) {
-    for (const change of diffSchemas(old.outputSchema, now.outputSchema, "output")) {
+    for (const change of diffSchemas(old.outputSchema, now.outputSchema, "output", options)) {
       add(change.kind, `output${change.path}`, change.message, change.wordDiff);
     }
   } else if (!old.outputSchema && now.outputSchema) {

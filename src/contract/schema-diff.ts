@@ -1,12 +1,16 @@
 /**
  * Classifies the differences between two JSON Schemas (2020-12, as toolgate publishes them)
- * by what they mean for the people on the other side of the tool:
+ * by set inclusion, from the point of view of what is already deployed:
  *
- * - for an INPUT schema (what callers send), anything that rejects a value the old schema
- *   accepted is breaking; accepting more is compatible;
- * - for an OUTPUT schema (what callers receive) the variance flips: anything the old schema
- *   promised and the new one does not (a field removed or no longer always present, a type
- *   widened, a new enum value) is breaking; promising more is compatible;
+ * - an INPUT change is compatible iff every value valid under the old schema is still valid
+ *   under the new one (deployed models keep sending old-shaped arguments): a new typed
+ *   property on an open object, a required field or a narrower type is breaking;
+ * - an OUTPUT change is compatible iff every value valid under the new schema was valid
+ *   under the old one (deployed clients validate results against the old published
+ *   schema): a new property on a closed object, an object opened to additional properties,
+ *   a field no longer always present, a type widened or a new enum value is breaking;
+ *   removing an optional field, or narrowing anything, is compatible. The tolerantReader
+ *   option relaxes only the first two, for consumers known to ignore unknown fields;
  * - annotations the model reads (description, title, examples, default, deprecated) are
  *   behavioural: validation is unchanged, but the model may now call the tool differently.
  *
@@ -16,12 +20,18 @@
  * `unevaluatedProperties: false` becomes `additionalProperties: false` once the properties
  * are known, `anyOf`/`oneOf`/type lists become alternatives that are matched one to one,
  * key order does not matter, and keywords that cannot apply to a type are ignored.
+ * Patterns are compared with pattern-inclusion.ts (simple loosenings are proven); `not`,
+ * `if`/`then`/`else` and other pure assertions added or removed whole narrow or widen
+ * (assertion-keywords.ts).
  *
- * What cannot be compared confidently (`not`, `if`/`then`/`else`, `dependentSchemas`,
- * remote `$ref`s, overlapping `oneOf` alternatives, ...) is reported as breaking whenever it
- * changes, with a message saying it could not be proven compatible: fail safe.
+ * What cannot be compared confidently (a changed `not` or `if`/`then`/`else`,
+ * `dependentSchemas`, remote `$ref`s, overlapping `oneOf` alternatives, a pattern rewritten
+ * beyond the simple loosenings, ...) is reported as breaking whenever it changes, with a
+ * message saying it could not be proven compatible: fail safe.
  */
 import type { JsonSchema } from "../validation/json-schema.js";
+import { OPAQUE_SEPARATOR, opaqueChanges } from "./assertion-keywords.js";
+import { patternIncludes } from "./pattern-inclusion.js";
 import type { ChangeKind } from "./types.js";
 import { wordDiff } from "./word-diff.js";
 
@@ -41,6 +51,16 @@ export interface SchemaChange {
   readonly wordDiff?: string;
 }
 
+export interface SchemaDiffOptions {
+  /**
+   * Treat new properties on a closed OUTPUT object, and an output object opened to
+   * additional properties, as compatible: right only when every consumer ignores fields it
+   * does not know. Off by default, because clients that validate results against the
+   * published output schema (the SDK v1 client, the MCP Inspector) reject such results.
+   */
+  readonly tolerantReader?: boolean | undefined;
+}
+
 /**
  * The changes between two versions of a tool's input or output schema, most relevant first
  * within each path and sorted by path. Identical schemas (also when written in a different
@@ -50,8 +70,13 @@ export function diffSchemas(
   before: JsonSchema,
   after: JsonSchema,
   direction: SchemaDirection,
+  options: SchemaDiffOptions = {},
 ): SchemaChange[] {
-  const differ = new SchemaDiffer(before, after, direction);
+  const tolerantReader = options.tolerantReader ?? false;
+  if (typeof tolerantReader !== "boolean") {
+    throw new TypeError("diffSchemas: options.tolerantReader must be a boolean.");
+  }
+  const differ = new SchemaDiffer(before, after, direction, tolerantReader);
   const changes = differ.compareRaw(before, after, "");
   const seen = new Set<string>();
   const unique = changes.filter((change) => {
@@ -122,8 +147,13 @@ interface Evaluated {
   readonly names: Set<string>;
   readonly patterns: string[];
   all: boolean;
-  /** An applicator whose evaluation toolgate does not model (if/then/else, dependentSchemas, ...). */
+  /**
+   * An applicator whose evaluation toolgate does not model (dependentSchemas, a remote
+   * $ref, an if/then/else that evaluates more than `properties`, ...).
+   */
   unknown: boolean;
+  /** Names an if/then/else evaluates through `properties` (only when it passes or applies). */
+  readonly conditional: Set<string>;
   union: boolean;
 }
 
@@ -152,6 +182,9 @@ class Conj {
   addConstraints: AdditionalConstraint[] = [];
   evaluatedAll = false;
   deferredUneval: Raw[] = [];
+  /** Evaluation not modeled / names of if-then-else, anywhere in this conjunction (for deferredUneval). */
+  unknownEvaluation = false;
+  conditionalNames = new Set<string>();
   minProperties: number | undefined;
   maxProperties: number | undefined;
   unions: UnionGroup[] = [];
@@ -174,6 +207,7 @@ class Conj {
     copy.required = new Set(this.required);
     copy.addConstraints = [...this.addConstraints];
     copy.deferredUneval = [...this.deferredUneval];
+    copy.conditionalNames = new Set(this.conditionalNames);
     copy.unions = [...this.unions];
     copy.opaque = new Map([...this.opaque].map(([k, v]) => [k, [...v]]));
     copy.annotations = new Map([...this.annotations].map(([k, v]) => [k, new Map(v)]));
@@ -259,6 +293,24 @@ const UNKNOWN_EVALUATION = new Set([
   "$dynamicRef",
   "$recursiveRef",
 ]);
+const CONDITIONAL = new Set(["if", "then", "else"]);
+/** Keywords through which an if/then/else subschema would evaluate more than `properties`. */
+const EVALUATING = [
+  "patternProperties",
+  "additionalProperties",
+  "unevaluatedProperties",
+  "allOf",
+  "anyOf",
+  "oneOf",
+  "if",
+  "then",
+  "else",
+  "$ref",
+  "$dynamicRef",
+  "$recursiveRef",
+  "dependentSchemas",
+  "dependencies",
+];
 const ARRAY_ONLY_OPAQUE = ["contains", "minContains", "maxContains", "unevaluatedItems"];
 const OBJECT_ONLY_OPAQUE = [
   "propertyNames",
@@ -290,6 +342,7 @@ class SchemaDiffer {
     rootBefore: Raw,
     rootAfter: Raw,
     private readonly dir: SchemaDirection,
+    private readonly tolerantReader: boolean,
   ) {
     this.before = { root: rootBefore, cache: new WeakMap(), inProgress: new Set() };
     this.after = { root: rootAfter, cache: new WeakMap(), inProgress: new Set() };
@@ -661,14 +714,7 @@ class SchemaDiffer {
       "characters",
       out,
     );
-    this.compareSets(
-      path,
-      "pattern",
-      b.patterns,
-      a.patterns,
-      (p) => `strings not matching ${JSON.stringify(p)}`,
-      out,
-    );
+    this.comparePatterns(b.patterns, a.patterns, path, out);
     this.compareSets(
       path,
       "format",
@@ -677,6 +723,50 @@ class SchemaDiffer {
       (f) => `values that are not a valid ${JSON.stringify(f)}`,
       out,
     );
+  }
+
+  /**
+   * A value must match every pattern. A new pattern rejects nothing the old ones accepted
+   * when one old pattern provably lies within it (pattern-inclusion.ts); a removed one
+   * admits nothing new when a new pattern provably lies within it. A replaced pattern
+   * whose inclusion cannot be proven is reported as unprovable (breaking).
+   */
+  private comparePatterns(
+    b: ReadonlySet<string>,
+    a: ReadonlySet<string>,
+    path: string,
+    out: SchemaChange[],
+  ): void {
+    const added = [...a].filter((x) => !b.has(x)).sort(compareStrings);
+    const removed = [...b].filter((x) => !a.has(x)).sort(compareStrings);
+    if (added.length === 0 && removed.length === 0) return;
+    const show = (list: readonly string[]) => list.map((x) => JSON.stringify(x)).join(" and ");
+    const failing = (list: readonly string[]) =>
+      list.length
+        ? list.map((x) => `strings not matching ${JSON.stringify(x)}`).join(" or ")
+        : undefined;
+    const lost = added.filter((q) => ![...b].some((p) => patternIncludes(q, p)));
+    const gained = removed.filter((p) => ![...a].some((q) => patternIncludes(p, q)));
+    if (added.length === 0 || removed.length === 0) {
+      const what = added.length
+        ? `pattern ${show(added)} added`
+        : `pattern ${show(removed)} removed`;
+      out.push(this.constraint(path, what, failing(lost), failing(gained)));
+      return;
+    }
+    const what = `pattern changed from ${show(removed)} to ${show(added)}`;
+    const risky = this.dir === "input" ? lost : gained;
+    if (risky.length > 0) {
+      const proves =
+        "only simple loosenings are proven: a character class or quantifier range widened, an anchor removed, an alternative or optional part added";
+      out.push(this.unprovable(path, `${what} (${proves})`));
+      return;
+    }
+    const proven =
+      this.dir === "input"
+        ? "the new pattern accepts every string the old one accepted"
+        : "the new pattern accepts only strings the old one accepted";
+    out.push(this.constraint(path, `${what}; ${proven}`, failing(lost), failing(gained)));
   }
 
   private compareArrays(b: Node, a: Node, path: string, out: SchemaChange[]): void {
@@ -711,75 +801,31 @@ class SchemaDiffer {
 
   private compareObjects(b: Node, a: Node, path: string, out: SchemaChange[]): void {
     const names = new Set([...b.props.keys(), ...a.props.keys(), ...b.required, ...a.required]);
+    const unmodeledExtras = [b, a].some((n) => n.opaque.has("unevaluatedProperties"));
     for (const name of [...names].sort(compareStrings)) {
       const p = `${path}/${escapePointer(name)}`;
       const inB = b.props.has(name);
       const inA = a.props.has(name);
       const reqB = b.required.has(name);
       const reqA = a.required.has(name);
-      const loc = this.loc(p);
-      if (inB && !inA) {
-        if (this.dir === "output") {
-          out.push({
-            kind: "breaking",
-            path: p,
-            message: `${loc}: property removed (consumers reading it will no longer find it)`,
-          });
-          continue;
-        }
-        const now = a.effective(name);
-        const shape = this.shape(now, this.after);
-        if (shape === "never") {
-          out.push({
-            kind: "breaking",
-            path: p,
-            message: `${loc}: property removed while additional properties are not allowed (callers still sending it now fail)`,
-          });
-        } else if (shape === "any") {
-          out.push({
-            kind: "behavioural",
-            path: p,
-            message: `${loc}: property removed from the schema; additional properties are allowed, so callers sending it still pass validation, but the tool presumably ignores it now`,
-          });
-        } else {
-          out.push(...this.compareRaw(b.props.get(name), now, p));
-          out.push({
-            kind: "behavioural",
-            path: p,
-            message: `${loc}: property removed from the schema; it is now only checked against the schema for additional properties`,
-          });
-        }
-        continue;
-      }
-      if (!inB && inA) {
-        if (this.dir === "output") {
-          out.push({
-            kind: "compatible",
-            path: p,
-            message: `${loc}: new ${reqA ? "" : "optional "}property (consumers that do not know it ignore it)`,
-          });
-          continue;
-        }
-        if (reqA) {
-          out.push({
-            kind: "breaking",
-            path: p,
-            message: `${loc}: new required property (callers omitting it now fail)`,
-          });
-          continue;
-        }
-        const was = b.effective(name);
-        const shape = this.shape(was, this.before);
-        if (shape === "schema") out.push(...this.compareRaw(was, a.props.get(name), p));
-        out.push({
-          kind: "compatible",
-          path: p,
-          message: `${loc}: new optional property (callers may now send it)`,
-        });
-        continue;
-      }
       if (inB && inA) out.push(...this.compareRaw(b.props.get(name), a.props.get(name), p));
+      else if ((inB || inA) && unmodeledExtras) {
+        // Whether the other side accepts the name depends on what it does not model.
+        const verb = inB ? "removed" : "added";
+        out.push(this.unprovable(p, `property ${verb} next to an unevaluatedProperties`));
+        continue;
+      } else if (inB) {
+        this.propertyRemoved(b, a, name, p, out);
+        // A required output property removed is reported there.
+        if (this.dir === "output" && reqB) continue;
+      } else if (inA) {
+        this.propertyAdded(b, a, name, p, out);
+        // Likewise a new required input property, and any on a closed output object.
+        if (this.dir === "input" ? reqA : this.shape(b.effective(name), this.before) === "never")
+          continue;
+      }
       if (reqB === reqA) continue;
+      const loc = this.loc(p);
       if (this.dir === "input") {
         out.push(
           reqA
@@ -834,9 +880,11 @@ class SchemaDiffer {
                 "properties that are not declared",
               )
             : {
-                kind: "compatible",
+                kind: this.tolerantReader ? "compatible" : "breaking",
                 path: star,
-                message: `${this.loc(star)}: additional properties are now allowed (consumers ignore properties they do not know, as with a new field)`,
+                message: this.tolerantReader
+                  ? `${this.loc(star)}: additional properties are now allowed (compatible because tolerantReader is on: consumers ignore fields they do not know)`
+                  : `${this.loc(star)}: additional properties are now allowed (clients that validate results against the published output schema reject results carrying undeclared properties; use tolerantReader if every consumer ignores unknown fields)`,
               },
         );
       } else {
@@ -872,6 +920,124 @@ class SchemaDiffer {
       "properties",
       out,
     );
+  }
+
+  /**
+   * A property declared before and not now. What matters is what the new schema does with
+   * the name (`effective`: additional or pattern properties): rejects it, allows anything,
+   * or checks it against another schema. Inputs: callers still sending it must pass.
+   * Outputs: what results may now carry under that name must have been valid before.
+   */
+  private propertyRemoved(b: Node, a: Node, name: string, p: string, out: SchemaChange[]): void {
+    const loc = this.loc(p);
+    const now = a.effective(name);
+    const shape = this.shape(now, this.after);
+    const was = b.props.get(name);
+    if (this.dir === "output") {
+      if (b.required.has(name) && (shape === "never" || !a.required.has(name))) {
+        out.push({
+          kind: "breaking",
+          path: p,
+          message:
+            shape === "never"
+              ? `${loc}: property removed (consumers reading it will no longer find it)`
+              : `${loc}: property removed from the schema, so no longer always present (consumers reading it may find it missing)`,
+        });
+      }
+      if (shape === "never") {
+        if (!b.required.has(name)) {
+          out.push({
+            kind: "compatible",
+            path: p,
+            message: `${loc}: optional property removed (results no longer carry it; consumers already had to handle its absence)`,
+          });
+        }
+        return;
+      }
+      out.push(...this.compareRaw(was, now, p));
+      out.push({
+        kind: "compatible",
+        path: p,
+        message: `${loc}: property removed from the schema; results may still carry it, checked only against the schema for additional properties`,
+      });
+      return;
+    }
+    if (shape === "never") {
+      out.push({
+        kind: "breaking",
+        path: p,
+        message: `${loc}: property removed while additional properties are not allowed (callers still sending it now fail)`,
+      });
+    } else if (shape === "any") {
+      out.push({
+        kind: "behavioural",
+        path: p,
+        message: `${loc}: property removed from the schema; additional properties are allowed, so callers sending it still pass validation, but the tool presumably ignores it now`,
+      });
+    } else {
+      out.push(...this.compareRaw(was, now, p));
+      out.push({
+        kind: "behavioural",
+        path: p,
+        message: `${loc}: property removed from the schema; it is now only checked against the schema for additional properties`,
+      });
+    }
+  }
+
+  /**
+   * A property declared now and not before. When the old schema rejected the name (a
+   * closed object), inputs gain a value and outputs may now carry one the old schema
+   * rejects; otherwise the old schema already accepted the name (as an additional or
+   * pattern property), and its old and new schemas are compared like any other change.
+   */
+  private propertyAdded(b: Node, a: Node, name: string, p: string, out: SchemaChange[]): void {
+    const loc = this.loc(p);
+    const now = a.props.get(name);
+    const was = b.effective(name);
+    const closed = this.shape(was, this.before) === "never";
+    const required = a.required.has(name);
+    const optional = required ? "" : "optional ";
+    if (this.dir === "input") {
+      if (required && !b.required.has(name)) {
+        out.push({
+          kind: "breaking",
+          path: p,
+          message: `${loc}: new required property (callers omitting it now fail)`,
+        });
+        if (closed) return;
+      }
+      if (!closed) out.push(...this.compareRaw(was, now, p));
+      out.push({
+        kind: "compatible",
+        path: p,
+        message: closed
+          ? `${loc}: new ${optional}property (callers may now send it)`
+          : `${loc}: new ${optional}property; the object already accepted it as an additional property, so this schema now applies to callers already sending it`,
+      });
+      return;
+    }
+    if (!closed) {
+      out.push(...this.compareRaw(was, now, p));
+      out.push({
+        kind: "compatible",
+        path: p,
+        message: `${loc}: new ${optional}property (the object already allowed it as an additional property)`,
+      });
+    } else if (this.shape(now, this.after) === "never") {
+      // Declared as `false`: results still cannot carry it.
+    } else if (this.tolerantReader) {
+      out.push({
+        kind: "compatible",
+        path: p,
+        message: `${loc}: new ${optional}property on an object that did not allow additional properties (compatible because tolerantReader is on: consumers ignore fields they do not know)`,
+      });
+    } else {
+      out.push({
+        kind: "breaking",
+        path: p,
+        message: `${loc}: new ${optional}property on an object that did not allow additional properties (clients that validate results against the published output schema reject results carrying it; use tolerantReader if every consumer ignores unknown fields)`,
+      });
+    }
   }
 
   /** Items and tuple positions: plain sentences when a side allows no value at all (`false`). */
@@ -982,14 +1148,27 @@ class SchemaDiffer {
   }
 
   private compareOpaque(b: Node, a: Node, path: string, out: SchemaChange[]): void {
-    const keys = new Set([...b.opaque.keys(), ...a.opaque.keys()]);
-    for (const key of [...keys].sort(compareStrings)) {
-      const vb = b.opaque.get(key);
-      const va = a.opaque.get(key);
-      if (vb === va) continue;
-      const verb = vb === undefined ? "added" : va === undefined ? "removed" : "changed";
-      const what = key === "$ref" ? "a remote or unresolvable $ref" : `"${key}"`;
-      out.push(this.unprovable(path, `${what} ${verb}`));
+    for (const { keyword, verb, effect } of opaqueChanges(b.opaque, a.opaque)) {
+      const what = keyword === "$ref" ? "a remote or unresolvable $ref" : `"${keyword}"`;
+      if (effect === "widened") {
+        out.push(
+          this.constraint(
+            path,
+            `${what} ${verb}, which only rejected values`,
+            undefined,
+            "values it rejected",
+          ),
+        );
+      } else if (effect === "narrowed") {
+        out.push(
+          this.constraint(
+            path,
+            `${what} ${verb}, which only rejects values`,
+            "values it rejects",
+            undefined,
+          ),
+        );
+      } else out.push(this.unprovable(path, `${what} ${verb}`));
     }
   }
 
@@ -1295,6 +1474,7 @@ class SchemaDiffer {
       patterns: [],
       all: false,
       unknown: false,
+      conditional: new Set(),
       union: false,
     };
     if (raw === true || raw === undefined) return ev;
@@ -1425,7 +1605,14 @@ class SchemaDiffer {
         default:
           if (OPAQUE.has(key)) {
             addOpaque(conj, key, value);
-            if (UNKNOWN_EVALUATION.has(key)) ev.unknown = true;
+            const names = CONDITIONAL.has(key) ? conditionalNames(value) : undefined;
+            if (names) {
+              for (const name of names) ev.conditional.add(name);
+              for (const name of names) conj.conditionalNames.add(name);
+            } else if (UNKNOWN_EVALUATION.has(key)) {
+              ev.unknown = true;
+              conj.unknownEvaluation = true;
+            }
           } else {
             let values = conj.annotations.get(key);
             if (!values) conj.annotations.set(key, (values = new Map<string, unknown>()));
@@ -1436,6 +1623,7 @@ class SchemaDiffer {
     const merge = (sub: Evaluated) => {
       for (const name of sub.names) ev.names.add(name);
       ev.patterns.push(...sub.patterns);
+      for (const name of sub.conditional) ev.conditional.add(name);
       ev.all ||= sub.all;
       ev.unknown ||= sub.unknown;
       ev.union ||= sub.union;
@@ -1447,6 +1635,7 @@ class SchemaDiffer {
       if (target === undefined) {
         addOpaque(conj, "$ref", ref);
         ev.unknown = true;
+        conj.unknownEvaluation = true;
       } else {
         merge(this.collect(target, conj, side, [...refStack, ref as string], false));
       }
@@ -1489,6 +1678,9 @@ class SchemaDiffer {
         // Which properties the alternatives evaluate is known once they are distributed.
         if (top) conj.deferredUneval.push(unevaluated);
         else addOpaque(conj, "unevaluatedProperties", unevaluated);
+      } else if ([...ev.conditional].some((name) => !ev.names.has(name))) {
+        // A conditional evaluates a property only when it passes: not modeled.
+        addOpaque(conj, "unevaluatedProperties", unevaluated);
       } else {
         conj.addConstraints.push({
           schema: unevaluated,
@@ -1517,10 +1709,16 @@ class SchemaDiffer {
     const never = c.never || atoms?.size === 0 || values?.size === 0;
 
     const constraints = [...c.addConstraints];
+    const opaqueRaw = new Map([...c.opaque].map(([k, v]) => [k, [...v]]));
     if (c.deferredUneval.length > 0 && !c.evaluatedAll) {
       const names = new Set(c.props.keys());
       const patterns = [...c.patternProps.keys()];
-      for (const schema of c.deferredUneval) constraints.push({ schema, names, patterns });
+      const modeled =
+        !c.unknownEvaluation && [...c.conditionalNames].every((name) => names.has(name));
+      for (const schema of c.deferredUneval) {
+        if (modeled) constraints.push({ schema, names, patterns });
+        else pushTo(opaqueRaw, "unevaluatedProperties", schema);
+      }
     }
     const regexes = new Map<string, RegExp | undefined>();
     const matches = (pattern: string, name: string): boolean => {
@@ -1558,13 +1756,13 @@ class SchemaDiffer {
     );
 
     const opaque = new Map<string, string>();
-    for (const [key, list] of c.opaque) {
+    for (const [key, list] of opaqueRaw) {
       opaque.set(
         key,
         list
           .map((v) => this.semanticKey(v, side))
           .sort(compareStrings)
-          .join("\u0001"),
+          .join(OPAQUE_SEPARATOR),
       );
     }
 
@@ -1700,6 +1898,18 @@ function pushTo(map: Map<string, Raw[]>, key: string, value: Raw): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);
+}
+
+/**
+ * The property names an if/then/else subschema evaluates when it evaluates them only
+ * through `properties`; undefined when it may evaluate others.
+ */
+function conditionalNames(schema: Raw): string[] | undefined {
+  if (typeof schema === "boolean") return [];
+  if (!isObject(schema) || EVALUATING.some((key) => key in schema)) return undefined;
+  const properties = schema["properties"];
+  if (properties === undefined) return [];
+  return isObject(properties) ? Object.keys(properties) : undefined;
 }
 
 function addOpaque(conj: Conj, key: string, value: unknown): void {

@@ -37,6 +37,8 @@ interface Variant {
   optionalNote?: boolean;
   /** Leaves get_order out (a removed tool). */
   withoutGetOrder?: boolean;
+  /** Adds an optional `note` to issue_refund's (closed) output. */
+  outputNote?: boolean;
 }
 
 const BASE_DESCRIPTION = "Refund part or all of an order. Call it once per refund.";
@@ -62,6 +64,10 @@ const issueRefund = defineTool({
     order_id: z.string(),
     reason: z.string().min(1).max(${variant.reasonMaxLength ?? 500}),
     ${variant.optionalNote ? "note: z.string().optional()," : ""}
+  }),
+  output: z.object({
+    refund_id: z.string(),
+    ${variant.outputNote ? "note: z.string().optional()," : ""}
   }),
   scopes: ["refunds:write"],
   sideEffect: "write",
@@ -173,6 +179,27 @@ describe("toolgate contract check", () => {
     assert.match(run.stdout, /^ {2}BREAKING {5}input\/.*reason/m);
     assert.match(run.stdout, /^FAIL: 1 breaking change/m);
     assert.match(run.stdout, new RegExp(`contract snapshot --out ${lock.replaceAll(".", "\\.")}`));
+  });
+
+  test("a new field in a closed output: breaking; compatible only with --tolerant-reader", async () => {
+    const module = await toolsModule({ version: "1.1.0", outputNote: true });
+    const report = await jsonReport(module);
+    assert.deepEqual(
+      report.changes.map((c) => [c.kind, c.path]),
+      [["breaking", "output/note"]],
+    );
+    assert.match(report.changes[0]!.message, /reject results carrying it/);
+    assert.equal((await check(module)).code, 1);
+
+    const tolerant = await jsonReport(module, "--tolerant-reader");
+    assert.deepEqual(
+      tolerant.changes.map((c) => [c.kind, c.path]),
+      [["compatible", "output/note"]],
+    );
+    assert.match(tolerant.changes[0]!.message, /tolerantReader is on/);
+    const run = await check(module, "--tolerant-reader");
+    assert.equal(run.code, 0, run.stdout);
+    assert.match(run.stdout, /^OK: compatible changes only\./m);
   });
 
   test("a removed tool is breaking", async () => {

@@ -257,6 +257,29 @@ describe("diffLocks", () => {
     );
   });
 
+  it("output schema: a new field on a closed object is breaking unless tolerantReader", () => {
+    const outputSchema = {
+      type: "object",
+      properties: { refundId: { type: "string" } },
+      required: ["refundId"],
+      additionalProperties: false,
+    };
+    const withNote = {
+      ...outputSchema,
+      properties: { ...outputSchema.properties, note: { type: "string" } },
+    };
+    const before = lock(contract("issue_refund", { outputSchema }));
+    const after = lock(contract("issue_refund", { outputSchema: withNote, version: "1.1.0" }));
+    assert.deepEqual(
+      diffLocks(before, after).changes.map((c) => [c.kind, c.path]),
+      [["breaking", "output/note"]],
+    );
+    assert.deepEqual(
+      diffLocks(before, after, { tolerantReader: true }).changes.map((c) => [c.kind, c.path]),
+      [["compatible", "output/note"]],
+    );
+  });
+
   it("schema description changes carry their word diff", () => {
     const s = (description: string) => ({
       type: "object",
