@@ -134,7 +134,7 @@ export type { ToolgateStore } from "./stores/store-types.js";
 export { contractOf, lockOf } from "./contract/snapshot.js";
 export { diffLocks } from "./contract/diff.js";
 export { diffSchemas } from "./contract/schema-diff.js";
-export type { SchemaChange, SchemaDirection } from "./contract/schema-diff.js";
+export type { SchemaChange, SchemaDiffOptions, SchemaDirection } from "./contract/schema-diff.js";
 export { formatLock, readLock } from "./contract/lock-file.js";
 export type {
   ChangeKind,
