@@ -118,6 +118,8 @@ const ESCAPED_QUOTED = /(?:[^"\\\n]|\\[^"\n])*/y;
 const DOUBLE_QUOTED = /(?:[^"\\\n]|\\.)*/y;
 const SINGLE_QUOTED = /[^'\n]*/y;
 const BARE = /[^\s"'`,;&)\]}<>]+/y;
+// A `Cookie:`/`Set-Cookie:` value is a `;`-separated list: all of it is masked.
+const COOKIE_LIST = /[^\s"'`,;]+(?:;[ \t]*[^\s"'`,;]+)*/y;
 
 function maskAssignments(text: string, sensitive: (key: string) => boolean): string {
   let out = "";
@@ -133,7 +135,8 @@ function maskAssignments(text: string, sensitive: (key: string) => boolean): str
     if (name === undefined || !sensitive(name)) continue;
     const next = text.charCodeAt(at + 1);
     const wide = (text[at] === ":" && next === 61) || (text[at] === "=" && next === 62); // := =>
-    const value = valueAt(text, skipBlanks(text, at + (wide ? 2 : 1)));
+    const cookie = /cookie/i.test(name);
+    const value = valueAt(text, skipBlanks(text, at + (wide ? 2 : 1)), cookie);
     if (value === undefined) continue;
     out += text.slice(copied, value.from) + REDACTED;
     copied = value.to;
@@ -164,11 +167,15 @@ function nameBefore(text: string, at: number, floor: number): string | undefined
   return text.slice(start, end);
 }
 
-function valueAt(text: string, start: number): { from: number; to: number } | undefined {
+function valueAt(
+  text: string,
+  start: number,
+  cookie: boolean,
+): { from: number; to: number } | undefined {
   let at = start;
   AUTH_SCHEME.lastIndex = at;
   if (AUTH_SCHEME.test(text)) at = AUTH_SCHEME.lastIndex;
-  let value = BARE;
+  let value = cookie ? COOKIE_LIST : BARE;
   if (text.startsWith('\\"', at)) {
     value = ESCAPED_QUOTED;
     at += 2;

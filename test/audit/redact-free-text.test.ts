@@ -175,6 +175,8 @@ describe("redact: name=value assignments in text", () => {
       ["aws_secret_access_key = wJalrXUtnFEMI/K7MDENG", `aws_secret_access_key = ${REDACTED}`],
       ["Authorization: Basic dXNlcjpwYXNz", `Authorization: Basic ${REDACTED}`],
       ["note:password=hunter2", `note:password=${REDACTED}`],
+      ["curl -H 'Cookie: sid=abc; csrf=def' https://x", `curl -H 'Cookie: ${REDACTED}' https://x`],
+      ["Set-Cookie: sid=abc;Path=/; HttpOnly", `Set-Cookie: ${REDACTED}`],
       ['password="unclosed quote\nnext line', `password="${REDACTED}\nnext line`],
     ];
     for (const [text, expected] of cases) masks(text, expected);

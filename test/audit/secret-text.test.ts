@@ -36,6 +36,8 @@ describe("secret text: hostile input", () => {
     "JWT headers": fill("eyJa."),
     "bearer words": fill("bearer "),
     "authorization schemes": fill("authorization: bearer "),
+    "cookie lists": `cookie: ${fill("a=b; ")}`,
+    "cookie separators": fill("cookie:;"),
   };
   for (const [name, text] of Object.entries(cases)) {
     it(`${name}: returns`, () => {
