@@ -24,6 +24,11 @@ export interface AuditOptions {
   flushIntervalMs?: number;
   /** Argument keys masked in every tool's audit (besides `sensitive: true` fields and the defaults). */
   redactKeys?: readonly (string | RegExp)[];
+  /**
+   * Mask e-mail addresses found in argument strings. Default false: an address names who a
+   * call was about (what an audit is read for) and is not a credential.
+   */
+  redactEmails?: boolean;
 }
 
 export const DEFAULT_AUDIT_FILE = "audit.sqlite";
@@ -49,6 +54,8 @@ export function checkAuditOptions(options: AuditOptions | false | undefined): vo
     throw new TypeError("audit.failClosed must be a boolean.");
   if (options.redactKeys !== undefined && !Array.isArray(options.redactKeys))
     throw new TypeError("audit.redactKeys must be an array of strings or regular expressions.");
+  if (options.redactEmails !== undefined && typeof options.redactEmails !== "boolean")
+    throw new TypeError("audit.redactEmails must be a boolean.");
 }
 
 /** The embedded default: SQLite next to the idempotency store, or the server log without better-sqlite3. */

@@ -1,4 +1,8 @@
 import type { JsonSchema } from "../validation/json-schema.js";
+import { createTextMasker, looksLikeCard, REDACTED, type TextMasker } from "./secret-text.js";
+import { keyLooksSensitive } from "./sensitive-keys.js";
+
+export { keyLooksSensitive, REDACTED };
 
 /**
  * Masks secrets in tool arguments before they reach an audit log, and bounds their size.
@@ -11,8 +15,9 @@ import type { JsonSchema } from "../validation/json-schema.js";
  * 2. Sensitive keys. A property whose name looks like a secret (see `keyLooksSensitive`)
  *    is masked even without a schema. `null` and booleans under such a key are kept: they
  *    carry no secret, and `{ "password_set": true }` stays readable.
- * 3. Secret-looking strings anywhere: payment card numbers, JWTs and `Bearer` credentials
- *    are replaced inside the string, the rest of the string is kept.
+ * 3. Secret-looking text anywhere in a string, whatever the key (see secret-text.ts):
+ *    private keys, URL passwords, `password=...`, well-known API keys, bearer credentials,
+ *    JWTs, card numbers, and e-mail addresses when asked. The rest of the string is kept.
  *
  * Then bounds keep one audit event small: long strings, deep nesting, long arrays, wide
  * objects and very large values are cut with a visible marker (see `REDACTION_LIMITS`).
@@ -27,7 +32,6 @@ import type { JsonSchema } from "../validation/json-schema.js";
  * `sensitive: true` anywhere is skipped entirely. About 5-10 µs for typical arguments.
  */
 
-export const REDACTED = "[REDACTED]";
 export const TRUNCATED = "[TRUNCATED]";
 
 export const REDACTION_LIMITS = Object.freeze({
@@ -49,23 +53,27 @@ export const REDACTION_LIMITS = Object.freeze({
 export interface RedactorOptions {
   /**
    * More keys to mask, besides the defaults: a string matches a key exactly, ignoring case;
-   * a RegExp is tested against the key as it is (its `g`/`y` flags are dropped).
+   * a RegExp is tested against the key as it is (its `g`/`y` flags are dropped). They also
+   * count as secret names in free text (`iban=DE89...`).
    */
   readonly keys?: readonly (string | RegExp)[];
+  /**
+   * E-mail addresses inside strings: `"keep"` (the default; they are who a call was about,
+   * not credentials) or `"redact"` (each address becomes `[REDACTED]`).
+   */
+  readonly emails?: "keep" | "redact";
 }
 
 /** Returns a redacted, bounded copy of `value`; `schema` is the JSON Schema it was sent against. */
 export type Redactor = (value: unknown, schema?: Readonly<JsonSchema>) => unknown;
 
 export function createRedactor(options: RedactorOptions = {}): Redactor {
-  const exact = new Set<string>();
-  const patterns: RegExp[] = [];
-  for (const key of options.keys ?? []) {
-    if (typeof key === "string") exact.add(key.toLowerCase());
-    else if (key instanceof RegExp)
-      patterns.push(new RegExp(key.source, key.flags.replace(/[gy]/g, "")));
-    else throw new TypeError("createRedactor: keys must be strings or regular expressions.");
-  }
+  const isSensitive = keyRule(options.keys);
+  const mask = createTextMasker({
+    emails: checkEmails(options.emails),
+    isSensitiveKey: isSensitive,
+  });
+  const text = (value: string) => boundString(value, mask);
 
   // Keys repeat from call to call (the same tools, the same argument names): decide once.
   const keyCache = new Map<string, KeyInfo>();
@@ -73,10 +81,9 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     const cached = keyCache.get(key);
     if (cached) return cached;
     const info: KeyInfo = {
-      sensitive:
-        exact.has(key.toLowerCase()) || patterns.some((p) => p.test(key)) || keyLooksSensitive(key),
+      sensitive: isSensitive(key),
       // A key is data too: a map keyed by card number must not leak through its keys.
-      out: redactString(key),
+      out: text(key),
     };
     if (key.length <= 128) {
       if (keyCache.size >= 4096) keyCache.clear();
@@ -92,9 +99,32 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       index = schemaIndex(schema);
       if (index) applied = index.expand(schema);
     }
-    const walker: Walker = { index, keyInfo, nodes: 0, ancestors: new Set() };
+    const walker: Walker = { index, keyInfo, text, nodes: 0, ancestors: new Set() };
     return walk(walker, value, applied, 0);
   };
+}
+
+/** The default key rule plus the caller's own names. */
+function keyRule(keys: RedactorOptions["keys"] = []): (key: string) => boolean {
+  if (!Array.isArray(keys))
+    throw new TypeError("createRedactor: keys must be an array of strings or regular expressions.");
+  const exact = new Set<string>();
+  const patterns: RegExp[] = [];
+  for (const key of keys as readonly unknown[]) {
+    if (typeof key === "string") exact.add(key.toLowerCase());
+    else if (key instanceof RegExp)
+      patterns.push(new RegExp(key.source, key.flags.replace(/[gy]/g, "")));
+    else throw new TypeError("createRedactor: keys must be strings or regular expressions.");
+  }
+  if (exact.size === 0 && patterns.length === 0) return keyLooksSensitive;
+  return (key) =>
+    exact.has(key.toLowerCase()) || patterns.some((p) => p.test(key)) || keyLooksSensitive(key);
+}
+
+function checkEmails(emails: unknown): "keep" | "redact" {
+  if (emails === undefined) return "keep";
+  if (emails === "keep" || emails === "redact") return emails;
+  throw new TypeError('createRedactor: emails must be "keep" or "redact".');
 }
 
 // ---------------------------------------------------------------------------------------
@@ -105,121 +135,38 @@ interface KeyInfo {
   readonly out: string;
 }
 
-// Words of a key: `accessToken`, `access_token`, `ACCESS-TOKEN` and `X-Api-Key` all split
-// into words; `APIKey` into `API`, `Key`.
-const WORDS = /[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+/g;
-// A word (or two adjacent words joined, for `api_key`, `private-key`, `cardNumber`) that
-// contains one of these is sensitive: `password_hash`, `newPassword`, `x-api-key`, `Set-Cookie`.
-const CONTAINS = [
-  "password",
-  "passwd",
-  "passphrase",
-  "credential",
-  "authorization",
-  "cookie",
-  "apikey",
-  "privatekey",
-  "cardnumber",
-];
-// ...or ends with one of these (`client_secret`, `clientsecret`) but `secretary` does not.
-const ENDS_WITH = ["secret", "secrets"];
-// ...or is one of these whole words (as substrings they would match far too much).
-const EXACT = new Set(["pwd", "cvv", "cvc", "pan"]);
-
-/**
- * The default key rule (case-insensitive, on any key at any depth).
- *
- * `token` is special: the key's LAST word must end in `token` (`token`, `access_token`,
- * `refreshToken`, `apiToken`, `x-auth-token`, `accesstoken`, `pageToken`). So `tokens_used`,
- * `max_tokens`, `token_count` and `token_type` are kept: in tool arguments "token" is often an
- * LLM token count, not a credential. Pagination tokens are masked (harmless).
- * Known false positives, accepted: `pan` (camera pan), `secret_name`, `api_key_id`.
- */
-export function keyLooksSensitive(key: string): boolean {
-  const words = key.match(WORDS);
-  if (!words) return false;
-  let previous = "";
-  for (const raw of words) {
-    const word = raw.toLowerCase();
-    if (EXACT.has(word) || wordMatches(word) || (previous !== "" && wordMatches(previous + word)))
-      return true;
-    previous = word;
-  }
-  return previous.endsWith("token");
-}
-
-function wordMatches(word: string): boolean {
-  for (const part of CONTAINS) if (word.includes(part)) return true;
-  for (const end of ENDS_WITH) if (word.endsWith(end)) return true;
-  return false;
-}
-
 // ---------------------------------------------------------------------------------------
 // Strings
 
-// `Bearer <credential>` (RFC 6750 token68 characters), any case: "Bearer [REDACTED]".
-const BEARER = /\b(bearer)\s+[\w\-.~+/]+=*/gi;
-// A JWT (JWS compact form, also unsigned `alg: none`): three base64url segments, the
-// header starting with `eyJ` (`{"`). Replaced where it stands, e.g. inside a URL.
-const JWT = /(?<![\w-])eyJ[\w-]+\.[\w-]+\.[\w-]*/g;
-// Card-number candidates: 13-19 digits in one run, or groups of 3-6 digits separated by a
-// single space or dash (4-4-4-4, Amex 4-6-5). Two-digit groups are not accepted, so dates
-// such as "2024-01-15 2024-02-20" and phone numbers do not look like cards.
-const CARD = /(?<!\d)(?:\d{13,19}|\d{3,6}(?:[ -]\d{3,6}){2,})(?!\d)/g;
-const HAS_DIGIT_GROUP = /\d{3}/;
 // Patterns are matched in the first SCAN_WINDOW characters before the cut at
 // maxStringLength, so a secret that straddles the cut is still masked, and a huge string
 // costs no more than this.
 const SCAN_WINDOW = 16 * 1024;
 
+const maskDefault = createTextMasker();
+
 /**
- * Card numbers are masked in full, not "all but the last 4": the audit log does not need
- * them, and a full mask also hides the BIN. A candidate counts as a card when it has 13-19
- * digits, passes the Luhn check, starts with 2-6 (Mastercard, Visa, Amex, Discover, JCB,
- * Diners, UnionPay, Maestro, Mir), and, with 13 digits, starts with 4 (old Visa). The
- * prefix rule keeps most epoch-millisecond timestamps (13 digits starting with 1) and other
- * long numbers, a tenth of which pass Luhn by chance. A separated candidate longer than 19
- * digits is masked as a whole if any run of its groups is a card.
+ * Masks secret-looking parts of a string (see secret-text.ts: private keys, URL passwords,
+ * `password=...` assignments, well-known API keys, bearer credentials, JWTs, card numbers)
+ * and cuts it to `maxStringLength`. E-mail addresses are kept; `createStringRedactor`
+ * takes options.
  */
-function looksLikeCard(digits: string): boolean {
-  const n = digits.length;
-  if (n < 13 || n > 19) return false;
-  const first = digits.charCodeAt(0) - 48;
-  if (first < 2 || first > 6 || (n === 13 && first !== 4)) return false;
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
-    let d = digits.charCodeAt(n - 1 - i) - 48;
-    if (i % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum % 10 === 0;
-}
-
-function cardReplacer(match: string): string {
-  const groups = match.split(/[ -]/);
-  if (groups.length === 1) return looksLikeCard(match) ? REDACTED : match;
-  // Every run of consecutive groups: the whole match is usually the only candidate, but a
-  // card may sit inside a longer sequence of groups.
-  for (let start = 0; start < groups.length; start++) {
-    let digits = "";
-    for (let end = start; end < groups.length && digits.length < 19; end++) {
-      digits += groups[end];
-      if (looksLikeCard(digits)) return REDACTED;
-    }
-  }
-  return match;
-}
-
-/** Masks secret-looking parts of a string and cuts it to `maxStringLength`. */
 export function redactString(value: string): string {
+  return boundString(value, maskDefault);
+}
+
+/** `redactString` with options: more secret names (`keys`), and what to do with e-mails. */
+export function createStringRedactor(options: RedactorOptions = {}): (value: string) => string {
+  const mask = createTextMasker({
+    emails: checkEmails(options.emails),
+    isSensitiveKey: keyRule(options.keys),
+  });
+  return (value) => boundString(value, mask);
+}
+
+function boundString(value: string, mask: TextMasker): string {
   const windowed = value.length > SCAN_WINDOW;
-  let head = windowed ? value.slice(0, SCAN_WINDOW) : value;
-  head = head.replace(BEARER, "$1 " + REDACTED);
-  if (head.includes("eyJ")) head = head.replace(JWT, REDACTED);
-  if (head.length >= 13 && HAS_DIGIT_GROUP.test(head)) head = head.replace(CARD, cardReplacer);
+  const head = mask(windowed ? value.slice(0, SCAN_WINDOW) : value);
   const unscanned = windowed ? value.length - SCAN_WINDOW : 0;
   let cut = REDACTION_LIMITS.maxStringLength;
   if (head.length <= cut) return unscanned === 0 ? head : `${head}…[+${unscanned} chars]`;
@@ -239,6 +186,8 @@ function numberLooksLikeCard(value: number): boolean {
 interface Walker {
   readonly index: SchemaIndex | undefined;
   readonly keyInfo: (key: string) => KeyInfo;
+  /** `redactString` with this redactor's options. */
+  readonly text: (value: string) => string;
   nodes: number;
   /** The objects on the path from the root: a value met again on its own path is a cycle. */
   readonly ancestors: Set<object>;
@@ -249,7 +198,7 @@ function walk(w: Walker, value: unknown, applied: Applied | undefined, depth: nu
   if (applied?.sensitive) return REDACTED;
   switch (typeof value) {
     case "string":
-      return redactString(value);
+      return w.text(value);
     case "number":
       return numberLooksLikeCard(value) ? REDACTED : value;
     case "boolean":
@@ -257,13 +206,13 @@ function walk(w: Walker, value: unknown, applied: Applied | undefined, depth: nu
     case "undefined":
       return "[undefined]";
     case "bigint": {
-      const text = redactString(value.toString());
+      const text = w.text(value.toString());
       return text === REDACTED ? text : `${text}n`;
     }
     case "symbol":
-      return `[${redactString(value.toString())}]`;
+      return `[${w.text(value.toString())}]`;
     case "function":
-      return value.name ? `[Function: ${redactString(value.name)}]` : "[Function]";
+      return value.name ? `[Function: ${w.text(value.name)}]` : "[Function]";
     default:
       // "object"
       return value === null ? null : walkObject(w, value as object, applied, depth);
@@ -290,7 +239,7 @@ function walkObject(
     if (Array.isArray(value)) return walkArray(w, value, applied, depth);
     if (value instanceof Error) {
       // `message` and `name` are not enumerable own properties; keep them readable.
-      return { name: redactString(value.name), message: redactString(value.message) };
+      return { name: w.text(value.name), message: w.text(value.message) };
     }
     return walkRecord(w, value as Record<string, unknown>, applied, depth);
   } catch {

@@ -254,7 +254,10 @@ export function buildToolServer(
     server: options.name,
     auditor,
     metrics,
-    redact: toolRedactor(auditOptions?.redactKeys ?? []),
+    redact: toolRedactor(
+      auditOptions?.redactKeys ?? [],
+      auditOptions?.redactEmails === true ? "redact" : "keep",
+    ),
     failClosed: auditOptions?.failClosed ?? false,
   });
   const onRefusal = (refusal: HttpRefusal) => {
@@ -390,14 +393,17 @@ export function buildToolServer(
 }
 
 /** The server's redactor, plus one per tool that names keys of its own (`redactKeys`). */
-function toolRedactor(keys: readonly (string | RegExp)[]) {
-  const shared = createRedactor({ keys });
+function toolRedactor(keys: readonly (string | RegExp)[], emails: "keep" | "redact") {
+  const shared = createRedactor({ keys, emails });
   const perTool = new WeakMap<ToolDefinition, ReturnType<typeof createRedactor>>();
   return (value: unknown, schema?: JsonSchema, tool?: ToolDefinition): unknown => {
     if (!tool?.redactKeys) return shared(value, schema);
     let redactor = perTool.get(tool);
     if (!redactor)
-      perTool.set(tool, (redactor = createRedactor({ keys: [...keys, ...tool.redactKeys] })));
+      perTool.set(
+        tool,
+        (redactor = createRedactor({ keys: [...keys, ...tool.redactKeys], emails })),
+      );
     return redactor(value, schema);
   };
 }

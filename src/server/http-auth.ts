@@ -9,6 +9,7 @@ import { AuthError } from "../auth/verifier.js";
 import { rememberSubjectToken } from "../auth/subject-token.js";
 import type { Logger } from "../log/logger.js";
 import type { ToolDefinition } from "../tool/types.js";
+import { AMBIGUOUS_AUTHORIZATION, hasAmbiguousAuthorization } from "./authorization-header.js";
 import { INVALID_REQUEST, sendJson, sendJsonRpcError } from "./http-responses.js";
 
 /** Where the verified principal rides through the SDK to the tool handlers. */
@@ -100,6 +101,16 @@ export function createHttpAuthenticator(input: {
 
     async authenticate(req, res, url) {
       const started = performance.now();
+      // Two credentials: which one a proxy in front checked is unknown. RFC 6750 §3.1:
+      // invalid_request (400) for a request that "repeats the same parameter".
+      if (hasAmbiguousAuthorization(req)) {
+        return challenge(
+          res,
+          400,
+          { error: "invalid_request", description: AMBIGUOUS_AUTHORIZATION },
+          started,
+        );
+      }
       // RFC 6750 §2.3 allows query tokens, but they leak into logs and histories: refused.
       if (url.searchParams.has("access_token")) {
         return challenge(

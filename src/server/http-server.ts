@@ -20,6 +20,7 @@ import {
 import type { FastCall } from "./fast-call.js";
 import type { Logger } from "../log/logger.js";
 import type { HttpAuthenticator } from "./http-auth.js";
+import { AMBIGUOUS_AUTHORIZATION, hasAmbiguousAuthorization } from "./authorization-header.js";
 import { INVALID_REQUEST, PARSE_ERROR, sendJson, sendJsonRpcError } from "./http-responses.js";
 import { hasProtoKey } from "../validation/json-value.js";
 import { nestsDeeperThan } from "./json-depth.js";
@@ -168,6 +169,10 @@ export async function startHttpServer(
     }
     if (checkHost && !checkHost(req, res)) return;
     if (checkOrigin && !checkOrigin(req, res)) return;
+    // Without auth the header is ignored, but two credentials are refused all the same: a
+    // proxy in front may act on the other one (with auth, `authenticate` refuses them).
+    if (!auth && hasAmbiguousAuthorization(req))
+      return sendJsonRpcError(res, 400, INVALID_REQUEST, AMBIGUOUS_AUTHORIZATION);
     // Authenticate before reading the body: an anonymous client cannot make us buffer 1 MiB.
     const principal = auth ? await auth.authenticate(req, res, url) : undefined;
     if (auth && !principal) return;
