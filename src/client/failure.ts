@@ -2,6 +2,7 @@
 // server (maybe applied) or provably not (never sent), and can trying again help.
 // The SDK's error classes are matched by shape (name, code, status), not imported, so
 // the kit works with any copy of `@modelcontextprotocol/client` and loads none itself.
+import { BearerTokenError } from "./bearer-auth.js";
 import { isRecord, type ToolCallError } from "./result.js";
 
 export interface ClassifiedFailure {
@@ -57,6 +58,21 @@ export function classifyThrown(thrown: unknown, what: string): ClassifiedFailure
         retryable: false,
         details,
         source: "protocol",
+      },
+      applied: "no",
+      transient: false,
+    };
+  }
+
+  // bearerAuth's token source failed before a token could be sent.
+  if (error instanceof BearerTokenError) {
+    return {
+      error: {
+        type: "unauthenticated",
+        message: error.message,
+        retryable: false,
+        source: "client",
+        applied: "no",
       },
       applied: "no",
       transient: false,
