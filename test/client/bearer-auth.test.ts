@@ -174,7 +174,7 @@ describe("bearerAuth: a new token on the same client, transport and kit", () => 
     assert.deepEqual(posted, [30]);
     // The same operation once more is a replay: it ran once.
     const again = await tools.call("post_entry", { amount: 30 }, { operationId: "op-grant-0001" });
-    assert.ok(again.ok && again.replayed);
+    assert.ok(again.ok && again.replayed, JSON.stringify(again));
     assert.deepEqual(posted, [30]);
 
     const calls = recorder.toolCalls("post_entry");
@@ -291,7 +291,7 @@ describe("bearerAuth: a new token on the same client, transport and kit", () => 
     assert.equal(refused.error.retryable, false);
     assert.equal(refused.attempts.length, 1);
     assert.deepEqual(posted, []);
-    assert.ok(refused.idempotencyKey);
+    assert.ok(refused.idempotencyKey, "the operation had a key");
     assert.match(
       errorForModel("post_entry", refused.error),
       /Nothing was done with this token\. Ask the user to sign in again; once they have, resume the same operation/,

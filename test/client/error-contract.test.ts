@@ -16,6 +16,7 @@ import {
   createToolClient,
   type ToolCallResult,
   type ToolClient,
+  type ToolClientOptions,
 } from "../../src/client/index.js";
 import { startServer, type RunningServer } from "../helpers/server.js";
 
@@ -79,7 +80,7 @@ const disagreeing = defineTool({
     }),
 });
 
-// Announces each call it starts, then waits for its abort signal (the client's cancel).
+// Announces each call it starts, then waits for its abort signal (a cancel or its deadline).
 const started = new EventEmitter();
 const waitForCancel = defineTool({
   name: "wait_for_cancel",
@@ -89,7 +90,7 @@ const waitForCancel = defineTool({
   description: "Waits until the call is cancelled.",
   input: z.object({}),
   output: ORDER,
-  timeoutMs: 10_000,
+  timeoutMs: 3_000,
   handler: async (_args, ctx) => {
     started.emit("call");
     await once(ctx.signal, "abort");
@@ -114,18 +115,18 @@ after(async () => {
   await server?.close();
 });
 
-async function kitOverV2(): Promise<ToolClient> {
+async function kitOverV2(options: ToolClientOptions = {}): Promise<ToolClient> {
   const client = new Client({ name: "kit-v2", version: "1.0.0" });
   await client.connect(new StreamableHTTPClientTransport(server.url));
   closers.push(() => client.close());
-  return createToolClient(client, { random: () => 0.5 });
+  return createToolClient(client, { random: () => 0.5, ...options });
 }
 
-async function kitOverV1(): Promise<ToolClient> {
+async function kitOverV1(options: ToolClientOptions = {}): Promise<ToolClient> {
   const client = new ClientV1({ name: "kit-v1", version: "1.0.0" });
   await client.connect(new TransportV1(server.url));
   closers.push(() => client.close());
-  return createToolClient(client, { random: () => 0.5 });
+  return createToolClient(client, { random: () => 0.5, ...options });
 }
 
 function failure(outcome: ToolCallResult) {
@@ -175,12 +176,22 @@ for (const [sdk, kit] of [
       );
       assert.equal(outcome.error.type, "cancelled");
       assert.match(outcome.error.message, /user pressed stop/);
-      // The attempt itself was cancelled (not answered by the tool's deadline and then
-      // cancelled during a wait): the signal reached the SDK request.
       assert.deepEqual(
         outcome.attempts.map((a) => a.error?.type),
         ["cancelled"],
       );
+    });
+
+    it("hands the SDK its request options: an attempt past attemptTimeoutMs is a transport timeout, retried (read)", async () => {
+      const tools = await kit({ attemptTimeoutMs: 300, timeoutMs: 2_000 });
+      const outcome = failure(await tools.call("wait_for_cancel", {}));
+      assert.equal(outcome.error.type, "timeout");
+      const [first] = outcome.attempts;
+      assert.deepEqual(
+        [first?.error?.type, first?.error?.source, first?.error?.applied],
+        ["timeout", "transport", "unknown"],
+      );
+      assert.ok(outcome.attempts.length >= 2, "a read is retried after a timeout");
     });
 
     it("prefers _meta when _meta and the text disagree", async () => {
@@ -196,7 +207,7 @@ for (const [sdk, kit] of [
       const first = failure(await tools.call("cancel_order", { order_id: "INV-2024-00077" }));
       assert.equal(first.error.type, "not_found");
       assert.equal(first.replayed, false);
-      assert.ok(first.idempotencyKey);
+      assert.ok(first.idempotencyKey, "a keyed write");
       const again = failure(
         await tools.call(
           "cancel_order",

@@ -4,6 +4,9 @@
 // and the text for the model say.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { McpError, ErrorCode } from "@modelcontextprotocol/sdk/types.js";
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import {
   ProtocolError,
   SdkError,
@@ -290,6 +293,67 @@ describe("which failures are retried", () => {
   });
 });
 
+/**
+ * A stand-in for the SDK v1 `Client`: its `callTool(params, resultSchema = ..., options)`
+ * signature, and `getServerVersion`. Records the arguments of every `callTool`.
+ */
+function fakeV1Client(steps: (CallToolResult | Error)[]) {
+  const received: { params: SentParams; resultSchema: unknown; options: unknown }[] = [];
+  const target = {
+    transport: {},
+    getServerVersion: () => ({ name: "v1-server", version: "1.0.0" }),
+    listTools: () => Promise.resolve({ tools: ALL }),
+    callTool(params: SentParams, resultSchema: unknown = undefined, options?: unknown) {
+      received.push({ params, resultSchema, options });
+      const step = steps.shift() ?? ok("done");
+      return step instanceof Error ? Promise.reject(step) : Promise.resolve(step);
+    },
+  };
+  return { target, received };
+}
+
+describe("over the SDK v1 Client", () => {
+  it("passes its request options third, after the result schema", async () => {
+    const fake = fakeV1Client([]);
+    const signal = new AbortController().signal;
+    const outcome = await createToolClient(fake.target, FAST).call("read_thing", {}, { signal });
+    assert.ok(outcome.ok, JSON.stringify(outcome));
+    const [only] = fake.received;
+    assert.equal(only?.resultSchema, undefined, "v1's default result schema");
+    const options = only?.options as { timeout?: unknown; signal?: unknown } | undefined;
+    assert.equal(typeof options?.timeout, "number");
+    assert.equal(options?.signal, signal);
+  });
+
+  it("classifies v1's errors: timeouts, closed connections and HTTP 5xx retried, 401 and JSON-RPC errors not", async () => {
+    const cases: [Error, string, string, boolean][] = [
+      [new McpError(ErrorCode.RequestTimeout, "Request timed out"), "timeout", "transport", true],
+      [
+        new McpError(ErrorCode.ConnectionClosed, "Connection closed"),
+        "unavailable",
+        "transport",
+        true,
+      ],
+      [
+        new StreamableHTTPError(503, "Error POSTing to endpoint: down"),
+        "unavailable",
+        "transport",
+        true,
+      ],
+      [new StreamableHTTPError(401, "Server returned 401"), "unauthenticated", "transport", false],
+      [new UnauthorizedError("No auth provider"), "unauthenticated", "transport", false],
+      [new McpError(ErrorCode.InvalidParams, "Unknown tool"), "protocol_error", "protocol", false],
+    ];
+    for (const [thrown, type, source, retried] of cases) {
+      const fake = fakeV1Client([thrown]);
+      const outcome = await createToolClient(fake.target, FAST).call("read_thing", {});
+      const first = outcome.attempts[0]?.error;
+      assert.deepEqual([first?.type, first?.source], [type, source], thrown.message);
+      assert.equal(fake.received.length, retried ? 2 : 1, thrown.message);
+    }
+  });
+});
+
 describe("the tool list", () => {
   it("retries a tools/list that failed on the way; a server that cannot list still gets the call", async () => {
     const flaky = fakeClient(ALL, [ok("x")], [connectionReset()]);
@@ -453,7 +517,7 @@ describe("typed results", () => {
     };
     const fake = fakeClient(ALL, [replayedResult, ok("would succeed")]);
     const outcome = await createToolClient(fake.target, FAST).call("tg_write", {});
-    assert.ok(!outcome.ok);
+    assert.ok(!outcome.ok, `expected a failure, got ${JSON.stringify(outcome)}`);
     assert.equal(outcome.replayed, true);
     assert.equal(outcome.error.type, "unavailable");
     assert.equal(outcome.error.retryable, false);
@@ -464,7 +528,7 @@ describe("typed results", () => {
       ...FAST,
       retry: { ...FAST.retry, maxAttempts: 2 },
     }).call("tg_write", {});
-    assert.ok(!retried.ok);
+    assert.ok(!retried.ok, `expected a failure, got ${JSON.stringify(retried)}`);
     assert.equal(retried.replayed, false);
     assert.equal(again.sent.length, 2);
   });
