@@ -108,14 +108,14 @@ describe("replayed failed results", () => {
 
   it("never retries a replayed error, even one stored as retryable (an older server)", async () => {
     const outcome = failure(await tools.call("old_server_replay", { note: "x" }));
+    assert.equal(recorder.toolCalls("old_server_replay").length, 1, "one tools/call on the wire");
+    assert.equal(outcome.attempts.length, 1);
+    assert.equal(runs.oldServer, 1);
     assert.equal(outcome.replayed, true);
     assert.equal(outcome.error.type, "unavailable");
     assert.equal(outcome.error.source, "contract");
     // The kit's verdict: the same operation gets the same answer, so retrying cannot help.
     assert.equal(outcome.error.retryable, false);
-    assert.equal(outcome.attempts.length, 1);
-    assert.equal(recorder.toolCalls("old_server_replay").length, 1, "one tools/call on the wire");
-    assert.equal(runs.oldServer, 1);
     assert.doesNotMatch(errorForModel("old_server_replay", outcome.error), /safe to retry/);
   });
 });
