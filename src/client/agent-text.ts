@@ -18,13 +18,15 @@ export function errorForModel(toolName: string, error: ToolCallError): string {
       const issues = issuesText(error.details);
       return `${toolName} failed: invalid_input. ${message}${issues ? ` ${issues}` : ""} Fix the arguments and call it again.`;
     }
+    // Refused before anything ran, and not stored by the server (the idempotency outcome
+    // policy): once the user has fixed the access, the same operation runs.
     case "forbidden": {
       const scopes = stringList(error.details?.["requiredScopes"]);
       const needs = scopes ? ` It needs the permission(s): ${scopes.join(", ")}.` : "";
-      return `${toolName} failed: forbidden. ${message}${needs} Do not retry; tell the user, who can grant the access.`;
+      return `${toolName} failed: forbidden. ${message}${needs} ${NOTHING_DONE} Ask the user to grant the missing permission(s); once they have, ${RESUME}`;
     }
     case "unauthenticated":
-      return `${toolName} failed: unauthenticated. ${message} Do not retry; the user needs to sign in again.`;
+      return `${toolName} failed: unauthenticated. ${message} ${NOTHING_DONE} Ask the user to sign in again; once they have, ${RESUME}`;
     case "not_found":
       return `${toolName} failed: not_found. ${message} Check the identifiers (look them up if you can) before calling again; do not retry unchanged.`;
     case "conflict":
@@ -50,6 +52,9 @@ export function errorForModel(toolName: string, error: ToolCallError): string {
 }
 
 const MAYBE = "may or may not have taken effect";
+const NOTHING_DONE = "Nothing was done with this token.";
+const RESUME =
+  "resume the same operation (the same arguments and the same operation id); calling it again before that gets the same refusal.";
 
 function maybeApplied(error: ToolCallError, message: string): string {
   if (error.applied === "no") return "Nothing was done; you may call it again.";

@@ -3,12 +3,12 @@
 // same idempotency key, retries follow the error contract (or, for transport failures,
 // only what is safe to repeat), and it ends with a typed result within one deadline.
 import { randomUUID } from "node:crypto";
-import type { CallToolResult, Client, Tool } from "@modelcontextprotocol/client";
+import type { CallToolRequest, CallToolResult, Tool } from "@modelcontextprotocol/client";
 import { IDEMPOTENCY_ARGUMENT, IDEMPOTENCY_META_KEY } from "../idempotency/key.js";
 import { classifyThrown, type ClassifiedFailure } from "./failure.js";
+import { policyFrom, unlisted, type ToolCallPolicy } from "./policy.js";
 import {
   errorOfResult,
-  isRecord,
   isReplay,
   valueOf,
   type ToolCallAttempt,
@@ -16,9 +16,7 @@ import {
   type ToolCallFailure,
   type ToolCallResult,
 } from "./result.js";
-
-/** The part of the SDK `Client` the kit uses (a `Client` is one). */
-export type ToolClientTarget = Pick<Client, "callTool" | "listTools" | "transport">;
+import { targetCalls, type SdkV2ClientTarget, type ToolClientTarget } from "./target.js";
 
 export interface RetryOptions {
   /** `tools/call` requests per operation, the first one included. Default 4. */
@@ -69,29 +67,6 @@ export interface ToolCallOptions {
   meta?: Record<string, unknown>;
 }
 
-/** How the kit treats one tool, from its `tools/list` entry. */
-export interface ToolCallPolicy {
-  name: string;
-  /** The tool is in the server's `tools/list` (an unlisted tool is called as an unkeyed write). */
-  listed: boolean;
-  /** The listing says it is a toolgate tool (`_meta["toolgate/sideEffect"]`). */
-  toolgate: boolean;
-  /** `readOnlyHint: true` (toolgate: `sideEffect: "read"`): no key, retried freely. */
-  readOnly: boolean;
-  /** Each operation gets an idempotency key in `_meta["toolgate/idempotency-key"]`. */
-  sendsKey: boolean;
-  /** The key also goes in the `idempotency_key` argument (another server whose schema asks for it). */
-  keyArgument: boolean;
-  /**
-   * Repeating an attempt cannot apply the operation twice: read-only, or a key the
-   * server honours (a toolgate write tool with idempotency, a schema with
-   * `idempotency_key`). Only these calls are retried after a failure that may have
-   * been applied (a reset connection, a timeout, HTTP 5xx, a retryable error).
-   */
-  retrySafe: boolean;
-  tool?: Tool;
-}
-
 export interface ToolClient {
   /**
    * Calls a tool as one logical operation and returns a typed result; it never throws
@@ -124,8 +99,11 @@ interface Settings {
   random: () => number;
 }
 
+// The first overload types a target written inline (`callTool(params, options)`, as v2's);
+// the second takes a `Client` of either SDK.
 /**
- * Wraps an SDK `Client` (connected, or connected later) in retry-safe tool calls:
+ * Wraps an SDK `Client` (v2 `@modelcontextprotocol/client` or v1
+ * `@modelcontextprotocol/sdk`; connected, or connected later) in retry-safe tool calls:
  *
  * ```ts
  * const tools = createToolClient(client, { retry: { maxAttempts: 4, maxDelayMs: 2_000 } });
@@ -134,10 +112,16 @@ interface Settings {
  * ```
  */
 export function createToolClient(
+  client: SdkV2ClientTarget,
+  options?: ToolClientOptions,
+): ToolClient;
+export function createToolClient(client: ToolClientTarget, options?: ToolClientOptions): ToolClient;
+export function createToolClient(
   client: ToolClientTarget,
   options: ToolClientOptions = {},
 ): ToolClient {
   const settings = resolveSettings(options);
+  const calls = targetCalls(client);
   let cache: Map<string, Tool> | undefined;
 
   async function fetchListing(
@@ -147,8 +131,7 @@ export function createToolClient(
     for (let attempt = 1; ; attempt++) {
       const remaining = deadline - Date.now();
       try {
-        const { tools } = await client.listTools(undefined, {
-          cacheMode: "refresh",
+        const tools = await calls.listTools({
           timeout: Math.max(1, Math.min(settings.attemptTimeoutMs, remaining)),
           ...(signal ? { signal } : {}),
         });
@@ -175,9 +158,16 @@ export function createToolClient(
     if (cached) return { policy: policyFrom(cached, settings), fromCache: true };
     const listing = await fetchListing(signal, deadline);
     if (!(listing instanceof Map)) {
-      // A server that cannot list (no tools capability, a refusal) still gets the call,
-      // treated as an unlisted tool; a listing that failed on the way is the call's failure.
-      if (listing.transient || listing.error.type === "cancelled") return listing;
+      // A server that cannot list (no tools capability, a JSON-RPC refusal) still gets the
+      // call, treated as an unlisted tool. A listing that failed on the way, or whose
+      // credentials were refused (HTTP 401/403, a failing token source: the call would be
+      // refused too, and a token refresh would be asked for twice), is the call's failure.
+      const refusedCredentials =
+        listing.error.source !== "protocol" &&
+        (listing.error.type === "unauthenticated" || listing.error.type === "forbidden");
+      if (listing.transient || listing.error.type === "cancelled" || refusedCredentials) {
+        return listing;
+      }
       return { policy: unlisted(name), fromCache: false };
     }
     const tool = listing.get(name);
@@ -197,6 +187,7 @@ export function createToolClient(
     const fail = (error: ToolCallError, result?: CallToolResult): ToolCallFailure => ({
       ok: false,
       error,
+      replayed: result !== undefined && isReplay(result),
       ...(result ? { result } : {}),
       ...(key === undefined ? {} : { idempotencyKey: key }),
       attempts,
@@ -217,9 +208,11 @@ export function createToolClient(
     }
     const { policy, fromCache } = resolved;
 
-    // One key per logical operation, the same on every attempt.
+    // One key per logical operation, the same on every attempt. A tool the list does not
+    // name (e.g. one this token may not see yet) gets the key only when the caller named
+    // the operation, so that operation can be resumed once the user grants access.
     let sentArgs = args;
-    if (policy.sendsKey) {
+    if (policy.sendsKey || (!policy.listed && operationId !== undefined)) {
       const fromArgs = args[IDEMPOTENCY_ARGUMENT];
       const argKey = typeof fromArgs === "string" ? fromArgs : undefined;
       if (operationId !== undefined && argKey !== undefined && argKey !== operationId) {
@@ -241,7 +234,7 @@ export function createToolClient(
     };
 
     for (let retries = 0; ;) {
-      if (client.transport === undefined) {
+      if (!calls.connected()) {
         return fail(settle(classifyThrown(new Error("Not connected"), name), policy));
       }
       const startedAt = Date.now();
@@ -278,14 +271,14 @@ export function createToolClient(
 
   /** One `tools/call` request, bounded by the attempt timeout and the operation's deadline. */
   async function attemptCall(
-    params: Parameters<ToolClientTarget["callTool"]>[0],
+    params: CallToolRequest["params"],
     signal: AbortSignal | undefined,
     deadline: number,
     timeoutMs: number,
   ): Promise<{ result: CallToolResult } | ClassifiedFailure> {
     const remaining = deadline - Date.now();
     try {
-      const result = await client.callTool(params, {
+      const result = await calls.callTool(params, {
         timeout: Math.max(1, Math.min(settings.attemptTimeoutMs, remaining)),
         ...(signal ? { signal } : {}),
       });
@@ -314,48 +307,6 @@ export function createToolClient(
     invalidate() {
       cache = undefined;
     },
-  };
-}
-
-/** The policy of a listed tool (see `ToolCallPolicy`). */
-export function policyFrom(
-  tool: Tool,
-  options: Pick<ToolClientOptions, "trustIdempotentHint"> = {},
-): ToolCallPolicy {
-  const meta = isRecord(tool._meta) ? tool._meta : {};
-  const sideEffect = meta["toolgate/sideEffect"];
-  const toolgate = sideEffect === "read" || sideEffect === "write";
-  const readOnly = toolgate ? sideEffect === "read" : tool.annotations?.readOnlyHint === true;
-  const properties: unknown = tool.inputSchema.properties;
-  const schemaAsksForKey = isRecord(properties) && IDEMPOTENCY_ARGUMENT in properties;
-  const idempotentHint = tool.annotations?.idempotentHint === true;
-  // toolgate reads the key from _meta (first in its precedence), so it never needs the
-  // argument; another server that publishes `idempotency_key` gets it as an argument.
-  const keyArgument = !readOnly && !toolgate && schemaAsksForKey;
-  // toolgate annotates every write tool that takes idempotency keys `idempotentHint: true`.
-  const honoured = toolgate ? idempotentHint : keyArgument;
-  const trustedHint = !toolgate && options.trustIdempotentHint === true && idempotentHint;
-  return {
-    name: tool.name,
-    listed: true,
-    toolgate,
-    readOnly,
-    sendsKey: !readOnly,
-    keyArgument,
-    retrySafe: readOnly || honoured || trustedHint,
-    tool,
-  };
-}
-
-function unlisted(name: string): ToolCallPolicy {
-  return {
-    name,
-    listed: false,
-    toolgate: false,
-    readOnly: false,
-    sendsKey: false,
-    keyArgument: false,
-    retrySafe: false,
   };
 }
 
@@ -409,12 +360,19 @@ function clientError(message: string): ToolCallError {
   return { type: "invalid_input", message, retryable: false, source: "client", applied: "no" };
 }
 
-/** A failed result: `rate_limited` is refused before anything runs; other errors may follow a run. */
+/**
+ * A failed result: `rate_limited` is refused before anything runs; other errors may follow
+ * a run. A replayed error (`_meta["toolgate/idempotent-replay"]`) is the stored answer of
+ * this operation: the same key gets it again, so no retry can help, whatever the stored
+ * error's `retryable` said (an older server stored retryable errors too).
+ */
 function failureOfResult(result: CallToolResult): ClassifiedFailure {
   const error = errorOfResult(result);
+  const replayed = isReplay(result);
+  if (replayed) error.retryable = false;
   return {
     error,
-    applied: error.type === "rate_limited" ? "no" : "unknown",
+    applied: error.type === "rate_limited" && !replayed ? "no" : "unknown",
     transient: error.retryable,
   };
 }

@@ -2,7 +2,9 @@
 // server (maybe applied) or provably not (never sent), and can trying again help.
 // The SDK's error classes are matched by shape (name, code, status), not imported, so
 // the kit works with any copy of `@modelcontextprotocol/client` and loads none itself.
+import { BearerTokenError } from "./bearer-auth.js";
 import { isRecord, type ToolCallError } from "./result.js";
+import { sdkV1Failure, type SdkV1Failure } from "./sdk-v1-errors.js";
 
 export interface ClassifiedFailure {
   error: ToolCallError;
@@ -47,16 +49,18 @@ export function classifyThrown(thrown: unknown, what: string): ClassifiedFailure
     brands.has("mcp.ProtocolError") ||
     (error.name === "ProtocolError" && typeof code === "number")
   ) {
-    const details: Record<string, unknown> = { code };
-    const data: unknown = (error as { data?: unknown }).data;
-    if (data !== undefined) details["data"] = data;
+    return refusedByServer(what, error.message, code, (error as { data?: unknown }).data);
+  }
+
+  // bearerAuth's token source failed before a token could be sent.
+  if (error instanceof BearerTokenError) {
     return {
       error: {
-        type: "protocol_error",
-        message: `${what} was refused by the server: ${error.message}`,
+        type: "unauthenticated",
+        message: error.message,
         retryable: false,
-        details,
-        source: "protocol",
+        source: "client",
+        applied: "no",
       },
       applied: "no",
       transient: false,
@@ -81,19 +85,9 @@ export function classifyThrown(thrown: unknown, what: string): ClassifiedFailure
     if (status > 0) return fromHttpStatus(status, error.message, what);
     switch (code) {
       case "REQUEST_TIMEOUT":
-        return transportFailure(
-          "timeout",
-          `${what} got no answer in time; it may or may not have taken effect.`,
-          "unknown",
-          code,
-        );
+        return noAnswerInTime(what, code);
       case "CONNECTION_CLOSED":
-        return transportFailure(
-          "unavailable",
-          `The connection closed before ${what} was answered; it may or may not have taken effect.`,
-          "unknown",
-          code,
-        );
+        return closedBeforeAnswer(what, code);
       case "NOT_CONNECTED":
         return notConnected(what);
       case "SEND_FAILED":
@@ -119,6 +113,10 @@ export function classifyThrown(thrown: unknown, what: string): ClassifiedFailure
         };
     }
   }
+
+  // The SDK v1 client's errors (no brands; see sdk-v1-errors.ts).
+  const v1 = brands.size === 0 ? sdkV1Failure(error) : undefined;
+  if (v1) return fromSdkV1(v1, error.message, what);
 
   // The Protocol layer rejects with a plain Error when the client has no transport.
   if (error.message === "Not connected") return notConnected(what);
@@ -154,6 +152,61 @@ export function classifyThrown(thrown: unknown, what: string): ClassifiedFailure
     applied: "unknown",
     transient: false,
   };
+}
+
+function fromSdkV1(failure: SdkV1Failure, message: string, what: string): ClassifiedFailure {
+  switch (failure.kind) {
+    case "json-rpc":
+      return refusedByServer(what, message, failure.code, failure.data);
+    case "timeout":
+      return noAnswerInTime(what, "REQUEST_TIMEOUT");
+    case "closed":
+      return closedBeforeAnswer(what, "CONNECTION_CLOSED");
+    case "http":
+      return fromHttpStatus(failure.status, message, what);
+    case "unauthorized":
+      return refusedByHttp(401, message, undefined);
+  }
+}
+
+/** A JSON-RPC error response: the server answered and refused. */
+function refusedByServer(
+  what: string,
+  message: string,
+  code: unknown,
+  data: unknown,
+): ClassifiedFailure {
+  const details: Record<string, unknown> = { code };
+  if (data !== undefined) details["data"] = data;
+  return {
+    error: {
+      type: "protocol_error",
+      message: `${what} was refused by the server: ${message}`,
+      retryable: false,
+      details,
+      source: "protocol",
+    },
+    applied: "no",
+    transient: false,
+  };
+}
+
+function noAnswerInTime(what: string, cause: string): ClassifiedFailure {
+  return transportFailure(
+    "timeout",
+    `${what} got no answer in time; it may or may not have taken effect.`,
+    "unknown",
+    cause,
+  );
+}
+
+function closedBeforeAnswer(what: string, cause: string): ClassifiedFailure {
+  return transportFailure(
+    "unavailable",
+    `The connection closed before ${what} was answered; it may or may not have taken effect.`,
+    "unknown",
+    cause,
+  );
 }
 
 function fromHttpStatus(status: number, message: string, what: string): ClassifiedFailure {

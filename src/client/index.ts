@@ -1,16 +1,21 @@
 // `toolgate/client`: retry-safe tool calls for hosts and agent harnesses, over the
-// official SDK `Client` (`@modelcontextprotocol/client`, an optional peer dependency of
-// toolgate needed only by this entry point).
+// official SDK `Client`: v2 (`@modelcontextprotocol/client`, an optional peer dependency of
+// toolgate needed only by this entry point) or v1 (`@modelcontextprotocol/sdk`).
 export {
   createToolClient,
-  policyFrom,
   type RetryOptions,
   type ToolCallOptions,
-  type ToolCallPolicy,
   type ToolClient,
   type ToolClientOptions,
-  type ToolClientTarget,
 } from "./create-tool-client.js";
+export { policyFrom, type ToolCallPolicy } from "./policy.js";
+export {
+  type SdkV1ClientTarget,
+  type SdkV2ClientTarget,
+  type TargetRequestOptions,
+  type ToolClientTarget,
+} from "./target.js";
+export { BearerTokenError, bearerAuth, type BearerTokenSource } from "./bearer-auth.js";
 export {
   contractError,
   errorOfResult,
@@ -25,4 +30,5 @@ export {
   type ToolCallSuccess,
 } from "./result.js";
 export { errorForModel } from "./agent-text.js";
+export { ERROR_META_KEY } from "../errors/to-result.js";
 export { IDEMPOTENCY_ARGUMENT, IDEMPOTENCY_META_KEY, REPLAY_META_KEY } from "../idempotency/key.js";

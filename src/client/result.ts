@@ -3,6 +3,7 @@
 // shape for any other server's `isError` result.
 import type { CallToolResult } from "@modelcontextprotocol/client";
 import type { ErrorType } from "../errors/registry.js";
+import { ERROR_META_KEY } from "../errors/to-result.js";
 import { REPLAY_META_KEY } from "../idempotency/key.js";
 import { isRecord } from "../util/is-record.js";
 export { isRecord };
@@ -86,6 +87,13 @@ export interface ToolCallSuccess<T = unknown> {
 export interface ToolCallFailure {
   ok: false;
   error: ToolCallError;
+  /**
+   * The server answered with the stored outcome of this operation
+   * (`_meta["toolgate/idempotent-replay"]`): it had already run, and failed, under this
+   * idempotency key. The kit never retries a replayed error (the same key gets the same
+   * answer again), so `error.retryable` is false; a new attempt needs a new operation.
+   */
+  replayed: boolean;
   /** The last `tools/call` result, when the server answered with one. */
   result?: CallToolResult;
   /**
@@ -114,9 +122,8 @@ export function isReplay(result: CallToolResult): boolean {
 }
 
 /**
- * The error of an `isError` result: the contract's typed error from `structuredContent`
- * (or, when a client or proxy dropped it, from the JSON text), else a generic
- * `tool_error` carrying the tool's text.
+ * The error of an `isError` result: the contract's typed error (see `contractError`),
+ * else a generic `tool_error` carrying the tool's text.
  */
 export function errorOfResult(result: CallToolResult): ToolCallError {
   const typed = contractError(result);
@@ -130,8 +137,16 @@ export function errorOfResult(result: CallToolResult): ToolCallError {
   };
 }
 
-/** The contract's `error` object of a result, or undefined when the result does not carry one. */
+/**
+ * The contract's `error` object of a result, or undefined when the result does not carry
+ * one. Read where the error contract puts it, in this order: `_meta["toolgate/error"]`
+ * (the one place no client validates: an error of a tool with an `outputSchema` has no
+ * `structuredContent`), then `structuredContent.error` (older toolgate servers), then the
+ * one-line JSON text. A type the kit does not know passes through as it is.
+ */
 export function contractError(result: CallToolResult): ToolCallError | undefined {
+  const fromMeta = isRecord(result._meta) ? wireError(result._meta[ERROR_META_KEY]) : undefined;
+  if (fromMeta) return fromMeta;
   const fromStructured = isRecord(result.structuredContent)
     ? wireError(result.structuredContent["error"])
     : undefined;

@@ -4,6 +4,9 @@
 // and the text for the model say.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { McpError, ErrorCode } from "@modelcontextprotocol/sdk/types.js";
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import {
   ProtocolError,
   SdkError,
@@ -13,6 +16,7 @@ import {
   type Tool,
 } from "@modelcontextprotocol/client";
 import {
+  ERROR_META_KEY,
   IDEMPOTENCY_ARGUMENT,
   IDEMPOTENCY_META_KEY,
   createToolClient,
@@ -22,7 +26,7 @@ import {
   type ToolCallError,
   type ToolCallResult,
   type ToolClientOptions,
-  type ToolClientTarget,
+  type SdkV2ClientTarget,
 } from "../../src/client/index.js";
 
 type Step = CallToolResult | Error | "hang";
@@ -38,7 +42,7 @@ function fakeClient(tools: Tool[], steps: Step[], listing: (Error | Tool[])[] = 
   const sent: SentParams[] = [];
   let lists = 0;
   const target = {
-    transport: {} as ToolClientTarget["transport"],
+    transport: {} as SdkV2ClientTarget["transport"],
     listTools: () => {
       lists++;
       const next = listing.shift() ?? tools;
@@ -64,7 +68,7 @@ function fakeClient(tools: Tool[], steps: Step[], listing: (Error | Tool[])[] = 
     },
   };
   return {
-    target: target as unknown as ToolClientTarget,
+    target: target as unknown as SdkV2ClientTarget,
     sent,
     lists: () => lists,
   };
@@ -282,10 +286,71 @@ describe("which failures are retried", () => {
       callTool: fake.target.callTool,
     };
     const error = failed(
-      await createToolClient(target as ToolClientTarget, FAST).call("tg_write", {}),
+      await createToolClient(target as SdkV2ClientTarget, FAST).call("tg_write", {}),
     );
     assert.deepEqual([error.type, error.applied, error.retryable], ["unavailable", "no", true]);
     assert.equal(fake.sent.length, 0);
+  });
+});
+
+/**
+ * A stand-in for the SDK v1 `Client`: its `callTool(params, resultSchema = ..., options)`
+ * signature, and `getServerVersion`. Records the arguments of every `callTool`.
+ */
+function fakeV1Client(steps: (CallToolResult | Error)[]) {
+  const received: { params: SentParams; resultSchema: unknown; options: unknown }[] = [];
+  const target = {
+    transport: {},
+    getServerVersion: () => ({ name: "v1-server", version: "1.0.0" }),
+    listTools: () => Promise.resolve({ tools: ALL }),
+    callTool(params: SentParams, resultSchema: unknown = undefined, options?: unknown) {
+      received.push({ params, resultSchema, options });
+      const step = steps.shift() ?? ok("done");
+      return step instanceof Error ? Promise.reject(step) : Promise.resolve(step);
+    },
+  };
+  return { target, received };
+}
+
+describe("over the SDK v1 Client", () => {
+  it("passes its request options third, after the result schema", async () => {
+    const fake = fakeV1Client([]);
+    const signal = new AbortController().signal;
+    const outcome = await createToolClient(fake.target, FAST).call("read_thing", {}, { signal });
+    assert.ok(outcome.ok, JSON.stringify(outcome));
+    const [only] = fake.received;
+    assert.equal(only?.resultSchema, undefined, "v1's default result schema");
+    const options = only?.options as { timeout?: unknown; signal?: unknown } | undefined;
+    assert.equal(typeof options?.timeout, "number");
+    assert.equal(options?.signal, signal);
+  });
+
+  it("classifies v1's errors: timeouts, closed connections and HTTP 5xx retried, 401 and JSON-RPC errors not", async () => {
+    const cases: [Error, string, string, boolean][] = [
+      [new McpError(ErrorCode.RequestTimeout, "Request timed out"), "timeout", "transport", true],
+      [
+        new McpError(ErrorCode.ConnectionClosed, "Connection closed"),
+        "unavailable",
+        "transport",
+        true,
+      ],
+      [
+        new StreamableHTTPError(503, "Error POSTing to endpoint: down"),
+        "unavailable",
+        "transport",
+        true,
+      ],
+      [new StreamableHTTPError(401, "Server returned 401"), "unauthenticated", "transport", false],
+      [new UnauthorizedError("No auth provider"), "unauthenticated", "transport", false],
+      [new McpError(ErrorCode.InvalidParams, "Unknown tool"), "protocol_error", "protocol", false],
+    ];
+    for (const [thrown, type, source, retried] of cases) {
+      const fake = fakeV1Client([thrown]);
+      const outcome = await createToolClient(fake.target, FAST).call("read_thing", {});
+      const first = outcome.attempts[0]?.error;
+      assert.deepEqual([first?.type, first?.source], [type, source], thrown.message);
+      assert.equal(fake.received.length, retried ? 2 : 1, thrown.message);
+    }
   });
 });
 
@@ -398,6 +463,39 @@ describe("typed results", () => {
     }
   });
 
+  it("reads _meta first, then structuredContent, then the text", () => {
+    const wire = (type: string) => ({ type, message: `From ${type}.`, retryable: false });
+    const all: CallToolResult = {
+      isError: true,
+      content: [{ type: "text", text: JSON.stringify({ error: wire("conflict") }) }],
+      structuredContent: { error: wire("invalid_input") },
+      _meta: { [ERROR_META_KEY]: wire("not_found") },
+    };
+    assert.equal(errorOfResult(all).type, "not_found");
+    const { _meta: _dropped, ...withoutMeta } = all;
+    assert.equal(errorOfResult(withoutMeta).type, "invalid_input");
+    const { structuredContent: _none, ...textOnly } = withoutMeta;
+    assert.equal(errorOfResult(textOnly).type, "conflict");
+    // An outputSchema tool's error: no structuredContent, the text not JSON (a proxy
+    // rewrote it), the error still typed from _meta; a type the kit does not know passes.
+    const metaOnly = errorOfResult({
+      isError: true,
+      content: [{ type: "text", text: "Payment declined." }],
+      _meta: {
+        [ERROR_META_KEY]: { type: "payment_declined", message: "Declined.", retryable: false },
+      },
+    });
+    assert.deepEqual(metaOnly, {
+      type: "payment_declined",
+      message: "Declined.",
+      retryable: false,
+      source: "contract",
+    });
+    // Half a contract in _meta is not the contract: the next place is read.
+    const halfMeta = errorOfResult({ ...withoutMeta, _meta: { [ERROR_META_KEY]: { type: "x" } } });
+    assert.equal(halfMeta.type, "invalid_input");
+  });
+
   it("maps anything else to tool_error with the tool's text", () => {
     assert.deepEqual(errorOfResult({ isError: true, content: [{ type: "text", text: "Boom" }] }), {
       type: "tool_error",
@@ -409,6 +507,30 @@ describe("typed results", () => {
     // Half a contract is not the contract.
     const half = errorOfResult(contractResult({ type: "timeout", message: "x" }));
     assert.equal(half.type, "tool_error");
+  });
+
+  it("never retries a replayed error, and flags the failure replayed", async () => {
+    const unavailable = { type: "unavailable", message: "Down.", retryable: true, retryAfterMs: 1 };
+    const replayedResult: CallToolResult = {
+      ...contractResult(unavailable),
+      _meta: { [ERROR_META_KEY]: unavailable, "toolgate/idempotent-replay": true },
+    };
+    const fake = fakeClient(ALL, [replayedResult, ok("would succeed")]);
+    const outcome = await createToolClient(fake.target, FAST).call("tg_write", {});
+    assert.ok(!outcome.ok, `expected a failure, got ${JSON.stringify(outcome)}`);
+    assert.equal(outcome.replayed, true);
+    assert.equal(outcome.error.type, "unavailable");
+    assert.equal(outcome.error.retryable, false);
+    assert.equal(fake.sent.length, 1);
+    // Not a replay: retried as before, and the failure says replayed: false.
+    const again = fakeClient(ALL, [contractResult(unavailable), contractResult(unavailable)]);
+    const retried = await createToolClient(again.target, {
+      ...FAST,
+      retry: { ...FAST.retry, maxAttempts: 2 },
+    }).call("tg_write", {});
+    assert.ok(!retried.ok, `expected a failure, got ${JSON.stringify(retried)}`);
+    assert.equal(retried.replayed, false);
+    assert.equal(again.sent.length, 2);
   });
 
   it("returns structuredContent, else text, and the replay flag", async () => {
@@ -470,18 +592,32 @@ describe("errorForModel", () => {
     );
   });
 
-  it("says not to retry, and why, for permanent errors", () => {
-    assert.match(
+  it("says to get the permission, or sign in again, then resume the same operation", () => {
+    assert.equal(
       text({ type: "forbidden", details: { requiredScopes: ["refunds:write"] } }),
-      /needs the permission\(s\): refunds:write\. Do not retry; tell the user/,
+      "issue_refund failed: forbidden. Something. It needs the permission(s): refunds:write. " +
+        "Nothing was done with this token. Ask the user to grant the missing permission(s); once " +
+        "they have, resume the same operation (the same arguments and the same operation id); " +
+        "calling it again before that gets the same refusal.",
     );
+    assert.equal(
+      text({ type: "unauthenticated", message: "The token has expired." }),
+      "issue_refund failed: unauthenticated. The token has expired. Nothing was done with this " +
+        "token. Ask the user to sign in again; once they have, resume the same operation (the " +
+        "same arguments and the same operation id); calling it again before that gets the same refusal.",
+    );
+    for (const type of ["forbidden", "unauthenticated"]) {
+      assert.doesNotMatch(text({ type }), /do not retry/i);
+    }
+  });
+
+  it("says not to retry, and why, for permanent errors", () => {
     assert.match(
       text({ type: "internal", incidentId: "abc-123" }),
       /^issue_refund failed permanently: internal\. Something\. Incident id: abc-123\. Do not retry; tell the user\.$/,
     );
     assert.match(text({ type: "not_found" }), /do not retry unchanged/);
     assert.match(text({ type: "conflict" }), /check that state/);
-    assert.match(text({ type: "unauthenticated" }), /sign in again/);
   });
 
   it("warns that an unanswered write may have taken effect", () => {

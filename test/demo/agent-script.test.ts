@@ -23,6 +23,7 @@ import {
   type ToolServer,
 } from "../../src/index.js";
 import {
+  bearerAuth,
   createToolClient,
   errorForModel,
   type ToolCallError,
@@ -60,10 +61,12 @@ function contractErrorOf(error: ToolCallError): ContractError {
 /**
  * An MCP session as an agent host holds one: a bearer token, a connection, and the
  * client kit over it. It counts the `tools/call` requests it actually sends over HTTP,
- * per tool, so a test can tell how often the agent really called.
+ * per tool, and the connections it opens (`initialize` requests), so a test can tell
+ * how often the agent really called.
  */
 class AgentSession {
   readonly sent = new Map<string, number>();
+  initializes = 0;
   private client: Client | undefined;
   private kit: ToolClient | undefined;
 
@@ -84,6 +87,7 @@ class AgentSession {
       if (typeof init?.body === "string") {
         for (const message of [JSON.parse(init.body) as unknown].flat()) {
           const { method, params } = message as { method?: string; params?: { name?: string } };
+          if (method === "initialize") this.initializes++;
           if (method === "tools/call" && typeof params?.name === "string") {
             this.sent.set(params.name, (this.sent.get(params.name) ?? 0) + 1);
           }
@@ -93,7 +97,8 @@ class AgentSession {
     };
     await client.connect(
       new StreamableHTTPClientTransport(this.url, {
-        requestInit: { headers: { authorization: `Bearer ${this.token}` } },
+        // Read per request: a new token needs no new client, transport or kit.
+        authProvider: bearerAuth({ current: () => this.token }),
         fetch: counting,
       }),
     );
@@ -102,17 +107,18 @@ class AgentSession {
     this.kit = createToolClient(client, { retry: { maxAttempts: 6 }, timeoutMs: 10_000 });
   }
 
-  /** The client kit over the current connection (a new one after re-authorization). */
+  /** The client kit over the connection. */
   get tools(): ToolClient {
     assert.ok(this.kit, "the session is closed");
     return this.kit;
   }
 
-  /** Reconnects with a new token (the error contract says: get a new token and reconnect). */
-  async reauthorize(token: string): Promise<void> {
-    await this.client?.close();
+  /**
+   * Uses a new token from the next request on: the connection, the kit and its
+   * operation ids stay, so a refused operation is resumed under its id.
+   */
+  reauthorize(token: string): void {
     this.token = token;
-    await this.connect();
   }
 
   /** The tool as this session sees it, or undefined when the token does not show it. */
@@ -157,7 +163,8 @@ interface AgentPolicy {
  * `retryable: true` errors with the SAME arguments and key (after `retryAfterMs`, or a
  * short backoff) and returns the typed error when it stops. Then the agent:
  * - `forbidden` naming `details.requiredScopes`: asks (once) for a token with those
- *   scopes, reconnects with it, and resends the SAME operation (same key: it did not run);
+ *   scopes, switches the session to it, and resumes the SAME operation (same key: it did
+ *   not run, and the server did not store the refusal);
  * - any other non-retryable error: lets `fix` correct the arguments from the error and
  *   resends as a new operation (new key) if it could, otherwise stops with the error;
  * - a retryable error the kit gave up on (its deadline or attempts ran out): stops.
@@ -194,7 +201,7 @@ async function callLikeAnAgent(
     const scopes = requiredScopesOf(error);
     if (error.type === "forbidden" && scopes && policy.requestScopes && !reauthorized) {
       reauthorized = true; // once: a second refusal is the user's answer
-      await session.reauthorize(await policy.requestScopes(scopes));
+      session.reauthorize(await policy.requestScopes(scopes));
       operationId = outcome.idempotencyKey; // refused before it ran: the same operation
       continue;
     }
@@ -570,6 +577,7 @@ describe("a scripted agent against the refunds demo (MCP HTTP, bearer tokens)", 
       assert.equal(first!.idempotencyKey, undefined);
       assert.ok(second!.idempotencyKey);
       assert.ok(await session.tool("issue_refund"));
+      assert.equal(session.initializes, 1, "the same connection, with the new token");
       assert.equal(ledgerFor(demo.payments, orderId).length, 1);
       assert.equal(demo.db.countRefunds(orderId), 1);
     });
@@ -585,7 +593,7 @@ describe("a scripted agent against the refunds demo (MCP HTTP, bearer tokens)", 
       assert.equal(error.type, "forbidden");
       assert.match(
         errorForModel("issue_refund", error),
-        /needs the permission\(s\): refunds:write\. Do not retry; tell the user/,
+        /needs the permission\(s\): refunds:write\. Nothing was done with this token\. Ask the user to grant the missing permission\(s\); once they have, resume the same operation/,
       );
       assert.equal(outcome.attempts.length, 1);
       assert.equal(session.sent.get("issue_refund"), 1);
