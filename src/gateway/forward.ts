@@ -27,7 +27,7 @@ import type { UpstreamRuntime } from "./upstream-types.js";
 // be stored before the claim can be taken over, so the wait ends a second earlier.
 const LEASE_MARGIN_MS = 5_000;
 const SAVE_HEADROOM_MS = 1_000;
-/** `_meta` key a toolgate server puts on each tool it lists: it deduplicates writes by key. */
+/** `_meta` key a toolgate server puts on each tool it lists. */
 const SIDE_EFFECT_META_KEY = "toolgate/sideEffect";
 
 export interface ForwardTarget {
@@ -126,14 +126,20 @@ function answerLost(error: unknown): boolean {
 
 /**
  * Whether resending a write under the same derived key is safe: the config says so, or the
- * upstream is a toolgate server (it publishes `_meta["toolgate/sideEffect"]` on its tools
- * and deduplicates by `_meta["toolgate/idempotency-key"]`).
+ * tool is a toolgate write tool that takes keys. A toolgate server lists each tool with
+ * `_meta["toolgate/sideEffect"]`, and marks a write `idempotentHint: true` when it
+ * deduplicates by `_meta["toolgate/idempotency-key"]` (the client kit reads it the same
+ * way); a write with `idempotency: false` does not, and gets at-most-once.
  */
 export function honoursIdempotencyKey(target: ForwardTarget): boolean {
   const configured = target.upstream.options.honoursIdempotencyKey;
   if (configured !== undefined) return configured;
   const meta: unknown = target.entry._meta;
-  return isRecord(meta) && typeof meta[SIDE_EFFECT_META_KEY] === "string";
+  return (
+    isRecord(meta) &&
+    meta[SIDE_EFFECT_META_KEY] === "write" &&
+    target.entry.annotations?.idempotentHint === true
+  );
 }
 
 /**

@@ -84,9 +84,10 @@ export interface UpstreamOptions {
   readonly redactErrors?: boolean;
   /**
    * Whether the upstream deduplicates writes by the key the gateway sends in
-   * `_meta["toolgate/idempotency-key"]`, so that resending a write whose answer was lost is
-   * safe. Default: detected per tool (a toolgate upstream publishes
-   * `_meta["toolgate/sideEffect"]` on its tools); `false` never assumes it.
+   * `_meta["toolgate/idempotency-key"]` (and keeps its records across its restarts), so
+   * that resending a write whose answer was lost is safe. Default: detected per tool (a
+   * toolgate write tool that takes keys: `_meta["toolgate/sideEffect"]: "write"` and
+   * `idempotentHint: true`); `false` never assumes it.
    */
   readonly honoursIdempotencyKey?: boolean;
   /** Policy applied to every tool of this upstream (a tool's own entry overrides it). */

@@ -63,6 +63,12 @@ before(async () => {
       return { transferred: amount, succeeded: attempts.length - 3 };
     },
   });
+  const payHandler = async ({ ref }: { ref: string }) => {
+    events.emit("started", ref);
+    await gate;
+    payments.push(ref);
+    return { paid: ref, runs: payments.filter((p) => p === ref).length };
+  };
   const pay = defineTool({
     name: "pay",
     version: "1.0.0",
@@ -70,14 +76,24 @@ before(async () => {
     input: z.object({ ref: z.string() }),
     scopes: [],
     sideEffect: "write",
-    handler: async ({ ref }) => {
-      events.emit("started", ref);
-      await gate;
-      payments.push(ref);
-      return { paid: ref, runs: payments.filter((p) => p === ref).length };
-    },
+    handler: payHandler,
   });
-  bank = await startServer([transfer, pay], { audit: false, store: memoryStore() });
+  // A toolgate write that takes no keys: it does not deduplicate, and says so (no
+  // idempotentHint), so the gateway keeps it at-most-once.
+  const payUnkeyed = defineTool({
+    name: "pay_unkeyed",
+    version: "1.0.0",
+    description: "Pays, without idempotency keys of its own.",
+    input: z.object({ ref: z.string() }),
+    scopes: [],
+    sideEffect: "write",
+    idempotency: false,
+    handler: payHandler,
+  });
+  bank = await startServer([transfer, pay, payUnkeyed], {
+    audit: false,
+    store: memoryStore(),
+  });
   proxies = [await startTcpProxy(bank.url.href), await startTcpProxy(bank.url.href)];
   declared = await startHostileUpstream();
   silent = await startHostileUpstream();
@@ -204,6 +220,25 @@ describe("forwarded writes, through `toolgate gateway --config`", () => {
     assert.deepEqual(
       payments.filter((p) => p === "lost-2"),
       ["lost-2"],
+    );
+  });
+
+  test("a toolgate write tool without idempotency keys keeps at-most-once", async () => {
+    closeGate();
+    const started = nextEvent(events, "started", (ref) => ref === "lost-3", STEP_MS);
+    const args = { ref: "lost-3", idempotency_key: "pay-lost-3" };
+    const call = gateway.call("bank.pay_unkeyed", args);
+    await started;
+    const back = reconnection("bank");
+    proxies[0]!.dropAll();
+    const lost = expectToolError(await call, "conflict");
+    assert.equal(dig(lost.details, "reason"), "outcome_unknown");
+    release();
+    await back;
+    expectToolError(await gateway.call("bank.pay_unkeyed", args), "conflict");
+    assert.deepEqual(
+      payments.filter((p) => p === "lost-3"),
+      ["lost-3"],
     );
   });
 
