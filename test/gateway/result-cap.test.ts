@@ -122,12 +122,8 @@ describe("maxResultBytes through `toolgate gateway --config`", () => {
     const connected = await Promise.all([1, 2, 3, 4, 5].map(() => gateway.client()));
     const fiveAtOnce = () =>
       Promise.all(
-        connected.map(
-          ({ client }) =>
-            client.callTool({
-              name: "web.big",
-              arguments: { bytes: TEN_MB },
-            }) as Promise<CallToolResult>,
+        connected.map(({ client }) =>
+          client.callTool({ name: "web.big", arguments: { bytes: TEN_MB } }),
         ),
       );
     // A first round grows the heap and pools to their working size (the old gateway grew
