@@ -261,6 +261,21 @@ describe("forwarded writes, through `toolgate gateway --config`", () => {
     assert.equal(silent.calls.filter((c) => c.name === "transfer").length, 1, "never resent");
   });
 
+  test("a retryable error a server without deduplication answers says to check before retrying", async () => {
+    const warned = expectToolError(
+      await gateway.call("silent.busy", { idempotency_key: "busy-1" }),
+      "rate_limited",
+    );
+    assert.match(warned.message, /^Too busy\. /);
+    assert.match(warned.message, /does not deduplicate by idempotency key/);
+    assert.match(warned.message, /check whether it took effect/);
+    const plain = expectToolError(
+      await gateway.call("declared.busy", { idempotency_key: "busy-1" }),
+      "rate_limited",
+    );
+    assert.equal(plain.message, "Too busy.");
+  });
+
   test("a late success after the caller's timeout is stored and replayed; it ran once", async () => {
     closeGate();
     const started = nextEvent(events, "started", (ref) => ref === "late-1", STEP_MS);
