@@ -133,7 +133,6 @@ describe("a refused upstream credential, through `toolgate gateway --config`", (
     assert.match(String(oauth?.["reason"]), /invalid_client/);
     assert.match(String(oauth?.["reason"]), /OAUTH_SECRET/);
     assertNoSecretLogged();
-    console.log(gateway.stderr.text.split("\n").filter((l) => l.includes("credential")).slice(0, 4).join("\n"));
   });
 
   test("fixing the credential needs no restart: the next retry connects", async () => {
