@@ -16,6 +16,9 @@ const UPSTREAM_FIELDS = new Set([
   "timeoutMs",
   "connectTimeoutMs",
   "restart",
+  "maxResultBytes",
+  "redactErrors",
+  "honoursIdempotencyKey",
   "defaults",
   "tools",
 ]);
@@ -33,6 +36,15 @@ function fail(where: string, message: string): never {
   throw new TypeError(`createGateway: ${where} ${message}`);
 }
 
+/** The smallest `maxResultBytes`: below it even a short error answer would not fit. */
+export const MIN_RESULT_BYTES = 1024;
+
+function checkBytes(value: unknown, where: string): void {
+  if (value === undefined) return;
+  if (!Number.isSafeInteger(value) || (value as number) < MIN_RESULT_BYTES)
+    fail(where, `must be an integer number of bytes, at least ${MIN_RESULT_BYTES}.`);
+}
+
 function checkMs(value: unknown, where: string): void {
   if (value === undefined) return;
   if (!Number.isInteger(value) || (value as number) <= 0 || (value as number) > MAX_MS)
@@ -44,6 +56,7 @@ export function checkGatewayOptions(options: GatewayOptions): void {
   if (!isRecord(options.upstreams) || Object.keys(options.upstreams).length === 0)
     fail("upstreams", "must name at least one upstream MCP server.");
   checkMs(options.defaultTimeoutMs, "defaultTimeoutMs");
+  checkBytes(options.maxResultBytes, "maxResultBytes");
   if (options.pinning !== undefined && options.pinning !== false) {
     if (!isRecord(options.pinning)) fail("pinning", "must be an object or false.");
     const { lockFile, refreshIntervalMs } = options.pinning;
@@ -122,6 +135,11 @@ function checkUpstream(value: unknown, where: string): void {
       fail(`${where}.restart`, "must be { initialDelayMs, maxDelayMs }.");
     checkMs(upstream.restart.initialDelayMs, `${where}.restart.initialDelayMs`);
     checkMs(upstream.restart.maxDelayMs, `${where}.restart.maxDelayMs`);
+  }
+  checkBytes(upstream.maxResultBytes, `${where}.maxResultBytes`);
+  for (const flag of ["redactErrors", "honoursIdempotencyKey"] as const) {
+    if (upstream[flag] !== undefined && typeof upstream[flag] !== "boolean")
+      fail(`${where}.${flag}`, "must be true or false.");
   }
   if (upstream.defaults !== undefined) checkPolicy(upstream.defaults, `${where}.defaults`);
   if (upstream.tools !== undefined) {

@@ -262,10 +262,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   );
 
   for (const [key, upOptions] of Object.entries(options.upstreams)) {
-    const upstream = createUpstream(key, upOptions.prefix ?? key, upOptions, log, {
-      onTools: evaluate,
-      onState: (up, state) => log.debug({ upstream: up.name, state }, "upstream state"),
-    });
+    const upstream = createUpstream(
+      key,
+      upOptions.prefix ?? key,
+      upOptions,
+      log,
+      {
+        onTools: evaluate,
+        onState: (up, state) => log.debug({ upstream: up.name, state }, "upstream state"),
+      },
+      { maxResultBytes: options.maxResultBytes },
+    );
     upstreamOf.set(key, upstream);
   }
   const all = [...upstreamOf.values()];

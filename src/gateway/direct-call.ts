@@ -6,7 +6,15 @@
 // forward.ts decides retries exactly as for the SDK path.
 import type { CallToolResult } from "@modelcontextprotocol/client";
 import { Agent, request, type Dispatcher } from "undici";
-import { UpstreamLost, UpstreamNotSent, UpstreamProtocolError } from "./upstream-errors.js";
+import { retryAfterMs } from "../backends/failure.js";
+import { discard, drop, readAnswer } from "./read-answer.js";
+import {
+  UpstreamCredentialRefused,
+  UpstreamLost,
+  UpstreamNotSent,
+  UpstreamProtocolError,
+  UpstreamResultTooLarge,
+} from "./upstream-errors.js";
 
 export interface DirectCall {
   readonly url: URL;
@@ -17,6 +25,8 @@ export interface DirectCall {
   readonly signal: AbortSignal;
   readonly timeoutMs: number;
   readonly upstream: string;
+  /** The answer's bound: past it the body is dropped (UpstreamResultTooLarge). */
+  readonly maxResultBytes: number;
 }
 
 let nextId = 1;
@@ -28,9 +38,6 @@ function agent(): Agent {
 
 /** The SDK's code for a request that timed out (forward.ts maps it to `timeout`). */
 const REQUEST_TIMEOUT = -32001;
-
-/** How long a finished answer's stream may stay open before the gateway drops it. */
-const LINGER_MS = 1_000;
 
 export async function directCall(call: DirectCall): Promise<CallToolResult> {
   // One controller, a timer and a listener rather than AbortSignal.timeout + any (three
@@ -78,29 +85,28 @@ async function send(
     throw failure(error, call, deadline);
   }
   const status = response.statusCode;
-  // Refused before it ran: bad session, credential or request. The SDK path reconnects.
-  if (status >= 400 && status < 500) {
-    response.body.destroy();
-    throw new UpstreamNotSent(
-      `The upstream server '${call.upstream}' refused the request (HTTP ${status}).`,
-      500,
-      status,
-    );
-  }
   if (status < 200 || status >= 300) {
-    response.body.destroy();
-    throw new UpstreamLost(
-      `The upstream server '${call.upstream}' answered HTTP ${status} before a result.`,
-    );
+    // Never `body.destroy()` here: undici then emits an `error` event that nobody
+    // listens to, and the process dies (one bad upstream took the gateway down).
+    discard(response.body);
+    throw refusal(status, response.headers, call.upstream);
+  }
+  const length = Number(response.headers["content-length"]);
+  if (length > call.maxResultBytes) {
+    drop(response.body);
+    throw new UpstreamResultTooLarge(call.maxResultBytes, call.upstream);
   }
   const contentType = response.headers["content-type"];
+  const sse = typeof contentType === "string" && contentType.includes("text/event-stream");
   let message: Record<string, unknown> | undefined;
   try {
-    message =
-      typeof contentType === "string" && contentType.includes("text/event-stream")
-        ? await readEvents(response.body, id)
-        : matching(await response.body.text(), id);
+    message = await readAnswer(response.body, sse, {
+      id,
+      maxBytes: call.maxResultBytes,
+      upstream: call.upstream,
+    });
   } catch (error) {
+    if (error instanceof UpstreamResultTooLarge) throw error;
     throw failure(error, call, deadline);
   }
   if (!message) {
@@ -117,6 +123,38 @@ async function send(
     );
   }
   return message["result"] as CallToolResult;
+}
+
+/**
+ * A non-2xx answer. Statuses that mean the server did not process the request (RFC 9110:
+ * 3xx, 4xx, 503 "currently unable to handle the request") are "not sent": a retry is
+ * safe. 401/403 refuse the gateway's own credential. Any other 5xx may come after the
+ * call ran (a proxy's 502/504, a crash mid-call): its outcome is unknown.
+ */
+function refusal(
+  status: number,
+  headers: Dispatcher.ResponseData["headers"],
+  upstream: string,
+): Error {
+  const header = headers["retry-after"];
+  const wait = retryAfterMs(typeof header === "string" ? header : null) ?? 500;
+  if (status === 401 || status === 403) {
+    return new UpstreamCredentialRefused(
+      `The upstream server '${upstream}' refused the gateway's credential (HTTP ${status}).`,
+      wait,
+      status,
+    );
+  }
+  if (status < 500 || status === 503) {
+    return new UpstreamNotSent(
+      `The upstream server '${upstream}' refused the request (HTTP ${status}).`,
+      wait,
+      status,
+    );
+  }
+  return new UpstreamLost(
+    `The upstream server '${upstream}' answered HTTP ${status} instead of a result.`,
+  );
 }
 
 function failure(error: unknown, call: DirectCall, deadline: { passed: boolean }): Error {
@@ -139,86 +177,6 @@ function failure(error: unknown, call: DirectCall, deadline: { passed: boolean }
     `The connection to upstream '${call.upstream}' ended before it answered: ${(error as Error).message}`,
     { cause: error },
   );
-}
-
-/** The JSON-RPC message with this id, if `text` is one. */
-function matching(text: string, id: number): Record<string, unknown> | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  return typeof parsed === "object" && parsed !== null && (parsed as { id?: unknown }).id === id
-    ? (parsed as Record<string, unknown>)
-    : undefined;
-}
-
-/**
- * Reads SSE events until the one answering `id` (notifications before it are skipped),
- * and answers with it at once: a server may keep the stream open after the response (the
- * spec only says it SHOULD close it). The rest of the stream is drained so the connection
- * returns to the pool when the server ends it, and dropped if it is still open after
- * LINGER_MS. Read with listeners, not `for await`: leaving an async iterator early
- * destroys the stream with a fresh AbortError (and its stack trace) on every call.
- */
-function readEvents(
-  body: Dispatcher.ResponseData["body"],
-  id: number,
-): Promise<Record<string, unknown> | undefined> {
-  return new Promise((resolve, reject) => {
-    let buffer = "";
-    let settled = false;
-    const finish = () => {
-      body.off("data", onData);
-      body.off("end", onEnd);
-      settled = true;
-    };
-    const onData = (chunk: string) => {
-      buffer += chunk;
-      let end: RegExpExecArray | null;
-      while ((end = /\r?\n\r?\n/.exec(buffer)) !== null) {
-        const block = buffer.slice(0, end.index);
-        buffer = buffer.slice(end.index + end[0].length);
-        const message = matching(eventData(block), id);
-        if (!message) continue;
-        finish();
-        resolve(message);
-        linger(body);
-        return;
-      }
-    };
-    const onEnd = () => {
-      finish();
-      resolve(undefined);
-    };
-    body.setEncoding("utf8");
-    body.on("data", onData);
-    body.on("end", onEnd);
-    body.on("error", (error) => {
-      if (settled) return; // after the answer: the stream was dropped, nothing to report
-      finish();
-      reject(error);
-    });
-  });
-}
-
-/** The data of one SSE event block (its `data:` lines joined). */
-function eventData(block: string): string {
-  return block
-    .split(/\r?\n/)
-    .filter((line) => line.startsWith("data:"))
-    .map((line) => line.slice(5).replace(/^ /, ""))
-    .join("\n");
-}
-
-/** Drains what follows the answer; drops the stream if the server keeps it open. */
-function linger(body: Dispatcher.ResponseData["body"]): void {
-  if (body.readableEnded || body.destroyed) return;
-  const drop = setTimeout(() => body.destroy(), LINGER_MS);
-  drop.unref();
-  body.once("close", () => clearTimeout(drop));
-  body.resume();
 }
 
 function causeCode(error: unknown): string | undefined {

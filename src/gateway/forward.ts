@@ -1,36 +1,34 @@
 // The gateway's one handler: forward the validated call to its upstream and map what can
-// go wrong onto the error contract. Reads are simple: cancel at the deadline, and any
-// failure is retryable. Writes decide at-most-once: a call that was never sent is released
-// (`unavailable`, retry with the same key), but once sent, the gateway never sends that
-// operation again. It waits past the caller's deadline for the upstream's real answer
-// (the idempotency stage stores it for retries), and if the answer never comes the stored
-// outcome is "unknown": a `conflict` a retry with the same key replays.
+// go wrong onto the error contract (the rules, at-most-once for writes, are in
+// forward-outcome.ts). Reads are simple: cancel at the deadline, and any failure is
+// retryable. Writes: a call that was never sent is released (retry with the same key);
+// once sent, the gateway waits past the caller's deadline for the upstream's real answer
+// (the idempotency stage stores it for retries), and if none comes within the claim's
+// lease, what it answers depends on whether the upstream deduplicates by the key.
 import type { Tool } from "@modelcontextprotocol/client";
 import type { CallToolResult } from "@modelcontextprotocol/server";
-import {
-  ToolError,
-  conflict,
-  invalidInput,
-  notFound,
-  timeout,
-  unavailable,
-} from "../errors/tool-error.js";
+import { redactString } from "../audit/redact.js";
+import { readWireError } from "../errors/to-result.js";
+import { ToolError } from "../errors/tool-error.js";
 import { IDEMPOTENCY_META_KEY } from "../idempotency/key.js";
 import { toolResult } from "../tool/result.js";
 import type { RawToolResult, ToolContext, ToolDefinition } from "../tool/types.js";
 import { isRecord } from "../util/is-record.js";
+import { forwardFailure, type ForwardSituation } from "./forward-outcome.js";
 import {
-  UpstreamLost,
   UpstreamNotSent,
   UpstreamProtocolError,
-  isUpstreamTimeout,
-  type UpstreamRuntime,
-} from "./upstream.js";
+  UpstreamResultTooLarge,
+} from "./upstream-errors.js";
+import { shapeErrorResult } from "./upstream-result.js";
+import type { UpstreamRuntime } from "./upstream-types.js";
 
 // A claim outlives the deadline by this margin (idempotency stage); the late answer must
 // be stored before the claim can be taken over, so the wait ends a second earlier.
 const LEASE_MARGIN_MS = 5_000;
 const SAVE_HEADROOM_MS = 1_000;
+/** `_meta` key a toolgate server puts on each tool it lists. */
+const SIDE_EFFECT_META_KEY = "toolgate/sideEffect";
 
 export interface ForwardTarget {
   readonly upstream: UpstreamRuntime;
@@ -56,6 +54,25 @@ export async function forward(
     ...(Object.keys(meta).length > 0 ? { meta } : {}),
     principal: ctx.principal,
   };
+  const options = target.upstream.options;
+  const honoursKey = honoursIdempotencyKey(target);
+  const situation = (leaseEnded: boolean): ForwardSituation => ({
+    upstream: target.upstream.name,
+    tool,
+    timeoutMs: target.timeoutMs,
+    honoursKey,
+    leaseEnded,
+    retryAfterMs: target.upstream.retryAfterMs(),
+    mask: options.redactErrors === false ? (text) => text : redactString,
+  });
+  const shape = (result: CallToolResult) =>
+    toolResult(
+      shapeErrorResult(result, {
+        redact: options.redactErrors !== false,
+        note: tool.sideEffect === "write" && !honoursKey ? retryNote(result, target) : undefined,
+      }),
+    );
+
   if (tool.sideEffect === "read" || !tool.idempotency) {
     try {
       const result = await target.upstream.call({
@@ -63,10 +80,10 @@ export async function forward(
         signal: ctx.signal,
         timeoutMs: Math.max(1, ctx.deadline - Date.now()),
       });
-      return toolResult(result);
+      return shape(result);
     } catch (error) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
-      throw readFailure(error, target, tool);
+      throw forwardFailure(error, situation(false));
     }
   }
 
@@ -84,76 +101,55 @@ export async function forward(
       timeoutMs: Math.max(1, waitUntil - Date.now()),
     });
   } catch (error) {
-    // Thrown before anything was sent: the upstream credential could not be had.
-    if (error instanceof ToolError) throw error;
-    if (error instanceof UpstreamNotSent) {
-      throw unavailable(notSentMessage(target, error), error.retryAfterMs, error);
-    }
-    if (error instanceof UpstreamProtocolError) throw protocolFailure(error, target, tool);
-    ctx.log.warn(
-      { reason: (error as Error).message },
-      "write forwarded upstream got no answer: stored as outcome unknown, never resent",
-    );
-    throw outcomeUnknown(target, tool, error);
+    const failure = forwardFailure(error, situation(late.aborted));
+    if (answerLost(error))
+      ctx.log.warn(
+        { reason: (error as Error).message, answered: failure.type },
+        honoursKey
+          ? "write forwarded upstream got no answer: released, the upstream deduplicates a resend"
+          : "write forwarded upstream got no answer: stored as outcome unknown, never resent",
+      );
+    throw failure;
   }
-  return toolResult(result);
+  return shape(result);
 }
 
-function notSentMessage(target: ForwardTarget, error: UpstreamNotSent): string {
-  return `${error.message} Nothing was sent to it; retry with the same arguments shortly.`;
-}
-
-function readFailure(error: unknown, target: ForwardTarget, tool: ToolDefinition): ToolError {
-  if (error instanceof ToolError) return error; // from the upstream credential
-  if (error instanceof UpstreamNotSent)
-    return unavailable(notSentMessage(target, error), error.retryAfterMs, error);
-  if (error instanceof UpstreamProtocolError) return protocolFailure(error, target, tool);
-  if (isUpstreamTimeout(error)) {
-    return timeout(
-      `${tool.name} did not answer within ${target.timeoutMs} ms. It is safe to retry.`,
-    );
-  }
-  const name = target.upstream.name;
-  return unavailable(
-    error instanceof UpstreamLost
-      ? `The upstream server '${name}' stopped before it answered. It is safe to retry shortly.`
-      : `The upstream server '${name}' could not be reached. Retry shortly.`,
-    Math.max(500, target.upstream.retryAfterMs()),
-    error,
+/** Sent, and no answer came (rather than: not sent, refused, or answered too large). */
+function answerLost(error: unknown): boolean {
+  return !(
+    error instanceof ToolError ||
+    error instanceof UpstreamNotSent ||
+    error instanceof UpstreamProtocolError ||
+    error instanceof UpstreamResultTooLarge
   );
 }
 
 /**
- * The upstream answered with a JSON-RPC error: it refused the request rather than
- * running it. Its message is the upstream's, meant for clients; it is kept short.
+ * Whether resending a write under the same derived key is safe: the config says so, or the
+ * tool is a toolgate write tool that takes keys. A toolgate server lists each tool with
+ * `_meta["toolgate/sideEffect"]`, and marks a write `idempotentHint: true` when it
+ * deduplicates by `_meta["toolgate/idempotency-key"]` (the client kit reads it the same
+ * way); a write with `idempotency: false` does not, and gets at-most-once.
  */
-function protocolFailure(
-  error: UpstreamProtocolError,
-  target: ForwardTarget,
-  tool: ToolDefinition,
-): ToolError {
-  const said = error.message.slice(0, 300);
-  if (error.code === -32602) {
-    return invalidInput(
-      `The upstream server '${target.upstream.name}' refused the arguments: ${said}`,
-    );
-  }
-  if (error.code === -32601) {
-    return notFound(
-      `The upstream server '${target.upstream.name}' no longer offers ${tool.name}. List the tools again.`,
-    );
-  }
-  return new ToolError("internal", undefined, { cause: error });
+export function honoursIdempotencyKey(target: ForwardTarget): boolean {
+  const configured = target.upstream.options.honoursIdempotencyKey;
+  if (configured !== undefined) return configured;
+  const meta: unknown = target.entry._meta;
+  return (
+    isRecord(meta) &&
+    meta[SIDE_EFFECT_META_KEY] === "write" &&
+    target.entry.annotations?.idempotentHint === true
+  );
 }
 
-function outcomeUnknown(target: ForwardTarget, tool: ToolDefinition, error: unknown): ToolError {
-  const how =
-    error instanceof UpstreamLost ? "stopped before it answered" : "did not answer in time";
-  return conflict(
-    `The upstream server '${target.upstream.name}' ${how} ${tool.name}, so whether it took ` +
-      "effect is unknown. toolgate will not send this operation again under the same " +
-      "idempotency key: check whether it happened (e.g. with a read tool) before starting a " +
-      "new operation with a new key.",
-    { reason: "outcome_unknown", upstream: target.upstream.name },
+/**
+ * A retryable error from an upstream that does not deduplicate by key: the stage releases
+ * the claim, so a retry sends the write again. The caller is told to check first.
+ */
+function retryNote(result: CallToolResult, target: ForwardTarget): string | undefined {
+  if (readWireError(result)?.retryable !== true) return undefined;
+  return (
+    `(The upstream server '${target.upstream.name}' does not deduplicate by idempotency key: ` +
+    "a retry sends the operation again, so first check whether it took effect.)"
   );
 }

@@ -70,6 +70,26 @@ export interface UpstreamOptions {
   readonly connectTimeoutMs?: number;
   /** Restart backoff after the upstream exits or drops: first and longest delay, ms. */
   readonly restart?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
+  /**
+   * Bound on one answer of this upstream, bytes. A larger answer is dropped as it streams
+   * and the call fails with `invalid_input` (ask for less). Default: the gateway's
+   * `maxResultBytes` (4 MiB). On stdio it bounds every message the server sends.
+   */
+  readonly maxResultBytes?: number;
+  /**
+   * Pass the upstream's error texts (JSON-RPC error messages, `isError` results, typed
+   * error messages) through the audit log's secret detectors before the model sees them.
+   * Default true.
+   */
+  readonly redactErrors?: boolean;
+  /**
+   * Whether the upstream deduplicates writes by the key the gateway sends in
+   * `_meta["toolgate/idempotency-key"]` (and keeps its records across its restarts), so
+   * that resending a write whose answer was lost is safe. Default: detected per tool (a
+   * toolgate write tool that takes keys: `_meta["toolgate/sideEffect"]: "write"` and
+   * `idempotentHint: true`); `false` never assumes it.
+   */
+  readonly honoursIdempotencyKey?: boolean;
   /** Policy applied to every tool of this upstream (a tool's own entry overrides it). */
   readonly defaults?: ToolPolicy;
   /** Policy per upstream tool name (the upstream's name, without the prefix). */
@@ -103,6 +123,8 @@ export interface GatewayOptions {
   readonly logger?: Logger;
   /** Deadline of tools whose upstream and policy set none. Default 30 000 ms. */
   readonly defaultTimeoutMs?: number;
+  /** Bound on one answer of an upstream, bytes, unless the upstream sets its own. Default 4 MiB. */
+  readonly maxResultBytes?: number;
   /** Contract pinning; `false` turns it off (not recommended: see the README). */
   readonly pinning?: PinningOptions | false;
 }

@@ -17,7 +17,14 @@ export async function upstreamContracts(
   checkGatewayOptions(options);
   const upstreams = Object.entries(options.upstreams).map(([key, upOptions]) =>
     // No restarts here: a failed first attempt is the answer.
-    createUpstream(key, upOptions.prefix ?? key, upOptions, log, { onTools: () => undefined }),
+    createUpstream(
+      key,
+      upOptions.prefix ?? key,
+      upOptions,
+      log,
+      { onTools: () => undefined },
+      { maxResultBytes: options.maxResultBytes },
+    ),
   );
   try {
     await Promise.all(upstreams.map((up) => up.start()));

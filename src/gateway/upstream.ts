@@ -9,62 +9,42 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
   type Tool,
 } from "@modelcontextprotocol/client";
-import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
-import type { CallToolResult } from "@modelcontextprotocol/server";
 import { ANONYMOUS_PRINCIPAL, type Principal } from "../auth/principal.js";
 import { subjectTokenOf } from "../auth/subject-token.js";
+import type { CredentialRequest } from "../backends/credential.js";
+import { ToolError } from "../errors/tool-error.js";
 import type { Logger } from "../log/logger.js";
 import type { UpstreamOptions } from "./options.js";
+import type {
+  UpstreamCall,
+  UpstreamEvents,
+  UpstreamRuntime,
+  UpstreamState,
+} from "./upstream-types.js";
 import { directCall } from "./direct-call.js";
-import { UpstreamLost, UpstreamNotSent, UpstreamProtocolError } from "./upstream-errors.js";
+import { BoundedStdioTransport } from "./stdio-transport.js";
+import { directFailure, sdkFailure, type CallFailureContext } from "./upstream-call-failure.js";
+import { UpstreamCredentialRefused, UpstreamNotSent, findCause } from "./upstream-errors.js";
+import { credentialFailure, upstreamFetch } from "./upstream-fetch.js";
+import { describe, isConnectionFailure, lastLine } from "./upstream-failure.js";
 
-export type UpstreamState = "starting" | "ready" | "down" | "closed";
+export type {
+  UpstreamCall,
+  UpstreamEvents,
+  UpstreamRuntime,
+  UpstreamState,
+} from "./upstream-types.js";
+export {
+  UpstreamCredentialRefused,
+  UpstreamLost,
+  UpstreamNotSent,
+  UpstreamProtocolError,
+  UpstreamResultTooLarge,
+} from "./upstream-errors.js";
+export { isUpstreamTimeout } from "./upstream-failure.js";
 
-export { UpstreamLost, UpstreamNotSent, UpstreamProtocolError } from "./upstream-errors.js";
-
-export interface UpstreamCall {
-  readonly name: string;
-  /**
-   * The tool's tools/list entry. Sent without its outputSchema: the SDK client would
-   * otherwise reject a result that does not match it, after the upstream ran the call,
-   * and the gateway passes the upstream's results through as they are.
-   */
-  readonly entry: Tool;
-  readonly arguments: Record<string, unknown>;
-  readonly meta?: Record<string, unknown>;
-  /** Aborts the request (and sends notifications/cancelled). */
-  readonly signal: AbortSignal;
-  readonly timeoutMs: number;
-  /** For a token-exchange credential: who the call is for. */
-  readonly principal: Principal;
-}
-
-export interface UpstreamRuntime {
-  /** The key in `upstreams`. */
-  readonly name: string;
-  readonly prefix: string;
-  readonly options: UpstreamOptions;
-  state(): UpstreamState;
-  /** The last tools/list (kept while the upstream is down, so its tools keep their contract). */
-  tools(): readonly Tool[] | undefined;
-  /** The upstream's `serverInfo.version`, once connected. */
-  serverVersion(): string | undefined;
-  /** Milliseconds until the next reconnection attempt (0 when connected). */
-  retryAfterMs(): number;
-  /** The first connection attempt; resolves either way (failures are retried with backoff). */
-  start(): Promise<void>;
-  /** Asks tools/list again (on a timer, or after notifications/tools/list_changed). */
-  refresh(): Promise<void>;
-  call(call: UpstreamCall): Promise<CallToolResult>;
-  close(): Promise<void>;
-}
-
-export interface UpstreamEvents {
-  /** A new tools/list arrived (after connecting, a refresh, or a list_changed notification). */
-  onTools(upstream: UpstreamRuntime, tools: readonly Tool[]): void;
-  /** The connection state changed. */
-  onState?(upstream: UpstreamRuntime, state: UpstreamState): void;
-}
+/** Default bound on one answer of an upstream, bytes (README: "Gateway limits"). */
+export const DEFAULT_MAX_RESULT_BYTES = 4 * 1024 * 1024;
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_RESTART_INITIAL_MS = 500;
@@ -79,10 +59,14 @@ export function createUpstream(
   options: UpstreamOptions,
   log: Logger,
   events: UpstreamEvents,
+  /** The gateway's settings an upstream's own options override. */
+  defaults: { readonly maxResultBytes?: number | undefined } = {},
 ): UpstreamRuntime {
   const initialDelay = options.restart?.initialDelayMs ?? DEFAULT_RESTART_INITIAL_MS;
   const maxDelay = options.restart?.maxDelayMs ?? DEFAULT_RESTART_MAX_MS;
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const maxResultBytes =
+    options.maxResultBytes ?? defaults.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
   const upLog = log.child({ upstream: name });
   // Per-request headers of HTTP upstreams: the credential is resolved for each call (token
   // exchange is per user), and the transport's fetch reads them from here.
@@ -107,61 +91,86 @@ export function createUpstream(
     events.onState?.(runtime, next);
   };
 
+  const credentialRequest = (principal: Principal, signal: AbortSignal): CredentialRequest => ({
+    principal,
+    subjectToken: subjectTokenOf(principal),
+    scope: undefined,
+    signal,
+    backend: name,
+  });
+
   const discoveryHeaders = async (): Promise<Record<string, string>> => {
     const credential = options.discoveryCredential ?? options.credential;
     if (!credential) return {};
-    return credential.headers({
-      principal: ANONYMOUS_PRINCIPAL,
-      subjectToken: undefined,
-      scope: undefined,
-      signal: AbortSignal.timeout(connectTimeoutMs),
-      backend: name,
-    });
+    return credential.headers(
+      credentialRequest(ANONYMOUS_PRINCIPAL, AbortSignal.timeout(connectTimeoutMs)),
+    );
   };
 
   const makeTransport = () => {
     if (options.stdio) {
-      const transport = new StdioClientTransport({
-        command: options.stdio.command,
-        args: [...(options.stdio.args ?? [])],
-        ...(options.stdio.env ? { env: { ...options.stdio.env } } : {}),
-        ...(options.stdio.cwd ? { cwd: options.stdio.cwd } : {}),
-        stderr: "pipe",
+      const transport = new BoundedStdioTransport({
+        ...options.stdio,
+        maxMessageBytes: maxResultBytes,
+        onOversized: ({ bytes }) =>
+          upLog.warn(
+            { bytes, maxResultBytes },
+            "upstream answer larger than maxResultBytes: dropped, the call fails",
+          ),
       });
       // Drained (a full pipe stalls the child) and kept short, for the log when it dies.
-      transport.stderr?.on("data", (chunk: Buffer) => {
+      transport.stderr.on("data", (chunk: Buffer) => {
         stderrTail = (stderrTail + String(chunk)).slice(-2048);
       });
       return transport;
     }
-    const url = new URL(options.url as string);
-    return new StreamableHTTPClientTransport(url, {
-      fetch: async (input, init) => {
-        const headers = new Headers(init?.headers);
-        const extra = requestHeaders.getStore() ?? (await discoveryHeaders());
-        for (const [key, value] of Object.entries(extra)) headers.set(key, value);
-        return fetchWithOwnSignal(input, { ...init, headers });
-      },
+    return new StreamableHTTPClientTransport(new URL(options.url as string), {
+      fetch: upstreamFetch({
+        upstream: name,
+        maxResultBytes,
+        headers: () => requestHeaders.getStore() ?? discoveryHeaders(),
+        inCall: () => requestHeaders.getStore() !== undefined,
+      }),
     });
   };
 
-  const scheduleRestart = (reason: string) => {
+  const scheduleRestart = (reason: string, cause?: unknown) => {
     if (state === "closed" || restartTimer) return;
     if (connectedAt !== 0 && Date.now() - connectedAt > STABLE_AFTER_MS) failures = 0;
     const delay = Math.min(maxDelay, initialDelay * 2 ** Math.min(failures, 20));
     failures += 1;
     nextAttemptAt = Date.now() + delay;
     setState("down");
-    const tail = lastLine(stderrTail);
-    upLog.warn(
-      { reason, retryInMs: delay, ...(tail ? { stderr: tail } : {}) },
-      "upstream unavailable; reconnecting with backoff",
-    );
+    const refused = findCause(cause, UpstreamCredentialRefused);
+    if (refused) {
+      // Not an outage: retrying alone will not help, an operator must fix the credential
+      // (it may be fixed without a restart, so the retries go on).
+      upLog.error(
+        { reason, status: refused.status, retryInMs: delay },
+        `upstream '${name}' refused the gateway's credential: check the credential configured ` +
+          "for it (the secret in its environment variable, clientId/tokenUrl, the audience and " +
+          "scopes the upstream expects); retrying with backoff",
+      );
+    } else {
+      const tail = lastLine(stderrTail);
+      upLog.warn(
+        { reason, retryInMs: delay, ...(tail ? { stderr: tail } : {}) },
+        "upstream unavailable; reconnecting with backoff",
+      );
+    }
     restartTimer = setTimeout(() => {
       restartTimer = undefined;
       void connect();
     }, delay);
     restartTimer.unref();
+  };
+
+  /** Drops the connection `current` (if still the one in use) and reconnects later. */
+  const reconnect = (current: Client, error: unknown) => {
+    if (client !== current) return;
+    client = undefined;
+    void closeQuietly(current);
+    scheduleRestart(describe(error), error);
   };
 
   const connect = (): Promise<void> =>
@@ -205,7 +214,7 @@ export function createUpstream(
         accept(tools);
       } catch (error) {
         await closeQuietly(next);
-        scheduleRestart(describe(error));
+        scheduleRestart(describe(error), error);
       }
     })().finally(() => {
       connecting = undefined;
@@ -215,6 +224,35 @@ export function createUpstream(
     listing = tools;
     events.onTools(runtime, tools);
   };
+
+  /** The gateway's credential for one call; a failure to get it means nothing was sent. */
+  const callHeaders = async (call: UpstreamCall): Promise<Record<string, string>> => {
+    if (!options.credential) return {};
+    try {
+      return await options.credential.headers(credentialRequest(call.principal, call.signal));
+    } catch (error) {
+      if (call.signal.aborted) throw error;
+      // The caller's own problem (no user token, refused for this user): theirs to fix.
+      if (error instanceof ToolError && error.type !== "internal" && error.type !== "unavailable")
+        throw error;
+      const failure = credentialFailure(error, name);
+      if (failure instanceof UpstreamCredentialRefused)
+        upLog.error({ reason: failure.message }, "could not get the credential for a call");
+      throw failure;
+    }
+  };
+
+  const failureContext = (current: Client, call: UpstreamCall): CallFailureContext => ({
+    upstream: name,
+    http: options.url !== undefined,
+    maxResultBytes,
+    log: upLog,
+    retryAfterMs: () => runtime.retryAfterMs(),
+    reconnect: (error) => reconnect(current, error),
+    // A cached token may have been revoked: the next call fetches a fresh one.
+    invalidateCredential: () =>
+      options.credential?.invalidate?.(credentialRequest(call.principal, call.signal)),
+  });
 
   const runtime: UpstreamRuntime = {
     name,
@@ -236,11 +274,8 @@ export function createUpstream(
         if (client === current) accept(tools);
       } catch (error) {
         upLog.warn({ reason: describe(error) }, "tools/list refresh failed");
-        if (options.url && isConnectionFailure(error) && client === current) {
-          client = undefined;
-          await closeQuietly(current);
-          scheduleRestart(describe(error));
-        }
+        const refused = findCause(error, UpstreamCredentialRefused) !== undefined;
+        if (options.url && (refused || isConnectionFailure(error))) reconnect(current, error);
       }
     },
     async call(call) {
@@ -251,16 +286,7 @@ export function createUpstream(
           runtime.retryAfterMs(),
         );
       }
-      let headers: Record<string, string> = {};
-      if (options.credential) {
-        headers = await options.credential.headers({
-          principal: call.principal,
-          subjectToken: subjectTokenOf(call.principal),
-          scope: undefined,
-          signal: call.signal,
-          backend: name,
-        });
-      }
+      const headers = await callHeaders(call);
       const params = {
         name: call.name,
         arguments: call.arguments,
@@ -279,32 +305,10 @@ export function createUpstream(
             signal: call.signal,
             timeoutMs: call.timeoutMs,
             upstream: name,
+            maxResultBytes,
           });
         } catch (error) {
-          const refused = error instanceof UpstreamNotSent;
-          // A refused connection, an expired session or a dropped socket: reconnect.
-          const reconnect =
-            (refused && (error.status === undefined || error.status === 404)) ||
-            (error instanceof UpstreamLost && isConnectionFailure(error.cause));
-          if (refused && error.status === 401 && options.credential?.invalidate) {
-            options.credential.invalidate({
-              principal: call.principal,
-              subjectToken: subjectTokenOf(call.principal),
-              scope: undefined,
-              signal: call.signal,
-              backend: name,
-            });
-          }
-          if (reconnect && client === current) {
-            client = undefined;
-            void closeQuietly(current);
-            scheduleRestart(describe(error));
-          }
-          if (refused)
-            throw new UpstreamNotSent(error.message, runtime.retryAfterMs(), error.status, {
-              cause: error,
-            });
-          throw error;
+          throw directFailure(error, failureContext(current, call));
         }
       }
       try {
@@ -317,32 +321,7 @@ export function createUpstream(
         );
       } catch (error) {
         if (call.signal.aborted) throw error;
-        const code = (error as { code?: unknown }).code;
-        // HTTP: a refused connection never reached the server.
-        if (options.url && isConnectionRefused(error)) {
-          if (client === current) {
-            client = undefined;
-            void closeQuietly(current);
-            scheduleRestart(describe(error));
-          }
-          throw new UpstreamNotSent(
-            `The upstream server '${name}' refused the connection.`,
-            runtime.retryAfterMs(),
-          );
-        }
-        if (typeof code === "number" && code !== CONNECTION_CLOSED && code !== REQUEST_TIMEOUT) {
-          throw new UpstreamProtocolError(firstLine(error), code);
-        }
-        if (code === REQUEST_TIMEOUT) throw error;
-        if (options.url && client === current && isConnectionFailure(error)) {
-          client = undefined;
-          void closeQuietly(current);
-          scheduleRestart(describe(error));
-        }
-        throw new UpstreamLost(
-          `The connection to upstream '${name}' ended before it answered: ${firstLine(error)}`,
-          { cause: error },
-        );
+        throw sdkFailure(error, failureContext(current, call));
       }
     },
     async close() {
@@ -355,42 +334,8 @@ export function createUpstream(
       if (current) await closeQuietly(current);
     },
   };
-  return runtime;
-}
 
-/**
- * fetch with a signal of its own, linked to the caller's until the response body ends.
- * The SDK hands every POST its transport's long-lived signal; Node's fetch keeps a
- * listener on it per request until garbage collection, so under load thousands pile up
- * (MaxListenersExceededWarning, and each new request copies the list).
- */
-async function fetchWithOwnSignal(input: string | URL, init: RequestInit): Promise<Response> {
-  const outer = init.signal;
-  if (!outer) return fetch(input, init);
-  const own = new AbortController();
-  const onAbort = () => own.abort(outer.reason);
-  const unlink = () => outer.removeEventListener("abort", onAbort);
-  if (outer.aborted) own.abort(outer.reason);
-  else outer.addEventListener("abort", onAbort, { once: true });
-  let response: Response;
-  try {
-    response = await fetch(input, { ...init, signal: own.signal });
-  } catch (error) {
-    unlink();
-    throw error;
-  }
-  if (!response.body) {
-    unlink();
-    return response;
-  }
-  const body = response.body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({ flush: unlink }),
-  );
-  return new Response(body, {
-    status: response.status,
-    statusText: response.statusText,
-    headers: response.headers,
-  });
+  return runtime;
 }
 
 function withoutOutputSchema(entry: Tool): Tool {
@@ -400,58 +345,10 @@ function withoutOutputSchema(entry: Tool): Tool {
 
 const LEGACY_VERSIONS: ReadonlySet<string> = new Set(SUPPORTED_PROTOCOL_VERSIONS);
 
-// JSON-RPC codes the SDK uses for its own failures (not the server's answer).
-const CONNECTION_CLOSED = -32000;
-const REQUEST_TIMEOUT = -32001;
-
-export function isUpstreamTimeout(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === REQUEST_TIMEOUT;
-}
-
-function causeCode(error: unknown): string | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (typeof code === "string") return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-function isConnectionRefused(error: unknown): boolean {
-  const code = causeCode(error);
-  return code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN";
-}
-
-function isConnectionFailure(error: unknown): boolean {
-  if (isConnectionRefused(error)) return true;
-  const code = causeCode(error);
-  return code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE";
-}
-
 async function closeQuietly(client: Client): Promise<void> {
-  // Bounded: the SDK closes a stdio child with stdin end, SIGTERM, then SIGKILL.
+  // Bounded: the transport closes a stdio child with stdin end, SIGTERM, then SIGKILL.
   await Promise.race([
     client.close().catch(() => undefined),
     new Promise((resolve) => setTimeout(resolve, 5_000).unref()),
   ]);
-}
-
-function describe(error: unknown): string {
-  const line = firstLine(error);
-  const code = causeCode(error);
-  return code && !line.includes(code) ? `${line} (${code})` : line;
-}
-
-function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return (message.split("\n")[0] ?? "").trim() || "unknown error";
-}
-
-function lastLine(text: string): string | undefined {
-  return text
-    .split("\n")
-    .map((line) => line.trim())
-    .filter(Boolean)
-    .at(-1)
-    ?.slice(0, 300);
 }

@@ -441,7 +441,7 @@ describe("gateway config: errors", () => {
       "toolgate.yaml:7:11: listen.hots: unknown key: did you mean 'host'?",
     ]);
     assert.deepEqual(await errorLines(`${MINIMAL}colour: blue\n`), [
-      "toolgate.yaml:7:1: colour: unknown key: expected one of name, version, listen, auth, store, audit, metrics, rateLimit, defaultTimeout, pinning, upstreams",
+      "toolgate.yaml:7:1: colour: unknown key: expected one of name, version, listen, auth, store, audit, metrics, rateLimit, defaultTimeout, maxResultBytes, pinning, upstreams",
     ]);
   });
 

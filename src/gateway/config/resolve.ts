@@ -94,6 +94,7 @@ export async function resolveOptions(
     rateLimit: spec.rateLimit,
     http: spec.http,
     defaultTimeoutMs: spec.defaultTimeoutMs,
+    maxResultBytes: spec.maxResultBytes,
     pinning: spec.pinning,
   });
 }

@@ -1,6 +1,7 @@
 // `upstreams:` of the config file: each upstream MCP server (stdio or url), its
 // credential, and its tool policies. The format is documented in schema.ts.
 import path from "node:path";
+import { MIN_RESULT_BYTES } from "../check-options.js";
 import type { StdioUpstream, ToolPolicy } from "../options.js";
 import type { Checker, Mapping } from "./checker.js";
 import { compact, type CheckContext, type CredentialSpec, type UpstreamSpec } from "./spec.js";
@@ -12,6 +13,9 @@ const NAME_EXPECTED =
   "must be 1-32 letters, digits, '_' or '-' (no dots: tools are published as <prefix>.<tool>)";
 // RFC 6749 §3.3 scope-token.
 const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+/** `maxResultBytes`, here and at the top of the file. */
+export const RESULT_BYTES = { min: MIN_RESULT_BYTES, max: Number.MAX_SAFE_INTEGER };
+export const RESULT_BYTES_EXPECTED = `must be an integer number of bytes, at least ${MIN_RESULT_BYTES} (default 4194304, 4 MiB)`;
 /** A variable name the child's environment can hold. */
 const CHILD_ENV_NAME = /^[^=\0]+$/;
 
@@ -24,6 +28,9 @@ const UPSTREAM_KEYS = [
   "timeout",
   "connectTimeout",
   "restart",
+  "maxResultBytes",
+  "redactErrors",
+  "honoursIdempotencyKey",
   "defaults",
   "tools",
 ];
@@ -145,6 +152,11 @@ function checkUpstream(
   const timeoutMs = c.duration(m.timeout, field("timeout"));
   const connectTimeoutMs = c.duration(m.connectTimeout, field("connectTimeout"));
   const restart = checkRestart(c, m.restart, field("restart"));
+  const maxResultBytes = c.integer(m.maxResultBytes, field("maxResultBytes"), RESULT_BYTES, {
+    expected: RESULT_BYTES_EXPECTED,
+  });
+  const redactErrors = c.boolean(m.redactErrors, field("redactErrors"));
+  const honoursIdempotencyKey = c.boolean(m.honoursIdempotencyKey, field("honoursIdempotencyKey"));
   const defaults =
     m.defaults === undefined ? undefined : checkPolicy(c, m.defaults, field("defaults"));
   const tools = checkTools(c, m.tools, field("tools"));
@@ -158,6 +170,9 @@ function checkUpstream(
     timeoutMs,
     connectTimeoutMs,
     restart,
+    maxResultBytes,
+    redactErrors,
+    honoursIdempotencyKey,
     defaults,
     tools,
   });

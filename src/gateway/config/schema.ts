@@ -35,6 +35,7 @@
 // metrics: false                                 # or { path: /metrics }
 // rateLimit: { perPrincipal: 60/min, perTool: 600/min }
 // defaultTimeout: 30s                            # durations: 500ms, 10s, 2m, or an integer number of ms
+// maxResultBytes: 4194304                        # bound on one upstream answer, bytes (default 4 MiB, at least 1024)
 // pinning:                                       # or false
 //   lockFile: toolgate.lock.json                 # default toolgate.lock.json next to the config file
 //   refreshInterval: 60s
@@ -56,6 +57,9 @@
 //     timeout: 10s
 //     connectTimeout: 10s
 //     restart: { initialDelay: 500ms, maxDelay: 30s }
+//     maxResultBytes: 1048576                     # default: the top-level maxResultBytes
+//     redactErrors: true                          # mask secrets in the upstream's error texts (default true)
+//     honoursIdempotencyKey: true                 # it deduplicates by _meta["toolgate/idempotency-key"] (default: detected)
 //     defaults: <policy>
 //     tools:
 //       <upstream tool name>: <policy>
@@ -94,7 +98,7 @@ import type { HttpOptions } from "../../server/http-server.js";
 import type { PinningOptions } from "../options.js";
 import { kindOf, type Checker, type Mapping } from "./checker.js";
 import { UNRESOLVED } from "./interpolate.js";
-import { checkUpstreams } from "./schema-upstreams.js";
+import { RESULT_BYTES, RESULT_BYTES_EXPECTED, checkUpstreams } from "./schema-upstreams.js";
 import {
   compact,
   type AuditSpec,
@@ -119,6 +123,7 @@ const TOP_KEYS = [
   "metrics",
   "rateLimit",
   "defaultTimeout",
+  "maxResultBytes",
   "pinning",
   "upstreams",
 ];
@@ -163,6 +168,9 @@ export function checkConfig(value: unknown, c: Checker, ctx: CheckContext): Conf
   const metrics = top.metrics === undefined ? undefined : checkMetrics(c, top.metrics);
   const rateLimit = c.rateLimit(top.rateLimit, ["rateLimit"]);
   const defaultTimeoutMs = c.duration(top.defaultTimeout, ["defaultTimeout"]);
+  const maxResultBytes = c.integer(top.maxResultBytes, ["maxResultBytes"], RESULT_BYTES, {
+    expected: RESULT_BYTES_EXPECTED,
+  });
   const pinning = checkPinning(c, top.pinning, ctx);
   const upstreams = checkUpstreams(c, top.upstreams, ctx);
   if (auth === undefined || upstreams === undefined) return undefined;
@@ -177,6 +185,7 @@ export function checkConfig(value: unknown, c: Checker, ctx: CheckContext): Conf
     metrics,
     rateLimit,
     defaultTimeoutMs,
+    maxResultBytes,
     pinning,
     upstreams,
   });

@@ -84,6 +84,7 @@ export interface ConfigSpec {
   readonly metrics?: MetricsOptions | false;
   readonly rateLimit?: RateLimitOptions;
   readonly defaultTimeoutMs?: number;
+  readonly maxResultBytes?: number;
   readonly pinning: PinningOptions | false;
   readonly upstreams: Readonly<Record<string, UpstreamSpec>>;
 }
