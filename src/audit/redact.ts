@@ -155,6 +155,13 @@ export function redactString(value: string): string {
   return boundString(value, maskDefault);
 }
 
+/**
+ * The secret detectors of `redactString` without its cut at `maxStringLength`: for text a
+ * model reads (the gateway's upstream error messages), where a long message must stay whole.
+ * Linear in the text's length.
+ */
+export const maskSecretsInText: (value: string) => string = maskDefault;
+
 /** `redactString` with options: more secret names (`keys`), and what to do with e-mails. */
 export function createStringRedactor(options: RedactorOptions = {}): (value: string) => string {
   const mask = createTextMasker({

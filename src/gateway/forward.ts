@@ -7,7 +7,7 @@
 // lease, what it answers depends on whether the upstream deduplicates by the key.
 import type { Tool } from "@modelcontextprotocol/client";
 import type { CallToolResult } from "@modelcontextprotocol/server";
-import { redactString } from "../audit/redact.js";
+import { maskSecretsInText } from "../audit/redact.js";
 import { readWireError } from "../errors/to-result.js";
 import { ToolError } from "../errors/tool-error.js";
 import { IDEMPOTENCY_META_KEY } from "../idempotency/key.js";
@@ -63,7 +63,7 @@ export async function forward(
     honoursKey,
     leaseEnded,
     retryAfterMs: target.upstream.retryAfterMs(),
-    mask: options.redactErrors === false ? (text) => text : redactString,
+    mask: options.redactErrors === false ? (text) => text : maskSecretsInText,
   });
   const shape = (result: CallToolResult) =>
     toolResult(

@@ -1,12 +1,12 @@
 // An upstream's `isError` result on its way to the model. The upstream wrote it for its own
 // clients, and its texts may carry what it should not (a key in a validation message, a
 // connection string in an exception): every string of it goes through the secret
-// detectors of the audit log (`redactString`, which also cuts a string at 1 KiB). A typed
+// detectors of the audit log (`maskSecretsInText`: `redactString` without its 1 KiB cut). A typed
 // error (a toolgate upstream's) keeps its shape: the message is masked where the error
 // contract puts it (`_meta`, `structuredContent.error`, the JSON text), so the three stay
 // the same error.
 import type { CallToolResult } from "@modelcontextprotocol/server";
-import { redactString } from "../audit/redact.js";
+import { maskSecretsInText } from "../audit/redact.js";
 import { ERROR_META_KEY } from "../errors/to-result.js";
 import { isRecord } from "../util/is-record.js";
 
@@ -23,7 +23,7 @@ export function shapeErrorResult(
   shaping: ErrorResultShaping,
 ): CallToolResult {
   if (result.isError !== true || (!shaping.redact && shaping.note === undefined)) return result;
-  const mask = shaping.redact ? redactString : (text: string) => text;
+  const mask = shaping.redact ? maskSecretsInText : (text: string) => text;
   const fix = (value: unknown): unknown => withNote(deepMap(value, mask), shaping.note);
   const out: CallToolResult = { ...result };
   if (Array.isArray(result.content)) {

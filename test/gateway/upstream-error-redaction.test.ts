@@ -6,17 +6,13 @@
 // credential, an `sk_live_` key and a URL password. `redactErrors: false` on an upstream
 // passes its texts as they are.
 //
-// JWTs and Bearer credentials are masked by `redactString` today and asserted absent
-// outright. `sk_live_` keys and `scheme://user:password@host` are masked once the audit
-// redaction learns them (a parallel change): here the gateway's texts are asserted equal
-// to what `redactString` makes of the upstream's, which holds before and after.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { CallToolResult } from "@modelcontextprotocol/client";
-import { redactString } from "../../src/audit/redact.js";
+import { maskSecretsInText } from "../../src/audit/redact.js";
 import { dig, digString } from "../helpers/json.js";
 import { expectToolError } from "../helpers/server.js";
 import { startGatewayCli, type GatewayProcess } from "./fixtures/gateway-cli.js";
@@ -53,12 +49,17 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** The secrets `redactString` masks today: none of them may reach the model. */
-const MASKED_TODAY = [LEAKED.jwt, LEAKED.bearer.slice("Bearer ".length)];
+/** None of these may reach the model. */
+const SECRETS = [
+  LEAKED.jwt,
+  LEAKED.bearer.slice("Bearer ".length),
+  LEAKED.stripeKey.slice("sk_live_".length),
+  LEAKED.password,
+];
 
 function assertMasked(result: CallToolResult): void {
   const wire = JSON.stringify(result);
-  for (const secret of MASKED_TODAY) assert.ok(!wire.includes(secret), `leaked: ${secret}`);
+  for (const secret of SECRETS) assert.ok(!wire.includes(secret), `leaked: ${secret}`);
   assert.ok(wire.includes("[REDACTED]"), wire);
 }
 
@@ -71,7 +72,7 @@ describe("upstream error texts, through `toolgate gateway --config`", () => {
     const error = expectToolError(result, "invalid_input");
     assert.equal(
       error.message,
-      `The upstream server 'web' refused the arguments: ${redactString(said).slice(0, 300)}`,
+      `The upstream server 'web' refused the arguments: ${maskSecretsInText(said).slice(0, 300)}`,
     );
     assertMasked(result);
   });
@@ -81,7 +82,7 @@ describe("upstream error texts, through `toolgate gateway --config`", () => {
     assert.equal(result.isError, true);
     assert.equal(
       digString(result, "content", 0, "text"),
-      redactString(`upstream failed with ${LEAKED.bearer} and ${LEAKED.jwt}`),
+      maskSecretsInText(`upstream failed with ${LEAKED.bearer} and ${LEAKED.jwt}`),
     );
     assert.equal(dig(result, "structuredContent", "code"), "BROKEN");
     assertMasked(result);
@@ -92,7 +93,7 @@ describe("upstream error texts, through `toolgate gateway --config`", () => {
     const result = await gateway.call("web.leak_typed");
     // expectToolError checks that the text is the JSON of structuredContent.
     const error = expectToolError(result, "unavailable");
-    assert.equal(error.message, redactString(message));
+    assert.equal(error.message, maskSecretsInText(message));
     assert.equal(error.retryable, true);
     assert.equal(error.retryAfterMs, 100);
     assert.deepEqual(dig(result, "_meta", "toolgate/error"), error);
