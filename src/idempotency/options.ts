@@ -87,7 +87,10 @@ export function addKeyArgument(
   const validation = structuredClone(schema);
   if (settings.required) {
     const required: unknown = schema["required"];
-    schema["required"] = [...(Array.isArray(required) ? required : []), IDEMPOTENCY_ARGUMENT];
+    schema["required"] = [
+      ...(Array.isArray(required) ? (required as unknown[]) : []),
+      IDEMPOTENCY_ARGUMENT,
+    ];
   }
   return validation;
 }

@@ -70,6 +70,34 @@ export function checkStages(stages: readonly Stage[], demands: StageDemands, whe
   }
 }
 
+/**
+ * `store` and `rateLimit` of createToolServer configure the default stages. A list of your
+ * own has its stages' own stores and budgets: the server does not pre-wire them, and
+ * ignoring either option would silently keep records or count budgets elsewhere.
+ */
+export function checkOwnStageOptions(options: {
+  readonly stages?: unknown;
+  readonly store?: unknown;
+  readonly rateLimit?: unknown;
+}): void {
+  if (!Array.isArray(options.stages))
+    throw new TypeError(
+      "createToolServer: stages must be an array of stages (see defaultStages()).",
+    );
+  if (options.store !== undefined) {
+    throw new TypeError(
+      "createToolServer: store configures the default stages only; with your own stages, " +
+        "give it to them: defaultStages({ store }) (or idempotency({ store }), rateLimit({ store })).",
+    );
+  }
+  if (options.rateLimit !== undefined) {
+    throw new TypeError(
+      "createToolServer: rateLimit configures the default stages only; with your own stages, " +
+        "give the budgets to them: defaultStages({ rateLimit: { server: { perPrincipal: ... } } }).",
+    );
+  }
+}
+
 function names(tools: readonly ToolDefinition[]): string[] {
   return tools.map((t) => t.name);
 }

@@ -8,7 +8,7 @@ import { openDefaultStore } from "../idempotency/default-store.js";
 import { startSweeper } from "../idempotency/sweeper.js";
 import type { IdempotencyStore } from "../idempotency/store.js";
 import { compose } from "../pipeline/compose.js";
-import { checkStages } from "../pipeline/check-stages.js";
+import { checkOwnStageOptions, checkStages } from "../pipeline/check-stages.js";
 import { defaultStages } from "../pipeline/default-stages.js";
 import { DEFAULT_TIMEOUT_MS } from "../pipeline/stages/execute.js";
 import type { Stage } from "../pipeline/types.js";
@@ -165,7 +165,7 @@ export function buildToolServer(
     throw new TypeError("createToolServer: version is required.");
   }
   if (options.http !== undefined) checkHttpOptions(options.http);
-  if (options.stages !== undefined) checkOwnStages(options);
+  if (options.stages !== undefined) checkOwnStageOptions(options);
   checkAuditOptions(options.audit);
   const log = options.logger ?? createLogger({ name: options.name });
   if (options.listDeprecated !== undefined && typeof options.listDeprecated !== "boolean")
@@ -390,30 +390,6 @@ export function buildToolServer(
       ownStore = undefined;
     },
   };
-}
-
-/**
- * `store` and `rateLimit` configure the default stages. A list of your own has its stages'
- * own stores and budgets: the server does not pre-wire them, and ignoring either option
- * would silently count budgets or keep records somewhere else than configured.
- */
-function checkOwnStages(options: ToolServerOptions): void {
-  if (!Array.isArray(options.stages))
-    throw new TypeError(
-      "createToolServer: stages must be an array of stages (see defaultStages()).",
-    );
-  if (options.store !== undefined) {
-    throw new TypeError(
-      "createToolServer: store configures the default stages only; with your own stages, " +
-        "give it to them: defaultStages({ store }) (or idempotency({ store }), rateLimit({ store })).",
-    );
-  }
-  if (options.rateLimit !== undefined) {
-    throw new TypeError(
-      "createToolServer: rateLimit configures the default stages only; with your own stages, " +
-        "give the budgets to them: defaultStages({ rateLimit: { server: { perPrincipal: ... } } }).",
-    );
-  }
 }
 
 /** The server's redactor, plus one per tool that names keys of its own (`redactKeys`). */

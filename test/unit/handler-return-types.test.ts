@@ -37,7 +37,7 @@ test("a handler may return its output, an SDK-style CallToolResult or toolResult
       input: z.object({}),
       scopes: [],
       sideEffect: "read",
-      handler: async () => sdkStyle,
+      handler: () => Promise.resolve(sdkStyle),
     }),
     defineTool({
       name: "raw",
