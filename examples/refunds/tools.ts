@@ -106,7 +106,8 @@ export function createRefundTools(options: RefundToolsOptions): ToolDefinition[]
 
   const issueRefund = defineTool({
     name: "issue_refund",
-    version: "1.0.0",
+    // 1.0.1: idempotency_key is published in `required` (calls without a key were already refused).
+    version: "1.0.1",
     title: "Issue refund",
     description:
       "Refund part or all of an order to the customer's original payment method through the payments provider. This moves real money and cannot be undone: call it only when the user asked for this refund, once per refund. amount_cents must not exceed the order's refundable_cents (see get_order). Cancelled or fully refunded orders cannot be refunded. Pass an idempotency_key: a new random value for each new refund, and the SAME value when you retry after a timeout or error, so the refund happens at most once.",

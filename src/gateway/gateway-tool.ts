@@ -61,8 +61,10 @@ export function buildGatewayTool(input: GatewayToolInput): GatewayToolOutcome {
     // A toolgate upstream publishes its own key argument: the gateway's takes its place, and
     // the upstream gets the derived key in _meta instead.
     dropProperty(inputSchema, IDEMPOTENCY_ARGUMENT);
-    if (idempotency?.argument) addKeyArgument(inputSchema, where);
-    const validator = compileValidator(inputSchema, `${where}: input`);
+    const validationSchema = idempotency?.argument
+      ? addKeyArgument(inputSchema, where, idempotency)
+      : inputSchema;
+    const validator = compileValidator(validationSchema, `${where}: input`);
     const keyArgument = idempotency?.argument === true;
     const rateLimit = resolveRateLimits(policy.rateLimit, `${where}: rateLimit`);
     const outputSchema = isRecord(entry.outputSchema) ? entry.outputSchema : undefined;

@@ -63,8 +63,19 @@ export function resolveIdempotency(
   });
 }
 
-/** Publishes the `idempotency_key` argument in a write tool's input schema. */
-export function addKeyArgument(schema: JsonSchema, where: string): void {
+/**
+ * Publishes the `idempotency_key` argument in a write tool's input schema, in `required`
+ * too when the tool requires a key: the schema is the contract a model reads. Returns the
+ * schema to validate calls against, the same without the key in `required`: the key may
+ * come from `_meta["toolgate/idempotency-key"]` or the `Idempotency-Key` header instead,
+ * and a call with no key from any source is refused by the idempotency stage (with the
+ * same `invalid_input` at `/idempotency_key`).
+ */
+export function addKeyArgument(
+  schema: JsonSchema,
+  where: string,
+  settings: Pick<ResolvedIdempotency, "required">,
+): JsonSchema {
   const properties = (schema["properties"] ??= {}) as Record<string, unknown>;
   if (IDEMPOTENCY_ARGUMENT in properties) {
     throw new TypeError(
@@ -73,4 +84,13 @@ export function addKeyArgument(schema: JsonSchema, where: string): void {
     );
   }
   properties[IDEMPOTENCY_ARGUMENT] = { ...IDEMPOTENCY_ARGUMENT_SCHEMA };
+  const validation = structuredClone(schema);
+  if (settings.required) {
+    const required: unknown = schema["required"];
+    schema["required"] = [
+      ...(Array.isArray(required) ? (required as unknown[]) : []),
+      IDEMPOTENCY_ARGUMENT,
+    ];
+  }
+  return validation;
 }

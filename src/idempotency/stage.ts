@@ -24,10 +24,17 @@ import {
 import type { ResolvedIdempotency } from "./options.js";
 import type { IdempotencyRecord, IdempotencyStore } from "./store.js";
 import { TIMED_OUT, within } from "../util/deadline.js";
+import { markStage } from "../pipeline/stage-roles.js";
+import type { Logger } from "../log/logger.js";
+import { sharedDefaultStore } from "./default-store.js";
 
 export interface IdempotencyStageOptions {
-  /** The store, or a function that opens it on first use. */
-  store: IdempotencyStore | (() => Promise<IdempotencyStore>);
+  /**
+   * The store, or a function that opens it on first use. Default: the SQLite default store
+   * (`.toolgate/idempotency.sqlite`), opened on first use and shared by every stage of this
+   * process built without a store.
+   */
+  store?: IdempotencyStore | (() => Promise<IdempotencyStore>);
   /** Deadline of tools that set none, to size leases and waits. Default 30 000 ms. */
   defaultTimeoutMs?: number;
   /** The clock (epoch ms). For tests. */
@@ -49,26 +56,33 @@ const storeWaitUntil = (deadlineAt: number) => Math.max(deadlineAt, Date.now() +
  * Every store failure fails closed: the handler does not run, the caller gets
  * `unavailable` and may retry with the same key.
  */
-export function idempotency(options: IdempotencyStageOptions): Stage {
+export function idempotency(options: IdempotencyStageOptions = {}): Stage {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError("idempotency expects an options object: { store?, defaultTimeoutMs? }.");
   const now = options.now ?? Date.now;
   const pollMs = options.pollIntervalMs ?? 50;
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
-  if (typeof options.store !== "function" && typeof options.store?.claim !== "function") {
+  const given = options.store;
+  if (given !== undefined && typeof given !== "function" && typeof given?.claim !== "function") {
     throw new TypeError(
       "idempotency: store must be an IdempotencyStore or a function that opens one.",
     );
   }
   let opened: Promise<IdempotencyStore> | undefined;
-  const store = () =>
+  const store = (log: Logger) =>
     (opened ??= (
-      typeof options.store === "function" ? options.store() : Promise.resolve(options.store)
+      given === undefined
+        ? sharedDefaultStore(log)
+        : typeof given === "function"
+          ? given()
+          : Promise.resolve(given)
     ).catch((error: unknown) => {
       // A store that failed to open is tried again on the next call, not given up on.
       opened = undefined;
       throw error;
     }));
 
-  return async function idempotencyStage(ctx, next) {
+  const stage: Stage = async function idempotencyStage(ctx, next) {
     const tool = requireTool(ctx, "idempotency");
     const settings = tool.idempotency;
     if (!settings) return next();
@@ -82,7 +96,7 @@ export function idempotency(options: IdempotencyStageOptions): Stage {
     const deadlineAt = ctx.startedAt + timeoutMs;
     const waitUntil = Math.min(Date.now() + settings.waitMs, deadlineAt);
     const ownerToken = randomUUID();
-    const s = await guard(store(), "open", deadlineAt);
+    const s = await guard(store(ctx.log), "open", deadlineAt);
 
     for (;;) {
       const claiming = s.claim({
@@ -135,6 +149,10 @@ export function idempotency(options: IdempotencyStageOptions): Stage {
       await sleep(pollMs, ctx.signal);
     }
   };
+  // A store given as an object is open from the start; an opener's, once it has run.
+  const openedStore = () =>
+    opened ?? (typeof given === "object" ? Promise.resolve(given) : undefined);
+  return markStage(stage, { role: "idempotency", openedStore });
 }
 
 function keyOf(ctx: CallContext, tool: ToolDefinition, settings: ResolvedIdempotency): string {

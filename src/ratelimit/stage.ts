@@ -3,10 +3,18 @@ import { rateLimited } from "../errors/tool-error.js";
 import { requireTool } from "../pipeline/stages/require-tool.js";
 import type { Principal } from "../auth/principal.js";
 import type { Stage } from "../pipeline/types.js";
-import type { Rate, ResolvedRateLimits } from "./options.js";
-import type { RateLimitOutcome, RateLimitStore } from "./store.js";
+import {
+  resolveRateLimits,
+  type Rate,
+  type RateLimitOptions,
+  type ResolvedRateLimits,
+} from "./options.js";
+import { isRateLimitStore, type RateLimitOutcome, type RateLimitStore } from "./store.js";
 import { TIMED_OUT, within } from "../util/deadline.js";
 import { DEFAULT_TIMEOUT_MS } from "../pipeline/stages/execute.js";
+import { markStage } from "../pipeline/stage-roles.js";
+import type { Logger } from "../log/logger.js";
+import { sharedDefaultStore } from "../idempotency/default-store.js";
 
 /**
  * The longest a call waits for the budget store (and at most half the time left before
@@ -16,10 +24,17 @@ import { DEFAULT_TIMEOUT_MS } from "../pipeline/stages/execute.js";
 const STORE_WAIT_MS = 1_000;
 
 export interface RateLimitStageOptions {
-  /** The server's budgets (resolved with `resolveRateLimits`); tools add their own. */
-  server?: ResolvedRateLimits;
-  /** Where budgets are counted, or a function that opens it on first use. */
-  store: RateLimitStore | (() => Promise<RateLimitStore>);
+  /**
+   * Budgets for every call, `{ perPrincipal: "60/min", perTool: "600/min" }` (or resolved
+   * with `resolveRateLimits`); tools add their own.
+   */
+  server?: RateLimitOptions | ResolvedRateLimits;
+  /**
+   * Where budgets are counted, or a function that opens it on first use. Default: the
+   * SQLite default store, opened when a call first has a budget to count (shared by every
+   * stage of this process built without a store).
+   */
+  store?: RateLimitStore | (() => Promise<RateLimitStore>);
   /** The clock (epoch ms) handed to the store. For tests. */
   now?: () => number;
 }
@@ -48,11 +63,12 @@ interface Bucket {
  * use up a tool's shared budget with calls that are refused anyway. A refused call may
  * still have used a unit of another budget consumed with it (the store has no refund).
  */
-export function rateLimit(options: RateLimitStageOptions): Stage {
+export function rateLimit(options: RateLimitStageOptions = {}): Stage {
   if (typeof options !== "object" || options === null) {
-    throw new TypeError("rateLimit expects an options object: { server?, store, now? }.");
+    throw new TypeError("rateLimit expects an options object: { server?, store?, now? }.");
   }
-  if (typeof options.store !== "function" && typeof options.store?.consume !== "function") {
+  const given = options.store;
+  if (given !== undefined && typeof given !== "function" && typeof given?.consume !== "function") {
     throw new TypeError(
       "rateLimit: store must be a RateLimitStore (every built-in store is one) or a function that opens one.",
     );
@@ -63,9 +79,13 @@ export function rateLimit(options: RateLimitStageOptions): Stage {
   const server = checkLimits(options.server);
   const now = options.now ?? Date.now;
   let opened: Promise<RateLimitStore> | undefined;
-  const store = () =>
+  const store = (log: Logger) =>
     (opened ??= (
-      typeof options.store === "function" ? options.store() : Promise.resolve(options.store)
+      given === undefined
+        ? openSharedRateLimitStore(log)
+        : typeof given === "function"
+          ? given()
+          : Promise.resolve(given)
     ).catch((error: unknown) => {
       // A store that failed to open is tried again on a later call, not given up on.
       opened = undefined;
@@ -73,7 +93,7 @@ export function rateLimit(options: RateLimitStageOptions): Stage {
     }));
   let warnedAt = -Infinity;
 
-  return async function rateLimitStage(ctx, next) {
+  const stage: Stage = async function rateLimitStage(ctx, next) {
     const tool = requireTool(ctx, "rateLimit");
     const buckets = bucketsOf(ctx.principal, tool.name, server, tool.rateLimit);
     if (buckets.length === 0) return next();
@@ -87,7 +107,7 @@ export function rateLimit(options: RateLimitStageOptions): Stage {
       return outcome;
     };
     try {
-      const s = await inTime(store());
+      const s = await inTime(store(ctx.log));
       const at = now();
       const consume = async (phase: Bucket[]) =>
         worstOf(
@@ -122,6 +142,10 @@ export function rateLimit(options: RateLimitStageOptions): Stage {
     }
     return next();
   };
+  // A store given as an object is open from the start; an opener's, once it has run.
+  const openedStore = () =>
+    opened ?? (typeof given === "object" ? Promise.resolve(given) : undefined);
+  return markStage(stage, { role: "rateLimit", openedStore });
 }
 
 interface Refusal {
@@ -201,7 +225,27 @@ function retryText(ms: number): string {
   return ms < 1_000 ? `${ms} ms` : `${Math.ceil(ms / 1_000)} s`;
 }
 
-function checkLimits(limits: ResolvedRateLimits | undefined): ResolvedRateLimits | undefined {
+/** The default store (SQLite) is a rate-limit store too, as every built-in store is. */
+async function openSharedRateLimitStore(log: Logger): Promise<RateLimitStore> {
+  const store = await sharedDefaultStore(log);
+  if (!isRateLimitStore(store)) throw new Error("the default store cannot count rate limits");
+  return store;
+}
+
+function checkLimits(
+  given: RateLimitOptions | ResolvedRateLimits | undefined,
+): ResolvedRateLimits | undefined {
+  if (given === undefined) return undefined;
+  // Budgets as written ("60/min") are resolved here; resolved ones are checked below.
+  const resolved =
+    typeof given === "object" &&
+    given !== null &&
+    [given.perPrincipal, given.perTool].every(
+      (rate) => rate === undefined || (typeof rate === "object" && rate !== null && "text" in rate),
+    );
+  const limits = resolved
+    ? (given as ResolvedRateLimits)
+    : resolveRateLimits(given as RateLimitOptions, "rateLimit: server");
   if (limits === undefined) return undefined;
   const ok = (rate: unknown) =>
     rate === undefined ||
@@ -219,7 +263,7 @@ function checkLimits(limits: ResolvedRateLimits | undefined): ResolvedRateLimits
     !ok(limits.perTool)
   ) {
     throw new TypeError(
-      "rateLimit: server must be resolved budgets (resolveRateLimits({ perPrincipal, perTool }, where)).",
+      'rateLimit: server must be budgets such as { perPrincipal: "60/min", perTool: "600/min" }.',
     );
   }
   return limits.perPrincipal || limits.perTool ? limits : undefined;

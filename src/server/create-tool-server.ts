@@ -5,8 +5,10 @@ import { ANONYMOUS_PRINCIPAL, type Principal } from "../auth/principal.js";
 import { rememberSubjectToken } from "../auth/subject-token.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import { openDefaultStore } from "../idempotency/default-store.js";
+import { startSweeper } from "../idempotency/sweeper.js";
 import type { IdempotencyStore } from "../idempotency/store.js";
 import { compose } from "../pipeline/compose.js";
+import { checkOwnStageOptions, checkStages } from "../pipeline/check-stages.js";
 import { defaultStages } from "../pipeline/default-stages.js";
 import { DEFAULT_TIMEOUT_MS } from "../pipeline/stages/execute.js";
 import type { Stage } from "../pipeline/types.js";
@@ -43,8 +45,6 @@ import { createResourceRegistry } from "../resources/resource-registry.js";
 import { createSubscriptionHub } from "../resources/subscriptions.js";
 import { isRateLimitStore, type RateLimitStore } from "../ratelimit/store.js";
 
-const SWEEP_INTERVAL_MS = 10 * 60_000;
-
 export interface ToolServerOptions {
   name: string;
   version: string;
@@ -53,7 +53,13 @@ export interface ToolServerOptions {
   instructions?: string;
   /** Deadline for tools that set no `timeoutMs`. Default 30 000 ms. */
   defaultTimeoutMs?: number;
-  /** The pipeline. Default `defaultStages(...)`; pass your own list to add or reorder stages. */
+  /**
+   * The pipeline. Default `defaultStages(...)` configured by this server's options; pass your
+   * own list to add or reorder stages (its stages then own their options and stores, so
+   * `store` and `rateLimit` are refused here). A list that cannot honour what a tool declares
+   * (a write tool without the idempotency stage, scopes under `auth` without an authorize
+   * stage that enforces them, budgets without the rate-limit stage) refuses to start.
+   */
   stages?: Stage[];
   http?: HttpOptions;
   /**
@@ -159,6 +165,7 @@ export function buildToolServer(
     throw new TypeError("createToolServer: version is required.");
   }
   if (options.http !== undefined) checkHttpOptions(options.http);
+  if (options.stages !== undefined) checkOwnStageOptions(options);
   checkAuditOptions(options.audit);
   const log = options.logger ?? createLogger({ name: options.name });
   if (options.listDeprecated !== undefined && typeof options.listDeprecated !== "boolean")
@@ -184,7 +191,6 @@ export function buildToolServer(
   }
   const mayWrite =
     internals?.mayWrite === true || registry.tools.some((t) => t.idempotency !== undefined);
-  const needsStore = rateLimited || mayWrite;
   // Opened on first use, and closed with the server only if toolgate opened it.
   let ownStore: Promise<IdempotencyStore> | undefined;
   const openStore = () =>
@@ -192,40 +198,37 @@ export function buildToolServer(
       ownStore = undefined; // tried again on the next write call
       throw error;
     }));
-  // Rule 8: expired records are removed by a sweeper (SQL stores; a no-op on Redis). Only a
-  // store that is open is swept: sweeping never opens the default one.
-  const sweeper = needsStore
-    ? setInterval(() => {
-        const open = options.store ? Promise.resolve(options.store) : ownStore;
-        open
-          ?.then((store) => store.sweep(Date.now()))
-          .then(
-            (removed) => removed > 0 && log.debug({ removed }, "swept expired idempotency records"),
-          )
-          .catch((error: unknown) => log.warn({ err: error }, "idempotency sweep failed"));
-      }, SWEEP_INTERVAL_MS)
-    : undefined;
-  sweeper?.unref();
   const openRateLimitStore = () => openStore() as Promise<IdempotencyStore & RateLimitStore>;
   const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+  // The server's own list leaves out the stages no tool needs (a read-only server pays
+  // for no idempotency or budget stage); the gateway's has them before its tools exist.
   const stages =
     options.stages ??
     defaultStages({
       requireAuthentication: auth !== undefined,
       ...(internals ? { guard: internals.guard } : {}),
-      ...(mayWrite ? { idempotency: { store: options.store ?? openStore, defaultTimeoutMs } } : {}),
-      ...(rateLimited
+      idempotency: mayWrite ? { store: options.store ?? openStore, defaultTimeoutMs } : false,
+      rateLimit: rateLimited
         ? {
-            rateLimit: {
-              ...(serverRateLimit ? { server: serverRateLimit } : {}),
-              store: (options.store as RateLimitStore | undefined) ?? openRateLimitStore,
-            },
+            ...(serverRateLimit ? { server: serverRateLimit } : {}),
+            store: (options.store as RateLimitStore | undefined) ?? openRateLimitStore,
           }
-        : {}),
+        : false,
       ...(options.defaultTimeoutMs === undefined
         ? {}
         : { defaultTimeoutMs: options.defaultTimeoutMs }),
     });
+  checkStages(
+    stages,
+    {
+      tools: registry.tools,
+      auth: auth !== undefined,
+      mayWrite: internals?.mayWrite === true,
+      mayRateLimit: internals?.mayRateLimit === true,
+    },
+    "createToolServer",
+  );
+  const stopSweeper = startSweeper(stages, log);
   const auditOptions = options.audit === false ? undefined : (options.audit ?? {});
   // The gauges read the auditor's queues at scrape time (after both exist).
   const metrics = createMetrics(
@@ -377,7 +380,7 @@ export function buildToolServer(
       );
     },
     async close() {
-      clearInterval(sweeper);
+      stopSweeper?.();
       const closing = [...httpServers].map((h) => h.close());
       httpServers.clear();
       if (stdio) closing.push(stdio.close());

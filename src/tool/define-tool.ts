@@ -66,8 +66,10 @@ export function defineTool<I extends SchemaInput, O extends SchemaInput | undefi
   const rateLimit = resolveRateLimits(spec.rateLimit, `${where}: rateLimit`);
   const inputSchema = toJsonSchema(spec.input, "input", `${where}: input`);
   const keyArgument = idempotency?.argument === true;
-  if (keyArgument) addKeyArgument(inputSchema, where);
-  const inputValidator = compileValidator(inputSchema, `${where}: input`);
+  const validationSchema = keyArgument
+    ? addKeyArgument(inputSchema, where, idempotency)
+    : inputSchema;
+  const inputValidator = compileValidator(validationSchema, `${where}: input`);
   const zodInput = isZodSchema(spec.input) ? spec.input : undefined;
   const outputSchema =
     spec.output === undefined ? undefined : toJsonSchema(spec.output, "output", `${where}: output`);

@@ -1,4 +1,4 @@
-import type { CallToolResult } from "@modelcontextprotocol/server";
+import { isCallToolResult, type CallToolResult } from "@modelcontextprotocol/server";
 import type { RawToolResult } from "./types.js";
 
 const RAW = Symbol.for("toolgate.rawToolResult");
@@ -15,13 +15,36 @@ function isRaw(value: unknown): value is { result: CallToolResult } {
   return typeof value === "object" && value !== null && RAW in value;
 }
 
+// The members of a CallToolResult (MCP 2025-11-25, "Tool Result"); an object with any
+// other member is the handler's data, not a result.
+const RESULT_KEYS: ReadonlySet<string> = new Set([
+  "content",
+  "structuredContent",
+  "isError",
+  "_meta",
+]);
+
 /**
- * A handler's return value as an MCP result: a string is text; an object is
- * `structuredContent` plus the same JSON as text (for clients that show only text);
- * other JSON values are text JSON.
+ * A result built the way the SDK's examples build one: only CallToolResult members, and a
+ * `content` array of valid MCP content blocks (text, image, audio, resource_link,
+ * resource), as the SDK's own schema checks them (`isCallToolResult`).
+ */
+export function isCallToolResultShape(value: unknown): value is CallToolResult {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  if (!Array.isArray((value as { content?: unknown }).content)) return false;
+  for (const key of Object.keys(value)) if (!RESULT_KEYS.has(key)) return false;
+  return isCallToolResult(value);
+}
+
+/**
+ * A handler's return value as an MCP result: a CallToolResult (see `isCallToolResultShape`)
+ * passes as it is, `isError` included; a string is text; any other object is
+ * `structuredContent` plus the same JSON as text (for clients that show only text); other
+ * JSON values are text JSON.
  */
 export function toCallToolResult(value: unknown): CallToolResult {
   if (isRaw(value)) return value.result;
+  if (isCallToolResultShape(value)) return value;
   if (typeof value === "string") return { content: [{ type: "text", text: value }] };
   if (value === undefined) return { content: [] };
   const text = JSON.stringify(value) as string | undefined;

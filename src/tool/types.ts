@@ -64,9 +64,14 @@ export interface RawToolResult {
 export type JsonObject = Record<string, unknown>;
 
 export type InferArgs<I> = I extends z.ZodType ? z.output<I> : JsonObject;
+/**
+ * What a handler may return: its output (validated against `output` when declared), a
+ * `CallToolResult` as the SDK's examples build it (`{ content: [...] }`, `isError` for a
+ * failure; passed through as it is), or `toolResult(...)`.
+ */
 export type InferReturn<O> = [O] extends [undefined]
-  ? string | number | boolean | null | JsonObject | unknown[] | RawToolResult
-  : (O extends z.ZodType ? z.input<O> : JsonObject) | RawToolResult;
+  ? string | number | boolean | null | JsonObject | unknown[] | RawToolResult | CallToolResult
+  : (O extends z.ZodType ? z.input<O> : JsonObject) | RawToolResult | CallToolResult;
 
 export type ToolHandler<I, O> = (
   args: InferArgs<I>,

@@ -90,7 +90,8 @@ describe("the refunds demo's contract lock", () => {
 
     const human = await cli("contract", "check", "--module", module, "--lock", LOCK);
     assert.equal(human.code, 1);
-    assert.match(human.stdout, /^issue_refund \(1\.0\.0\)$/m);
+    const { version } = demoTools.find((t) => t.name === "issue_refund")!;
+    assert.ok(human.stdout.split("\n").includes(`issue_refund (${version})`), human.stdout);
     assert.match(human.stdout, /^ {2}BREAKING/m);
     assert.match(human.stdout, /bump its version/);
   });

@@ -269,6 +269,7 @@ describe("the gateway in front of real MCP servers", { timeout: 60_000 }, () => 
         // Reads keep the upstream's schema as is; writes gain the idempotency key argument.
         const schema = structuredClone(published.inputSchema) as {
           properties?: Record<string, unknown>;
+          required?: string[];
         };
         if (published.annotations?.readOnlyHint !== true) {
           assert.ok(
@@ -276,6 +277,11 @@ describe("the gateway in front of real MCP servers", { timeout: 60_000 }, () => 
             `${upstreamTool.name} is a write and must ask for an idempotency_key`,
           );
           delete schema.properties["idempotency_key"];
+          // ...and list it as required (the schema is the contract: calls without one are refused).
+          assert.equal(schema.required?.at(-1), "idempotency_key", upstreamTool.name);
+          schema.required = schema.required.slice(0, -1);
+          if (schema.required.length === 0 && !("required" in upstreamTool.inputSchema))
+            delete schema.required;
         }
         const upstreamSchema = upstreamTool.inputSchema;
         assert.deepEqual(schema, upstreamSchema, `${upstreamTool.name}: input schema`);

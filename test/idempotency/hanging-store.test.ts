@@ -13,6 +13,7 @@ import {
   createToolServer,
   defineTool,
   execute,
+  idempotency,
   mapErrors,
   memoryStore,
   requestId,
@@ -78,7 +79,8 @@ function payServer(
     tools: [pay],
     logger: silentLogger(),
     audit: false,
-    store,
+    // A list of stages brings its own stores.
+    ...(extra.stages ? {} : { store }),
     ...extra,
   });
 }
@@ -150,6 +152,7 @@ describe("a hanging idempotency store and the call's deadline", () => {
         resolveTool(),
         authorize({ requireAuthentication: false }),
         validateInput(),
+        idempotency({ store: memoryStore() }),
         slow,
         execute(),
       ],

@@ -623,7 +623,7 @@ for (const mode of CLIENT_MODES) {
         ({ tools } = await alice.client.listTools());
       });
 
-      test("a write tool publishes an optional idempotency_key that tells the model to reuse it", () => {
+      test("a write tool publishes a required idempotency_key that tells the model to reuse it", () => {
         const schema = byName("pay").inputSchema as {
           properties: Record<string, { type?: string; description?: string }>;
           required?: string[];
@@ -631,7 +631,13 @@ for (const mode of CLIENT_MODES) {
         const property = schema.properties[IDEMPOTENCY_ARGUMENT];
         assert.ok(property, "idempotency_key is in the input schema");
         assert.equal(property.type, "string");
-        assert.ok(!(schema.required ?? []).includes(IDEMPOTENCY_ARGUMENT), "it is not required");
+        // The schema is the contract: a call without a key is refused (issue 18, defect 12).
+        assert.ok((schema.required ?? []).includes(IDEMPOTENCY_ARGUMENT), "it is required");
+        const legacy = byName("legacy_write").inputSchema as { required?: string[] };
+        assert.ok(
+          !(legacy.required ?? []).includes(IDEMPOTENCY_ARGUMENT),
+          "optional: required: false",
+        );
         const description = property.description ?? "";
         assert.match(description, /\bSAME\b/i, description);
         assert.match(description, /retry/i, description);

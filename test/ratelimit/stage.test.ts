@@ -353,14 +353,17 @@ describe("rateLimit stage", () => {
 
   it("checks its options when built", () => {
     const store = new SpyStore();
-    assert.throws(() => rateLimit(undefined as never), TypeError);
-    assert.throws(() => rateLimit({} as never), /store must be a RateLimitStore/);
+    assert.throws(() => rateLimit(null as never), TypeError);
     assert.throws(() => rateLimit({ store: {} as never }), /store must be a RateLimitStore/);
     assert.throws(() => rateLimit({ store, now: 5 as never }), /now must be a function/);
     assert.throws(
-      () => rateLimit({ store, server: { perPrincipal: "60/min" } as never }),
-      /server must be resolved budgets/,
+      () => rateLimit({ store, server: { perPrincipal: "lots" } }),
+      /rateLimit: server\.perPrincipal must be a rate such as "60\/min"/,
     );
+    assert.throws(() => rateLimit({ store, server: "60/min" as never }), /must be an object/);
+    // Without a store, the stage counts in the SQLite default store (opened on first use).
+    assert.doesNotThrow(() => rateLimit());
+    assert.doesNotThrow(() => rateLimit({ server: { perPrincipal: "60/min" } }));
     assert.doesNotThrow(() => rateLimit({ store }));
     assert.doesNotThrow(() => rateLimit({ store: () => Promise.resolve(store) }));
   });

@@ -2,6 +2,7 @@ import { missingScopes } from "../../auth/scopes.js";
 import { ToolError, forbidden } from "../../errors/tool-error.js";
 import type { Stage } from "../types.js";
 import { requireTool } from "./require-tool.js";
+import { markStage } from "../stage-roles.js";
 
 export interface AuthorizeOptions {
   /** Refuse anonymous callers. True when the server has an auth verifier. */
@@ -19,7 +20,7 @@ export function authorize(options: AuthorizeOptions): Stage {
     throw new TypeError("authorize: requireAuthentication must be a boolean.");
   }
   const { requireAuthentication } = options;
-  return function authorizeStage(ctx, next) {
+  const stage: Stage = function authorizeStage(ctx, next) {
     if (!requireAuthentication) return next();
     const { principal } = ctx;
     if (principal.anonymous) {
@@ -49,4 +50,5 @@ export function authorize(options: AuthorizeOptions): Stage {
     }
     return next();
   };
+  return markStage(stage, { role: "authorize", enforcesScopes: requireAuthentication });
 }

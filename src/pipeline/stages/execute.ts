@@ -8,6 +8,7 @@ import { runBackendCall } from "../../observability/backend-call.js";
 import { createClientFeatures } from "../../tool/client-features.js";
 import { LazyAbort, withLazySignal, type Cancellation } from "../../util/lazy-abort.js";
 import { callCancellation } from "../cancellation.js";
+import { markStage } from "../stage-roles.js";
 
 export interface ExecuteOptions {
   /** Deadline for tools that set none. Default 30 000 ms. */
@@ -53,7 +54,7 @@ export function execute(options: ExecuteOptions = {}): Stage {
       "execute: defaultTimeoutMs must be a positive integer number of milliseconds.",
     );
   }
-  return async function executeStage(ctx) {
+  const stage: Stage = async function executeStage(ctx) {
     const tool = requireTool(ctx, "execute");
     if (tool.deprecated) {
       // Once per call that runs: who still depends on it, and where they should move.
@@ -134,6 +135,7 @@ export function execute(options: ExecuteOptions = {}): Stage {
       timeoutMs,
     );
   };
+  return markStage(stage, { role: "execute" });
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -1,5 +1,6 @@
 import { errorResultForTool, toErrorResult, toToolError } from "../../errors/to-result.js";
 import type { Stage } from "../types.js";
+import { markStage } from "../stage-roles.js";
 
 /**
  * Everything thrown below this stage leaves as one typed, safe result: a `ToolError`
@@ -9,7 +10,7 @@ import type { Stage } from "../types.js";
  * on errors); the typed error travels in `_meta` and the text.
  */
 export function mapErrors(): Stage {
-  return async function mapErrorsStage(ctx, next) {
+  const stage: Stage = async function mapErrorsStage(ctx, next) {
     let result;
     try {
       result = await next();
@@ -19,4 +20,5 @@ export function mapErrors(): Stage {
     }
     return errorResultForTool(result, ctx.tool);
   };
+  return markStage(stage, { role: "mapErrors" });
 }

@@ -1,9 +1,10 @@
 import { notFound } from "../../errors/tool-error.js";
 import type { Stage } from "../types.js";
+import { markStage } from "../stage-roles.js";
 
 /** Finds the tool the call names; an unknown name is `not_found`. */
 export function resolveTool(): Stage {
-  return function resolveToolStage(ctx, next) {
+  const stage: Stage = function resolveToolStage(ctx, next) {
     const tool = ctx.lookup(ctx.toolName);
     if (!tool) {
       const shown = ctx.toolName.length > 128 ? `${ctx.toolName.slice(0, 128)}...` : ctx.toolName;
@@ -12,4 +13,5 @@ export function resolveTool(): Stage {
     ctx.tool = tool;
     return next();
   };
+  return markStage(stage, { role: "resolveTool" });
 }

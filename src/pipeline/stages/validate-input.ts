@@ -2,6 +2,7 @@ import { invalidInput, type FieldIssue } from "../../errors/tool-error.js";
 import type { Stage } from "../types.js";
 import { requireTool } from "./require-tool.js";
 import { nonJsonIssue } from "../../validation/json-value.js";
+import { markStage } from "../stage-roles.js";
 
 const MAX_ISSUES = 50;
 
@@ -11,7 +12,7 @@ const MAX_ISSUES = 50;
  * cannot carry faithfully (Infinity, lone surrogates, `__proto__` keys) are refused first.
  */
 export function validateInput(): Stage {
-  return function validateInputStage(ctx, next) {
+  const stage: Stage = function validateInputStage(ctx, next) {
     const tool = requireTool(ctx, "validateInput");
     const notJson = nonJsonIssue(ctx.rawArguments);
     if (notJson) throw invalidInput(summarize(tool.name, [notJson]), [notJson]);
@@ -21,6 +22,7 @@ export function validateInput(): Stage {
     ctx.args = outcome.value;
     return next();
   };
+  return markStage(stage, { role: "validateInput" });
 }
 
 function summarize(toolName: string, issues: readonly FieldIssue[]): string {

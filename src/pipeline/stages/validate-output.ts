@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { ToolError } from "../../errors/tool-error.js";
 import type { Stage } from "../types.js";
 import { requireTool } from "./require-tool.js";
+import { markStage } from "../stage-roles.js";
 
 /**
  * Checks a successful result against the tool's declared output schema. A handler
@@ -9,7 +10,7 @@ import { requireTool } from "./require-tool.js";
  * mismatch is logged, and the wrong data never reaches the model.
  */
 export function validateOutput(): Stage {
-  return async function validateOutputStage(ctx, next) {
+  const stage: Stage = async function validateOutputStage(ctx, next) {
     const result = await next();
     const tool = requireTool(ctx, "validateOutput");
     if (!tool.checkOutput || result.isError) return result;
@@ -25,4 +26,5 @@ export function validateOutput(): Stage {
     );
     throw new ToolError("internal", undefined, { incidentId });
   };
+  return markStage(stage, { role: "validateOutput" });
 }
