@@ -44,6 +44,11 @@ export function checkGatewayOptions(options: GatewayOptions): void {
   if (!isRecord(options.upstreams) || Object.keys(options.upstreams).length === 0)
     fail("upstreams", "must name at least one upstream MCP server.");
   checkMs(options.defaultTimeoutMs, "defaultTimeoutMs");
+  if (
+    options.dataDir !== undefined &&
+    (typeof options.dataDir !== "string" || options.dataDir.trim() === "")
+  )
+    fail("dataDir", "must be a directory path.");
   if (options.pinning !== undefined && options.pinning !== false) {
     if (!isRecord(options.pinning)) fail("pinning", "must be an object or false.");
     const { lockFile, refreshIntervalMs } = options.pinning;

@@ -34,13 +34,27 @@ import {
 import { createUpstream, type UpstreamRuntime, type UpstreamState } from "./upstream.js";
 import type { ContractLock } from "../contract/types.js";
 import { DEFAULT_LOCK_FILE } from "../contract/lock-file.js";
+import { dataDirDefaults } from "./data-dir.js";
+import { notYet, pendingTool, pendingUpstreamOf } from "./pending-tool.js";
+import {
+  UnknownToolPolicyError,
+  describeUnmatched,
+  unmatchedPolicies,
+  type UnmatchedPolicy,
+} from "./tool-policies.js";
 
 const DEFAULT_REFRESH_MS = 60_000;
 
 export interface QuarantinedTool {
   readonly name: string;
   readonly upstream: string;
-  readonly reason: "changed" | "new";
+  /**
+   * "changed"/"new": its contract differs from the lock (approve it); "policy": the config
+   * has a policy entry for a tool its upstream no longer offers (renamed or removed), so
+   * the upstream's tools without an entry of their own are held (fix the config or the
+   * upstream): a renamed tool must not fall back to the laxer defaults.
+   */
+  readonly reason: "changed" | "new" | "policy";
   readonly changes: readonly ContractChange[];
 }
 
@@ -77,7 +91,8 @@ interface Published {
 /**
  * Starts a gateway: connects every upstream (each first attempt is awaited; failures
  * are logged and retried with backoff), pins or checks their contracts, and returns the
- * gateway ready to `listen()`.
+ * gateway ready to `listen()`. Throws UnknownToolPolicyError (a TypeError) when a policy
+ * entry under `tools` names a tool its upstream did not list.
  */
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   checkGatewayOptions(options);
@@ -94,18 +109,31 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   let listingCache: ListedTool[] | undefined;
   // What was last logged per tool, so a refresh does not repeat the same warning.
   const reported = new Map<string, string>();
+  // Upstreams whose tools/list has been applied at least once; calls to the others wait.
+  const listed = new Set<UpstreamRuntime>();
+  // While starting, a policy entry that matches no tool refuses startup instead.
+  let starting = true;
+  const startupUnmatched: UnmatchedPolicy[] = [];
 
   const registry: ToolRegistry = {
     get tools() {
       return [...published.values()].map((p) => p.tool);
     },
-    get: (toolName) => published.get(toolName)?.tool ?? quarantine.get(toolName)?.tool,
+    get: (toolName) =>
+      published.get(toolName)?.tool ?? quarantine.get(toolName)?.tool ?? waiting(toolName),
     get listing() {
       return (listingCache ??= [...published.values()].map((p) => toListEntry(p.tool)));
     },
   };
 
   const upstreamOf = new Map<string, UpstreamRuntime>();
+  // `<prefix>.<name>` of an upstream that has not listed its tools yet: see pending-tool.ts.
+  const waiting = (toolName: string): ToolDefinition | undefined => {
+    const dot = toolName.indexOf(".");
+    const upstream = dot > 0 ? byPrefix.get(toolName.slice(0, dot)) : undefined;
+    return upstream && !listed.has(upstream) ? pendingTool(upstream, toolName) : undefined;
+  };
+  const byPrefix = new Map<string, UpstreamRuntime>();
   // Listings are applied one at a time (pinning writes the lock file). The chain never
   // rejects: a listing that cannot be applied (e.g. the lock cannot be written) is logged
   // and leaves that upstream's tools as they were (unpublished at first: fail closed);
@@ -124,6 +152,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   const apply = async (upstream: UpstreamRuntime, tools: readonly Tool[]) => {
     const upOptions = upstream.options;
+    const names = tools.flatMap((t) => (isRecord(t) && typeof t.name === "string" ? [t.name] : []));
+    const unmatched = unmatchedPolicies(upstream.name, upOptions, names);
+    if (starting && unmatched.length > 0) {
+      // createGateway refuses to start; nothing is published or pinned.
+      startupUnmatched.push(...unmatched);
+      return;
+    }
+    reportPolicyHold(upstream, unmatched);
+    const ownEntry = (toolName: string) =>
+      upOptions.tools !== undefined && Object.hasOwn(upOptions.tools, toolName);
     const firstPins: Parameters<typeof pinContracts>[1][number][] = [];
     const trustOnFirstUse = lockFile !== undefined && !lockKnowsPrefix(lock, upstream.prefix);
     const nextPublished = new Map<string, Published>();
@@ -151,11 +189,23 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         continue;
       }
       if (nextPublished.has(toolName) || nextQuarantine.has(toolName)) continue;
+      if (lockFile !== undefined && trustOnFirstUse)
+        firstPins.push(upstreamContract(upstream.prefix, entry));
+      // A stale entry holds every tool without its own: one of them may be the renamed tool.
+      if (unmatched.length > 0 && !ownEntry(entry.name)) {
+        nextQuarantine.set(toolName, {
+          name: toolName,
+          upstream: upstream.name,
+          reason: "policy",
+          changes: [],
+          tool: built.tool,
+        });
+        reported.set(toolName, "q:policy");
+        continue;
+      }
       if (lockFile !== undefined) {
         const contract = upstreamContract(upstream.prefix, entry);
-        if (trustOnFirstUse) {
-          firstPins.push(contract);
-        } else {
+        if (!trustOnFirstUse) {
           const verdict = verdictOf(lock, contract);
           if (verdict.status !== "pinned") {
             const changes = verdict.status === "changed" ? verdict.changes : [];
@@ -184,7 +234,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           }
         }
       }
-      if (reported.get(toolName)?.startsWith("q:"))
+      if (reported.get(toolName) === "q:policy")
+        log.info(
+          { tool: toolName },
+          "the upstream's tools match the config's policies again: released",
+        );
+      else if (reported.get(toolName)?.startsWith("q:"))
         log.info({ tool: toolName }, "tool matches its pinned contract again: released");
       reported.delete(toolName);
       nextPublished.set(toolName, { tool: built.tool, upstream });
@@ -202,7 +257,30 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (entry.upstream === upstream.name) quarantine.delete(toolName);
     for (const [toolName, entry] of nextPublished) published.set(toolName, entry);
     for (const [toolName, entry] of nextQuarantine) quarantine.set(toolName, entry);
+    listed.add(upstream);
     listingCache = undefined;
+  };
+
+  // One error line per change of an upstream's stale entries (not per refresh).
+  const reportPolicyHold = (upstream: UpstreamRuntime, unmatched: readonly UnmatchedPolicy[]) => {
+    const key = `policy:${upstream.name}`;
+    const now = JSON.stringify(unmatched.map((u) => u.tool));
+    if (unmatched.length === 0) {
+      reported.delete(key);
+      return;
+    }
+    report(key, now, () =>
+      log.error(
+        {
+          upstream: upstream.name,
+          entries: unmatched.map(
+            (u) => `upstreams.${u.upstream}.tools.${u.tool}: ${describeUnmatched(u)}`,
+          ),
+        },
+        "the config has a policy for a tool the upstream no longer offers (renamed or removed?): " +
+          "its tools without a policy entry of their own are quarantined until the config or the upstream is fixed",
+      ),
+    );
   };
 
   const report = (toolName: string, key: string, write: () => void) => {
@@ -217,15 +295,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     const held = quarantine.get(ctx.toolName);
     if (held) {
       throw conflict(
-        `${held.name} is quarantined: ${
-          held.reason === "new"
-            ? "its upstream started offering it after the tool list was approved"
-            : "its upstream changed the tool's description or schema since it was approved"
-        }, so the gateway will not forward calls to it until an operator reviews and approves ` +
-          "the change. Do not retry; use another tool or tell the user.",
+        `${held.name} is quarantined: ${QUARANTINE_REASONS[held.reason]}. ` +
+          "Do not retry; use another tool or tell the user.",
         { reason: "quarantined", upstream: held.upstream },
       );
     }
+    const pending = pendingUpstreamOf(ctx.tool);
+    if (pending) throw notYet(pending);
     const entry = published.get(ctx.toolName);
     if (entry) {
       ctx.upstream = entry.upstream.name;
@@ -244,6 +320,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       up.defaults?.rateLimit !== undefined ||
       Object.values(up.tools ?? {}).some((policy) => policy.rateLimit !== undefined),
   );
+  const { store, audit, ownStore } = await dataDirDefaults(options, log);
   const server = buildToolServer(
     {
       name,
@@ -252,8 +329,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       logger: log,
       defaultTimeoutMs,
       ...(options.auth === undefined ? {} : { auth: options.auth }),
-      ...(options.store === undefined ? {} : { store: options.store }),
-      ...(options.audit === undefined ? {} : { audit: options.audit }),
+      ...(store === undefined ? {} : { store }),
+      ...(audit === undefined ? {} : { audit }),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
       ...(options.http === undefined ? {} : { http: options.http }),
@@ -267,10 +344,19 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       onState: (up, state) => log.debug({ upstream: up.name, state }, "upstream state"),
     });
     upstreamOf.set(key, upstream);
+    byPrefix.set(upstream.prefix, upstream);
   }
   const all = [...upstreamOf.values()];
   await Promise.all(all.map((up) => up.start()));
   await applying;
+  starting = false;
+  if (startupUnmatched.length > 0) {
+    await server.close();
+    await Promise.all(all.map((up) => up.close()));
+    await ownStore?.close();
+    throw new UnknownToolPolicyError(startupUnmatched);
+  }
+  warnUnscoped(options, registry.tools, log);
 
   const refreshAll = async () => {
     await Promise.all(all.map((up) => up.refresh()));
@@ -318,8 +404,36 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       stopWatching?.();
       await server.close();
       await Promise.all(all.map((up) => up.close()));
+      await ownStore?.close();
     },
   };
+}
+
+const QUARANTINE_REASONS: Readonly<Record<QuarantinedTool["reason"], string>> = {
+  new:
+    "its upstream started offering it after the tool list was approved, so the gateway " +
+    "will not forward calls to it until an operator reviews and approves the change",
+  changed:
+    "its upstream changed the tool's description or schema since it was approved, so the " +
+    "gateway will not forward calls to it until an operator reviews and approves the change",
+  policy:
+    "the gateway's config has a policy for a tool its upstream no longer offers, so the " +
+    "upstream's tools without a policy of their own are held until an operator fixes the config or the upstream",
+};
+
+/**
+ * With auth on, a published tool without scopes is open to any caller with a valid token.
+ * That may be intended (and is the default), so it is a warning, once, at startup.
+ */
+function warnUnscoped(options: GatewayOptions, tools: readonly ToolDefinition[], log: Logger) {
+  if (options.auth === undefined) return;
+  const open = tools.filter((tool) => tool.scopes.length === 0).map((tool) => tool.name);
+  if (open.length === 0) return;
+  log.warn(
+    { tools: open },
+    "these tools require no scope: any caller with a valid token may call them " +
+      "(set defaults.scopes or tools.<name>.scopes in the upstream's config to restrict them)",
+  );
 }
 
 /** A toolgate upstream publishes its tools' versions; others have none. */

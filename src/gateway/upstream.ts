@@ -5,6 +5,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import {
   Client,
+  SdkErrorCode,
   StreamableHTTPClientTransport,
   SUPPORTED_PROTOCOL_VERSIONS,
   type Tool,
@@ -145,7 +146,7 @@ export function createUpstream(
     });
   };
 
-  const scheduleRestart = (reason: string) => {
+  const scheduleRestart = (why: string | ((retryInMs: number) => string)) => {
     if (state === "closed" || restartTimer) return;
     if (connectedAt !== 0 && Date.now() - connectedAt > STABLE_AFTER_MS) failures = 0;
     const delay = Math.min(maxDelay, initialDelay * 2 ** Math.min(failures, 20));
@@ -153,6 +154,7 @@ export function createUpstream(
     nextAttemptAt = Date.now() + delay;
     setState("down");
     const tail = lastLine(stderrTail);
+    const reason = typeof why === "string" ? why : why(delay);
     upLog.warn(
       { reason, retryInMs: delay, ...(tail ? { stderr: tail } : {}) },
       "upstream unavailable; reconnecting with backoff",
@@ -205,7 +207,15 @@ export function createUpstream(
         accept(tools);
       } catch (error) {
         await closeQuietly(next);
-        scheduleRestart(describe(error));
+        // Slow, not broken (a first `npx` run downloads the package): say so, and how to wait longer.
+        scheduleRestart(
+          isStartTimeout(error)
+            ? (retryInMs) =>
+                `did not finish starting within connectTimeoutMs (${connectTimeoutMs} ms), e.g. a first npx run still ` +
+                `downloading the package; retrying in ${retryInMs} ms. If it needs longer, raise ` +
+                `upstreams.${name}.connectTimeout in the config (connectTimeoutMs in code)`
+            : describe(error),
+        );
       }
     })().finally(() => {
       connecting = undefined;
@@ -406,6 +416,12 @@ const REQUEST_TIMEOUT = -32001;
 
 export function isUpstreamTimeout(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === REQUEST_TIMEOUT;
+}
+
+/** initialize or tools/list ran past connectTimeoutMs (the SDK client's own timeout). */
+function isStartTimeout(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === REQUEST_TIMEOUT || code === SdkErrorCode.RequestTimeout;
 }
 
 function causeCode(error: unknown): string | undefined {

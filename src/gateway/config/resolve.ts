@@ -94,6 +94,7 @@ export async function resolveOptions(
     rateLimit: spec.rateLimit,
     http: spec.http,
     defaultTimeoutMs: spec.defaultTimeoutMs,
+    dataDir: spec.dataDir,
     pinning: spec.pinning,
   });
 }

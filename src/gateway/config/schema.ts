@@ -88,6 +88,7 @@
 //   under the working directory, the file `toolgate token` mints with.
 import path from "node:path";
 import { AUDIT_SINK_SPECS } from "../../audit/sink-spec.js";
+import { DEFAULT_DEV_KEY_FILE } from "../../auth/dev-keys.js";
 import { DEFAULT_LOCK_FILE } from "../../contract/lock-file.js";
 import type { MetricsOptions } from "../../observability/metrics.js";
 import type { HttpOptions } from "../../server/http-server.js";
@@ -107,6 +108,8 @@ import {
 import type { Path } from "./yaml-source.js";
 
 export const DEFAULT_HOST = "127.0.0.1";
+/** Beside the config file: the default store, audit log and dev issuer key. */
+const DEFAULT_DATA_DIR = ".toolgate";
 export const DEFAULT_PORT = 3000;
 
 const TOP_KEYS = [
@@ -166,7 +169,14 @@ export function checkConfig(value: unknown, c: Checker, ctx: CheckContext): Conf
   const pinning = checkPinning(c, top.pinning, ctx);
   const upstreams = checkUpstreams(c, top.upstreams, ctx);
   if (auth === undefined || upstreams === undefined) return undefined;
+  // The defaults' files go beside the config too, unless the environment moves them.
+  const configured = ctx.env["TOOLGATE_DATA_DIR"];
+  const dataDir =
+    configured === undefined || configured.trim() === ""
+      ? path.join(ctx.baseDir, DEFAULT_DATA_DIR)
+      : path.resolve(configured);
   return compact({
+    dataDir,
     name,
     version,
     listen,
@@ -341,9 +351,7 @@ function checkDev(c: Checker, value: unknown, ctx: CheckContext) {
     expected: "must be a file path",
   });
   if (m.keyFile !== undefined && keyFile === undefined) return undefined;
-  return compact({
-    keyFile: keyFile === undefined ? undefined : path.resolve(ctx.baseDir, keyFile),
-  });
+  return { keyFile: path.resolve(ctx.baseDir, keyFile ?? DEFAULT_DEV_KEY_FILE) };
 }
 
 function checkNone(c: Checker, value: unknown, listen: ListenSpec): boolean {

@@ -84,6 +84,8 @@ export interface ConfigSpec {
   readonly metrics?: MetricsOptions | false;
   readonly rateLimit?: RateLimitOptions;
   readonly defaultTimeoutMs?: number;
+  /** Absolute: where the default store and audit log go (GatewayOptions.dataDir). */
+  readonly dataDir: string;
   readonly pinning: PinningOptions | false;
   readonly upstreams: Readonly<Record<string, UpstreamSpec>>;
 }
