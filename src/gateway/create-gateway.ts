@@ -36,10 +36,12 @@ import type { ContractLock } from "../contract/types.js";
 import { DEFAULT_LOCK_FILE } from "../contract/lock-file.js";
 import { dataDirDefaults } from "./data-dir.js";
 import { notYet, pendingTool, pendingUpstreamOf } from "./pending-tool.js";
+import { quarantineNotice, type QuarantineReason } from "./quarantine-notice.js";
 import {
   UnknownToolPolicyError,
-  describeUnmatched,
+  logStaleEntries,
   unmatchedPolicies,
+  warnUnscoped,
   type UnmatchedPolicy,
 } from "./tool-policies.js";
 
@@ -48,13 +50,8 @@ const DEFAULT_REFRESH_MS = 60_000;
 export interface QuarantinedTool {
   readonly name: string;
   readonly upstream: string;
-  /**
-   * "changed"/"new": its contract differs from the lock (approve it); "policy": the config
-   * has a policy entry for a tool its upstream no longer offers (renamed or removed), so
-   * the upstream's tools without an entry of their own are held (fix the config or the
-   * upstream): a renamed tool must not fall back to the laxer defaults.
-   */
-  readonly reason: "changed" | "new" | "policy";
+  /** Why, and what releases it: see quarantine-notice.ts. */
+  readonly reason: QuarantineReason;
   readonly changes: readonly ContractChange[];
 }
 
@@ -264,23 +261,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   // One error line per change of an upstream's stale entries (not per refresh).
   const reportPolicyHold = (upstream: UpstreamRuntime, unmatched: readonly UnmatchedPolicy[]) => {
     const key = `policy:${upstream.name}`;
-    const now = JSON.stringify(unmatched.map((u) => u.tool));
-    if (unmatched.length === 0) {
-      reported.delete(key);
-      return;
-    }
-    report(key, now, () =>
-      log.error(
-        {
-          upstream: upstream.name,
-          entries: unmatched.map(
-            (u) => `upstreams.${u.upstream}.tools.${u.tool}: ${describeUnmatched(u)}`,
-          ),
-        },
-        "the config has a policy for a tool the upstream no longer offers (renamed or removed?): " +
-          "its tools without a policy entry of their own are quarantined until the config or the upstream is fixed",
-      ),
-    );
+    if (unmatched.length === 0) reported.delete(key);
+    else report(key, JSON.stringify(unmatched), () => logStaleEntries(log, unmatched));
   };
 
   const report = (toolName: string, key: string, write: () => void) => {
@@ -295,7 +277,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     const held = quarantine.get(ctx.toolName);
     if (held) {
       throw conflict(
-        `${held.name} is quarantined: ${QUARANTINE_REASONS[held.reason]}. ` +
+        `${held.name} is quarantined: ${quarantineNotice(held.reason)}. ` +
           "Do not retry; use another tool or tell the user.",
         { reason: "quarantined", upstream: held.upstream },
       );
@@ -407,33 +389,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       await ownStore?.close();
     },
   };
-}
-
-const QUARANTINE_REASONS: Readonly<Record<QuarantinedTool["reason"], string>> = {
-  new:
-    "its upstream started offering it after the tool list was approved, so the gateway " +
-    "will not forward calls to it until an operator reviews and approves the change",
-  changed:
-    "its upstream changed the tool's description or schema since it was approved, so the " +
-    "gateway will not forward calls to it until an operator reviews and approves the change",
-  policy:
-    "the gateway's config has a policy for a tool its upstream no longer offers, so the " +
-    "upstream's tools without a policy of their own are held until an operator fixes the config or the upstream",
-};
-
-/**
- * With auth on, a published tool without scopes is open to any caller with a valid token.
- * That may be intended (and is the default), so it is a warning, once, at startup.
- */
-function warnUnscoped(options: GatewayOptions, tools: readonly ToolDefinition[], log: Logger) {
-  if (options.auth === undefined) return;
-  const open = tools.filter((tool) => tool.scopes.length === 0).map((tool) => tool.name);
-  if (open.length === 0) return;
-  log.warn(
-    { tools: open },
-    "these tools require no scope: any caller with a valid token may call them " +
-      "(set defaults.scopes or tools.<name>.scopes in the upstream's config to restrict them)",
-  );
 }
 
 /** A toolgate upstream publishes its tools' versions; others have none. */

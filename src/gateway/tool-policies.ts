@@ -3,8 +3,10 @@
 // laxer `defaults`: a token without `files:write` could write files. The gateway checks
 // the entries against every tools/list: at startup a mismatch refuses to start, later it
 // quarantines the upstream's tools that have no entry of their own (see create-gateway.ts).
+import type { Logger } from "../log/logger.js";
+import type { ToolDefinition } from "../tool/types.js";
 import { closestKey } from "./config/suggest.js";
-import type { UpstreamOptions } from "./options.js";
+import type { GatewayOptions, UpstreamOptions } from "./options.js";
 
 /** An entry under `upstreams.<upstream>.tools` that names no tool of that upstream. */
 export interface UnmatchedPolicy {
@@ -67,4 +69,37 @@ export class UnknownToolPolicyError extends TypeError {
     );
     this.unmatched = Object.freeze([...unmatched]);
   }
+}
+
+/** The error log of a running gateway whose upstream no longer offers tools its config names. */
+export function logStaleEntries(log: Logger, unmatched: readonly UnmatchedPolicy[]): void {
+  log.error(
+    {
+      upstream: unmatched[0]?.upstream,
+      entries: unmatched.map(
+        (entry) => `upstreams.${entry.upstream}.tools.${entry.tool}: ${describeUnmatched(entry)}`,
+      ),
+    },
+    "the config has a policy for a tool the upstream no longer offers (renamed or removed?): " +
+      "its tools without a policy entry of their own are quarantined until the config or the upstream is fixed",
+  );
+}
+
+/**
+ * With auth on, a published tool without scopes is open to any caller with a valid token.
+ * That may be intended (it is the default), so it is a warning, once, at startup.
+ */
+export function warnUnscoped(
+  options: GatewayOptions,
+  tools: readonly ToolDefinition[],
+  log: Logger,
+): void {
+  if (options.auth === undefined) return;
+  const open = tools.filter((tool) => tool.scopes.length === 0).map((tool) => tool.name);
+  if (open.length === 0) return;
+  log.warn(
+    { tools: open },
+    "these tools require no scope: any caller with a valid token may call them " +
+      "(set defaults.scopes or tools.<name>.scopes in the upstream's config to restrict them)",
+  );
 }

@@ -566,19 +566,20 @@ describe("gateway config: errors", () => {
     const web = (credential: string) =>
       `auth: { none: true }\nupstreams:\n  web:\n    url: https://x.example.com/mcp\n    credential:\n      static: ${credential}\n`;
     const env = { API_TOKEN: "t0k3n" };
-    const expected =
-      'upstreams.web.credential.static.scheme: is required with the authorization header: write scheme: Bearer to send "authorization: Bearer <the value of API_TOKEN>", ' +
-      'or scheme: none when API_TOKEN holds the whole header value (such as "Basic dXNlcjpwYXNz")';
-    assert.deepEqual(await errorLines(web("{ env: API_TOKEN }"), env), [
-      `toolgate.yaml:6:7: ${expected}`,
-    ]);
-    assert.deepEqual(await errorLines(web("{ env: API_TOKEN, header: Authorization }"), env), [
-      `toolgate.yaml:6:7: ${expected}`,
-    ]);
-
-    // Said explicitly, each form sends exactly what it says.
+    // Credential providers read their secrets from process.env (see the report on options).
     process.env.API_TOKEN = env.API_TOKEN;
     try {
+      const expected =
+        'upstreams.web.credential.static.scheme: is required with the authorization header: write scheme: Bearer to send "authorization: Bearer <the value of API_TOKEN>", ' +
+        'or scheme: none when API_TOKEN holds the whole header value (such as "Basic dXNlcjpwYXNz")';
+      assert.deepEqual(await errorLines(web("{ env: API_TOKEN }"), env), [
+        `toolgate.yaml:6:7: ${expected}`,
+      ]);
+      assert.deepEqual(await errorLines(web("{ env: API_TOKEN, header: Authorization }"), env), [
+        `toolgate.yaml:6:7: ${expected}`,
+      ]);
+
+      // Said explicitly, each form sends exactly what it says.
       const sent = async (credential: string) => {
         const { options, summary } = await load(web(credential), env);
         const headers = await options.upstreams.web?.credential?.headers({

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
 import type { CallToolResult } from "@modelcontextprotocol/client";
+import { pino } from "pino";
 import { runCli } from "../../src/cli/run.js";
 import { readWireError } from "../../src/errors/to-result.js";
 import { UnknownToolPolicyError } from "../../src/gateway/tool-policies.js";
@@ -222,7 +223,10 @@ describe("policy entries for tools the upstream does not offer", { timeout: 4 * 
       logger: silentLogger(),
       pinning: { lockFile },
     }).then(
-      () => assert.fail("createGateway should refuse"),
+      async (gateway) => {
+        await gateway.close();
+        assert.fail("createGateway should refuse");
+      },
       (err: unknown) => err,
     );
     assert.ok(error instanceof UnknownToolPolicyError);
@@ -233,6 +237,32 @@ describe("policy entries for tools the upstream does not offer", { timeout: 4 * 
       "createGateway: upstreams.plain.tools.ecoh: no tool named 'ecoh' at upstream 'plain' (did you mean 'echo'?)",
     );
     assert.equal(existsSync(lockFile), false, "a refused start pins nothing");
+  });
+
+  it("with auth on, a startup warning names the published tools that require no scope", async () => {
+    const records: Record<string, unknown>[] = [];
+    const logger = pino(
+      { level: "warn" },
+      {
+        write: (line: string) => void records.push(JSON.parse(line) as Record<string, unknown>),
+      },
+    );
+    const gateway = await createGateway({
+      upstreams: {
+        plain: {
+          stdio: { command: process.execPath, args: ["--import", "tsx", PLAIN], cwd: REPO_ROOT },
+          defaults: { scopes: ["demo:read"] },
+          tools: { echo: { scopes: [] }, crash: { hidden: true }, hang: { scopes: [] } },
+        },
+      },
+      auth: { verify: () => Promise.reject(new Error("in-process calls only")) },
+      audit: false,
+      logger,
+      pinning: false,
+    });
+    await gateway.close();
+    const warning = records.find((r) => /require no scope/.test(String(r["msg"])));
+    assert.deepEqual(warning?.["tools"], ["plain.echo", "plain.hang"]);
   });
 
   it("a running gateway whose upstream renames a tool quarantines the tools without an entry, and releases them when it matches again", async () => {
@@ -284,7 +314,7 @@ describe("policy entries for tools the upstream does not offer", { timeout: 4 * 
         name,
         arguments: { amount: 5, message: "x", idempotency_key: "k-1" },
       });
-      const error = readWireError(refused as CallToolResult);
+      const error = readWireError(refused);
       assert.equal(error?.type, "conflict", `${name}: ${JSON.stringify(refused)}`);
       assert.equal(error?.details?.["reason"], "quarantined");
       assert.match(
