@@ -2,6 +2,7 @@
 // checking the file lives in src/gateway/config/, the gateway in src/gateway/; this file
 // parses flags, prints where it listens, and stops cleanly on SIGINT/SIGTERM.
 import { parseArgs } from "node:util";
+import type { LoadedConfig } from "../gateway/config/load-config.js";
 import type { CliIo } from "./command.js";
 import { UsageError, parseOrUsage } from "./command.js";
 
@@ -17,12 +18,19 @@ their tools as <prefix>.<tool>. See the README's "Gateway" section for the file 
   --host ADDR     overrides listen.host
   --port N        overrides listen.port (0 for any free port)
   --stdio         serve MCP over stdin/stdout instead of HTTP (logs go to stderr)
-  --check         check the config file and exit (0 valid, 1 invalid); starts nothing
+  --check         check the config file and exit; serves nothing. Policy entries under
+                  upstreams.<u>.tools must name tools the upstream offers: checked
+                  against the lock file, else by starting the upstream, listing its
+                  tools and stopping it
   -h, --help      show this help
 
-Exit codes: 0 stopped by SIGINT/SIGTERM (or --check passed), 1 config errors or
-startup failure, 2 usage errors.
+Exit codes: 0 stopped by SIGINT/SIGTERM (or --check passed), 1 config errors (also a
+policy for a tool its upstream does not offer) or startup failure, 2 usage errors,
+3 (--check) no errors found, but an upstream could not be reached to check its tool names.
 `;
+
+/** --check: the file is sound, but some tool names could not be checked. */
+const EXIT_UNCHECKED = 3;
 
 export async function run(args: string[], io: CliIo): Promise<number> {
   const { values } = parseOrUsage(() =>
@@ -57,7 +65,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   if (values.stdio && (values.host !== undefined || port !== undefined))
     throw new UsageError("--stdio serves no HTTP: drop --host and --port");
 
-  const { ConfigError, loadGatewayConfig } = await import("../gateway/config/load-config.js");
+  const { ConfigError, formatIssue, loadGatewayConfig } =
+    await import("../gateway/config/load-config.js");
   let loaded;
   try {
     loaded = await loadGatewayConfig(file, { env: io.env });
@@ -68,13 +77,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     }
     throw error;
   }
-  const upstreamNames = Object.keys(loaded.options.upstreams);
-  if (values.check) {
-    io.stdout(
-      `${file} is valid: ${upstreamNames.length} upstream${upstreamNames.length === 1 ? "" : "s"} (${upstreamNames.join(", ")})\n`,
-    );
-    return 0;
-  }
+  if (values.check) return check(file, loaded, io);
 
   const host = values.host ?? loaded.listen.host;
   // The file's `auth: none` is checked against listen.host; --host must not get around it.
@@ -86,7 +89,18 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     return 1;
   }
   const { createGateway } = await import("../gateway/create-gateway.js");
-  const gateway = await createGateway(loaded.options);
+  const { UnknownToolPolicyError, describeUnmatched, policyPath } =
+    await import("../gateway/tool-policies.js");
+  let gateway;
+  try {
+    gateway = await createGateway(loaded.options);
+  } catch (error) {
+    await loaded.options.store?.close();
+    if (!(error instanceof UnknownToolPolicyError)) throw error;
+    const issues = error.unmatched.map((u) => loaded.issueAt(policyPath(u), describeUnmatched(u)));
+    io.stderr(`toolgate gateway: ${file} has errors:\n${issues.map(formatIssue).join("\n")}\n`);
+    return 1;
+  }
   const stopped = new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once("SIGINT", stop);
@@ -97,10 +111,14 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     const summary = () => {
       const up = gateway.upstreams().map((u) => `${u.name} (${u.state}, ${u.tools} tools)`);
       const held = gateway.quarantined();
+      const byPolicy = held.some((q) => q.reason === "policy");
       return (
         `  upstreams: ${up.join(", ")}\n  tools: ${gateway.tools().length} published` +
         (held.length > 0
-          ? `, ${held.length} quarantined (${held.map((q) => q.name).join(", ")}): review with toolgate contract check --config ${file}\n`
+          ? `, ${held.length} quarantined (${held.map((q) => q.name).join(", ")}): ` +
+            (byPolicy
+              ? `a policy in ${file} names a tool its upstream does not offer (see the log)\n`
+              : `review with toolgate contract check --config ${file}\n`)
           : "\n")
       );
     };
@@ -121,4 +139,54 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     // open PostgreSQL pool or Redis connection would keep the process alive.
     await loaded.options.store?.close();
   }
+}
+
+/**
+ * `--check`: the file (already loaded without errors), then the tool names its policies
+ * use. Starts upstreams only for names the lock file cannot confirm, and stops them.
+ */
+async function check(file: string, loaded: LoadedConfig, io: CliIo): Promise<number> {
+  const { formatIssue } = await import("../gateway/config/config-error.js");
+  const { checkToolNames } = await import("../gateway/check-tool-names.js");
+  const { describeUnmatched, policyPath } = await import("../gateway/tool-policies.js");
+  const checks = await checkToolNames(loaded.options);
+  const issues = checks.flatMap((c) =>
+    c.outcome === "unmatched"
+      ? c.unmatched.map((u) => loaded.issueAt(policyPath(u), describeUnmatched(u)))
+      : [],
+  );
+  if (issues.length > 0) {
+    io.stderr(`toolgate gateway: ${file} has errors:\n${issues.map(formatIssue).join("\n")}\n`);
+    return 1;
+  }
+  const names = Object.keys(loaded.options.upstreams);
+  const count = `${names.length} upstream${names.length === 1 ? "" : "s"} (${names.join(", ")})`;
+  const unchecked = checks.flatMap((c) => (c.outcome === "unchecked" ? [c] : []));
+  const how = new Map(
+    checks.map((c) => [
+      c.upstream,
+      c.outcome === "ok"
+        ? {
+            none: "no tool policies",
+            lock: "tool names pinned in the lock",
+            upstream: "tool names listed by the upstream",
+          }[c.source]
+        : "tool names NOT checked",
+    ]),
+  );
+  io.stdout(
+    (unchecked.length === 0
+      ? `${file} is valid: ${count}\n`
+      : `${file} has no errors, but not every tool name could be checked: ${count}\n`) +
+      loaded.summary.map((line, i) => `  ${line}; ${how.get(names[i] ?? "") ?? ""}\n`).join(""),
+  );
+  if (unchecked.length === 0) return 0;
+  for (const c of unchecked) {
+    io.stderr(
+      `toolgate gateway: ${file}: upstreams.${c.upstream}.tools: could not check ${c.names.map((n) => `'${n}'`).join(", ")}: ` +
+        `the lock file does not pin them and upstream '${c.upstream}' could not be listed: ${c.reason}. ` +
+        "Make the upstream reachable and check again (the gateway refuses to start on a policy for a tool its upstream does not offer).\n",
+    );
+  }
+  return EXIT_UNCHECKED;
 }

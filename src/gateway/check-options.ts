@@ -57,6 +57,11 @@ export function checkGatewayOptions(options: GatewayOptions): void {
     fail("upstreams", "must name at least one upstream MCP server.");
   checkMs(options.defaultTimeoutMs, "defaultTimeoutMs");
   checkBytes(options.maxResultBytes, "maxResultBytes");
+  if (
+    options.dataDir !== undefined &&
+    (typeof options.dataDir !== "string" || options.dataDir.trim() === "")
+  )
+    fail("dataDir", "must be a directory path.");
   if (options.pinning !== undefined && options.pinning !== false) {
     if (!isRecord(options.pinning)) fail("pinning", "must be an object or false.");
     const { lockFile, refreshIntervalMs } = options.pinning;

@@ -34,13 +34,24 @@ import {
 import { createUpstream, type UpstreamRuntime, type UpstreamState } from "./upstream.js";
 import type { ContractLock } from "../contract/types.js";
 import { DEFAULT_LOCK_FILE } from "../contract/lock-file.js";
+import { dataDirDefaults } from "./data-dir.js";
+import { notYet, pendingTool, pendingUpstreamOf } from "./pending-tool.js";
+import { quarantineNotice, type QuarantineReason } from "./quarantine-notice.js";
+import {
+  UnknownToolPolicyError,
+  logStaleEntries,
+  unmatchedPolicies,
+  warnUnscoped,
+  type UnmatchedPolicy,
+} from "./tool-policies.js";
 
 const DEFAULT_REFRESH_MS = 60_000;
 
 export interface QuarantinedTool {
   readonly name: string;
   readonly upstream: string;
-  readonly reason: "changed" | "new";
+  /** Why, and what releases it: see quarantine-notice.ts. */
+  readonly reason: QuarantineReason;
   readonly changes: readonly ContractChange[];
 }
 
@@ -77,7 +88,8 @@ interface Published {
 /**
  * Starts a gateway: connects every upstream (each first attempt is awaited; failures
  * are logged and retried with backoff), pins or checks their contracts, and returns the
- * gateway ready to `listen()`.
+ * gateway ready to `listen()`. Throws UnknownToolPolicyError (a TypeError) when a policy
+ * entry under `tools` names a tool its upstream did not list.
  */
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   checkGatewayOptions(options);
@@ -94,18 +106,31 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   let listingCache: ListedTool[] | undefined;
   // What was last logged per tool, so a refresh does not repeat the same warning.
   const reported = new Map<string, string>();
+  // Upstreams whose tools/list has been applied at least once; calls to the others wait.
+  const listed = new Set<UpstreamRuntime>();
+  // While starting, a policy entry that matches no tool refuses startup instead.
+  let starting = true;
+  const startupUnmatched: UnmatchedPolicy[] = [];
 
   const registry: ToolRegistry = {
     get tools() {
       return [...published.values()].map((p) => p.tool);
     },
-    get: (toolName) => published.get(toolName)?.tool ?? quarantine.get(toolName)?.tool,
+    get: (toolName) =>
+      published.get(toolName)?.tool ?? quarantine.get(toolName)?.tool ?? waiting(toolName),
     get listing() {
       return (listingCache ??= [...published.values()].map((p) => toListEntry(p.tool)));
     },
   };
 
   const upstreamOf = new Map<string, UpstreamRuntime>();
+  // `<prefix>.<name>` of an upstream that has not listed its tools yet: see pending-tool.ts.
+  const waiting = (toolName: string): ToolDefinition | undefined => {
+    const dot = toolName.indexOf(".");
+    const upstream = dot > 0 ? byPrefix.get(toolName.slice(0, dot)) : undefined;
+    return upstream && !listed.has(upstream) ? pendingTool(upstream, toolName) : undefined;
+  };
+  const byPrefix = new Map<string, UpstreamRuntime>();
   // Listings are applied one at a time (pinning writes the lock file). The chain never
   // rejects: a listing that cannot be applied (e.g. the lock cannot be written) is logged
   // and leaves that upstream's tools as they were (unpublished at first: fail closed);
@@ -124,6 +149,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   const apply = async (upstream: UpstreamRuntime, tools: readonly Tool[]) => {
     const upOptions = upstream.options;
+    const names = tools.flatMap((t) => (isRecord(t) && typeof t.name === "string" ? [t.name] : []));
+    const unmatched = unmatchedPolicies(upstream.name, upOptions, names);
+    if (starting && unmatched.length > 0) {
+      // createGateway refuses to start; nothing is published or pinned.
+      startupUnmatched.push(...unmatched);
+      return;
+    }
+    reportPolicyHold(upstream, unmatched);
+    const ownEntry = (toolName: string) =>
+      upOptions.tools !== undefined && Object.hasOwn(upOptions.tools, toolName);
     const firstPins: Parameters<typeof pinContracts>[1][number][] = [];
     const trustOnFirstUse = lockFile !== undefined && !lockKnowsPrefix(lock, upstream.prefix);
     const nextPublished = new Map<string, Published>();
@@ -151,11 +186,23 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         continue;
       }
       if (nextPublished.has(toolName) || nextQuarantine.has(toolName)) continue;
+      if (lockFile !== undefined && trustOnFirstUse)
+        firstPins.push(upstreamContract(upstream.prefix, entry));
+      // A stale entry holds every tool without its own: one of them may be the renamed tool.
+      if (unmatched.length > 0 && !ownEntry(entry.name)) {
+        nextQuarantine.set(toolName, {
+          name: toolName,
+          upstream: upstream.name,
+          reason: "policy",
+          changes: [],
+          tool: built.tool,
+        });
+        reported.set(toolName, "q:policy");
+        continue;
+      }
       if (lockFile !== undefined) {
         const contract = upstreamContract(upstream.prefix, entry);
-        if (trustOnFirstUse) {
-          firstPins.push(contract);
-        } else {
+        if (!trustOnFirstUse) {
           const verdict = verdictOf(lock, contract);
           if (verdict.status !== "pinned") {
             const changes = verdict.status === "changed" ? verdict.changes : [];
@@ -184,7 +231,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           }
         }
       }
-      if (reported.get(toolName)?.startsWith("q:"))
+      if (reported.get(toolName) === "q:policy")
+        log.info(
+          { tool: toolName },
+          "the upstream's tools match the config's policies again: released",
+        );
+      else if (reported.get(toolName)?.startsWith("q:"))
         log.info({ tool: toolName }, "tool matches its pinned contract again: released");
       reported.delete(toolName);
       nextPublished.set(toolName, { tool: built.tool, upstream });
@@ -202,7 +254,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (entry.upstream === upstream.name) quarantine.delete(toolName);
     for (const [toolName, entry] of nextPublished) published.set(toolName, entry);
     for (const [toolName, entry] of nextQuarantine) quarantine.set(toolName, entry);
+    listed.add(upstream);
     listingCache = undefined;
+  };
+
+  // One error line per change of an upstream's stale entries (not per refresh).
+  const reportPolicyHold = (upstream: UpstreamRuntime, unmatched: readonly UnmatchedPolicy[]) => {
+    const key = `policy:${upstream.name}`;
+    if (unmatched.length === 0) reported.delete(key);
+    else report(key, JSON.stringify(unmatched), () => logStaleEntries(log, unmatched));
   };
 
   const report = (toolName: string, key: string, write: () => void) => {
@@ -217,15 +277,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     const held = quarantine.get(ctx.toolName);
     if (held) {
       throw conflict(
-        `${held.name} is quarantined: ${
-          held.reason === "new"
-            ? "its upstream started offering it after the tool list was approved"
-            : "its upstream changed the tool's description or schema since it was approved"
-        }, so the gateway will not forward calls to it until an operator reviews and approves ` +
-          "the change. Do not retry; use another tool or tell the user.",
+        `${held.name} is quarantined: ${quarantineNotice(held.reason)}. ` +
+          "Do not retry; use another tool or tell the user.",
         { reason: "quarantined", upstream: held.upstream },
       );
     }
+    const pending = pendingUpstreamOf(ctx.tool);
+    if (pending) throw notYet(pending);
     const entry = published.get(ctx.toolName);
     if (entry) {
       ctx.upstream = entry.upstream.name;
@@ -244,6 +302,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       up.defaults?.rateLimit !== undefined ||
       Object.values(up.tools ?? {}).some((policy) => policy.rateLimit !== undefined),
   );
+  const { store, audit, ownStore } = await dataDirDefaults(options, log);
   const server = buildToolServer(
     {
       name,
@@ -252,8 +311,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       logger: log,
       defaultTimeoutMs,
       ...(options.auth === undefined ? {} : { auth: options.auth }),
-      ...(options.store === undefined ? {} : { store: options.store }),
-      ...(options.audit === undefined ? {} : { audit: options.audit }),
+      ...(store === undefined ? {} : { store }),
+      ...(audit === undefined ? {} : { audit }),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
       ...(options.http === undefined ? {} : { http: options.http }),
@@ -274,10 +333,19 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       { maxResultBytes: options.maxResultBytes },
     );
     upstreamOf.set(key, upstream);
+    byPrefix.set(upstream.prefix, upstream);
   }
   const all = [...upstreamOf.values()];
   await Promise.all(all.map((up) => up.start()));
   await applying;
+  starting = false;
+  if (startupUnmatched.length > 0) {
+    await server.close();
+    await Promise.all(all.map((up) => up.close()));
+    await ownStore?.close();
+    throw new UnknownToolPolicyError(startupUnmatched);
+  }
+  warnUnscoped(options, registry.tools, log);
 
   const refreshAll = async () => {
     await Promise.all(all.map((up) => up.refresh()));
@@ -325,6 +393,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       stopWatching?.();
       await server.close();
       await Promise.all(all.map((up) => up.close()));
+      await ownStore?.close();
     },
   };
 }

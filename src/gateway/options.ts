@@ -20,7 +20,10 @@ export interface StdioUpstream {
    * passes by default. The gateway's own secrets are not inherited.
    */
   readonly env?: Readonly<Record<string, string>>;
-  /** Working directory of the child. Default: the gateway's. */
+  /**
+   * Working directory of the child. Default: the gateway's; a config file loaded with
+   * loadGatewayConfig sets it to the file's directory, so relative args resolve there.
+   */
   readonly cwd?: string;
 }
 
@@ -114,8 +117,15 @@ export interface GatewayOptions {
   readonly upstreams: Readonly<Record<string, UpstreamOptions>>;
   /** Who may call (as `createToolServer`'s `auth`). Without it calls are anonymous. */
   readonly auth?: AuthOption;
-  /** Idempotency records and rate-limit budgets. Default: SQLite in `.toolgate/`. */
+  /** Idempotency records and rate-limit budgets. Default: SQLite in `dataDir`. */
   readonly store?: IdempotencyStore;
+  /**
+   * Where the default SQLite store and audit log go when `store` or `audit.sinks` are not
+   * given (created at startup, mode 0700). Default: the library's, `$TOOLGATE_DATA_DIR` or
+   * else `.toolgate` in the working directory; loadGatewayConfig sets `.toolgate` beside
+   * the config file (or `$TOOLGATE_DATA_DIR` when that is set).
+   */
+  readonly dataDir?: string;
   readonly audit?: AuditOptions | false;
   readonly metrics?: MetricsOptions | false;
   readonly rateLimit?: RateLimitOptions;

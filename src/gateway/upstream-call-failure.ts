@@ -17,6 +17,7 @@ import {
   firstLine,
   isConnectionFailure,
   isConnectionRefused,
+  isUpstreamTimeout,
 } from "./upstream-failure.js";
 
 export interface CallFailureContext {
@@ -79,7 +80,7 @@ export function sdkFailure(error: unknown, ctx: CallFailureContext): unknown {
   }
   if (typeof code === "number" && code !== CONNECTION_CLOSED && code !== REQUEST_TIMEOUT)
     return new UpstreamProtocolError(firstLine(error), code);
-  if (code === REQUEST_TIMEOUT) return error;
+  if (isUpstreamTimeout(error)) return error;
   if (ctx.http && isConnectionFailure(error)) ctx.reconnect(error);
   return new UpstreamLost(
     `The connection to upstream '${ctx.upstream}' ended before it answered: ${firstLine(error)}`,

@@ -5,8 +5,13 @@
 export const CONNECTION_CLOSED = -32000;
 export const REQUEST_TIMEOUT = -32001;
 
+/**
+ * A request that passed its timeout: the SDK v2 client's `SdkError` code
+ * "REQUEST_TIMEOUT", or the JSON-RPC code -32001 (the SDK v1 client; direct calls).
+ */
 export function isUpstreamTimeout(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === REQUEST_TIMEOUT;
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === REQUEST_TIMEOUT || code === "REQUEST_TIMEOUT";
 }
 
 export function causeCode(error: unknown): string | undefined {

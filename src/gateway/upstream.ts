@@ -26,7 +26,7 @@ import { BoundedStdioTransport } from "./stdio-transport.js";
 import { directFailure, sdkFailure, type CallFailureContext } from "./upstream-call-failure.js";
 import { UpstreamCredentialRefused, UpstreamNotSent, findCause } from "./upstream-errors.js";
 import { credentialFailure, upstreamFetch } from "./upstream-fetch.js";
-import { describe, isConnectionFailure, lastLine } from "./upstream-failure.js";
+import { describe, isConnectionFailure, isUpstreamTimeout, lastLine } from "./upstream-failure.js";
 
 export type {
   UpstreamCall,
@@ -134,13 +134,14 @@ export function createUpstream(
     });
   };
 
-  const scheduleRestart = (reason: string, cause?: unknown) => {
+  const scheduleRestart = (why: string | ((retryInMs: number) => string), cause?: unknown) => {
     if (state === "closed" || restartTimer) return;
     if (connectedAt !== 0 && Date.now() - connectedAt > STABLE_AFTER_MS) failures = 0;
     const delay = Math.min(maxDelay, initialDelay * 2 ** Math.min(failures, 20));
     failures += 1;
     nextAttemptAt = Date.now() + delay;
     setState("down");
+    const reason = typeof why === "string" ? why : why(delay);
     const refused = findCause(cause, UpstreamCredentialRefused);
     if (refused) {
       // Not an outage: retrying alone will not help, an operator must fix the credential
@@ -214,7 +215,16 @@ export function createUpstream(
         accept(tools);
       } catch (error) {
         await closeQuietly(next);
-        scheduleRestart(describe(error), error);
+        // Slow, not broken (a first `npx` run downloads the package): say so, and how to wait longer.
+        scheduleRestart(
+          isUpstreamTimeout(error)
+            ? (retryInMs) =>
+                `did not finish starting within connectTimeoutMs (${connectTimeoutMs} ms), e.g. a first npx run still ` +
+                `downloading the package; retrying in ${retryInMs} ms. If it needs longer, raise ` +
+                `upstreams.${name}.connectTimeout in the config (connectTimeoutMs in code)`
+            : describe(error),
+          error,
+        );
       }
     })().finally(() => {
       connecting = undefined;

@@ -141,6 +141,44 @@ describe("toolgate gateway", () => {
     assert.doesNotMatch(run.stderr, /\n\s+at /, "no stack trace");
   });
 
+  it("--check shows the header a static credential sends, and refuses an ambiguous one", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "toolgate-gateway-cli-static-"));
+    dirs.push(dir);
+    const file = path.join(dir, "toolgate.yaml");
+    const write = (staticCredential: string) =>
+      writeFileSync(
+        file,
+        [
+          "auth: { none: true }",
+          "upstreams:",
+          "  billing:",
+          "    url: http://127.0.0.1:9/mcp",
+          `    credential: { static: ${staticCredential} }`,
+          "",
+        ].join("\n"),
+      );
+    process.env.TOOLGATE_TEST_BILLING_TOKEN = "secret-value";
+    try {
+      write("{ env: TOOLGATE_TEST_BILLING_TOKEN }");
+      const ambiguous = await cli("gateway", "--config", file, "--check");
+      assert.equal(ambiguous.code, 1);
+      assert.match(
+        ambiguous.stderr,
+        /toolgate\.yaml:5:19: upstreams\.billing\.credential\.static\.scheme: is required with the authorization header: write scheme: Bearer/,
+      );
+      write("{ env: TOOLGATE_TEST_BILLING_TOKEN, scheme: Bearer }");
+      const check = await cli("gateway", "--config", file, "--check");
+      assert.equal(check.code, 0, check.stderr);
+      assert.match(
+        check.stdout,
+        /billing: tools as billing\.<tool>; at http:\/\/127\.0\.0\.1:9\/mcp; sends "authorization: Bearer \$TOOLGATE_TEST_BILLING_TOKEN"; no tool policies/,
+      );
+      assert.doesNotMatch(check.stdout + check.stderr, /secret-value/);
+    } finally {
+      delete process.env.TOOLGATE_TEST_BILLING_TOKEN;
+    }
+  });
+
   it("--check validates without starting anything; --host cannot get around auth: none", async () => {
     const { file } = configDir();
     const check = await cli("gateway", "--config", file, "--check");

@@ -253,10 +253,44 @@ upstreams:
     const file = writeConfig(MINIMAL);
     const loaded = await loadGatewayConfig(file, { env: {} });
     assert.deepEqual(loaded.listen, { host: "127.0.0.1", port: 3000 });
+    const dir = path.dirname(file);
     assert.deepEqual(loaded.options, {
-      upstreams: { fs: { stdio: { command: "node" } } },
-      pinning: { lockFile: path.join(path.dirname(file), "toolgate.lock.json") },
+      upstreams: { fs: { stdio: { command: "node", cwd: dir } } },
+      dataDir: path.join(dir, ".toolgate"),
+      pinning: { lockFile: path.join(dir, "toolgate.lock.json") },
     });
+  });
+
+  it("resolves every relative path, defaults included, against the config file's directory", async () => {
+    // Loaded from elsewhere: the working directory (the repository) is not the file's.
+    const file = writeConfig(
+      `auth:
+  dev: {}
+upstreams:
+  files:
+    stdio: { command: npx, args: [-y, "@modelcontextprotocol/server-filesystem", ./shared] }
+  scripts:
+    stdio: { command: node, args: [server.js], cwd: ./bin }
+`,
+    );
+    const dir = path.dirname(file);
+    assert.notEqual(process.cwd(), dir);
+    const { options, summary } = await loadGatewayConfig(file, { env: {} });
+    // stdio children run in the file's directory (or `cwd` relative to it): ./shared is there.
+    assert.equal(options.upstreams.files?.stdio?.cwd, dir);
+    assert.equal(options.upstreams.scripts?.stdio?.cwd, path.join(dir, "bin"));
+    assert.equal(
+      summary[0],
+      `files: tools as files.<tool>; runs npx -y @modelcontextprotocol/server-filesystem ./shared in ${dir}`,
+    );
+    // The default store and audit log go to .toolgate beside the file (created at startup).
+    assert.equal(options.dataDir, path.join(dir, ".toolgate"));
+    // The dev issuer's key too (not the working directory's .toolgate).
+    assert.ok(existsSync(path.join(dir, ".toolgate", "dev-issuer.json")));
+
+    // $TOOLGATE_DATA_DIR still moves the default store and audit log, as for the library.
+    const moved = await loadGatewayConfig(file, { env: { TOOLGATE_DATA_DIR: "/srv/toolgate" } });
+    assert.equal(moved.options.dataDir, "/srv/toolgate");
   });
 
   it("takes a file name relative to the working directory and returns it absolute", async () => {
@@ -360,7 +394,9 @@ upstreams:
     );
     assert.deepEqual(listen, { host: "localhost", port: 8080 });
     assert.equal(options.defaultTimeoutMs, 2000);
-    assert.deepEqual(options.upstreams.fs?.stdio, {
+    const { cwd, ...stdio } = options.upstreams.fs?.stdio ?? { command: "" };
+    assert.ok(cwd !== undefined && path.isAbsolute(cwd), "the config file's directory");
+    assert.deepEqual(stdio, {
       command: "/usr/bin/node",
       args: ["--name=x-x", "${HOME}", "cost: $5"],
       env: { EMPTY: "" },
@@ -524,6 +560,53 @@ describe("gateway config: errors", () => {
         "toolgate.yaml:7:5: upstreams.fs.credential: applies to url upstreams only; give a stdio server its secrets in stdio.env",
       ],
     );
+  });
+
+  it("a static credential on the authorization header without a scheme is ambiguous", async () => {
+    const web = (credential: string) =>
+      `auth: { none: true }\nupstreams:\n  web:\n    url: https://x.example.com/mcp\n    credential:\n      static: ${credential}\n`;
+    const env = { API_TOKEN: "t0k3n" };
+    // Credential providers read their secrets from process.env (see the report on options).
+    process.env.API_TOKEN = env.API_TOKEN;
+    try {
+      const expected =
+        'upstreams.web.credential.static.scheme: is required with the authorization header: write scheme: Bearer to send "authorization: Bearer <the value of API_TOKEN>", ' +
+        'or scheme: none when API_TOKEN holds the whole header value (such as "Basic dXNlcjpwYXNz")';
+      assert.deepEqual(await errorLines(web("{ env: API_TOKEN }"), env), [
+        `toolgate.yaml:6:7: ${expected}`,
+      ]);
+      assert.deepEqual(await errorLines(web("{ env: API_TOKEN, header: Authorization }"), env), [
+        `toolgate.yaml:6:7: ${expected}`,
+      ]);
+
+      // Said explicitly, each form sends exactly what it says.
+      const sent = async (credential: string) => {
+        const { options, summary } = await load(web(credential), env);
+        const headers = await options.upstreams.web?.credential?.headers({
+          principal: { issuer: "", subject: "x", scopes: [], claims: {}, anonymous: false },
+          subjectToken: undefined,
+          scope: undefined,
+          signal: AbortSignal.timeout(1000),
+          backend: "web",
+        });
+        return { headers, summary: summary[0] };
+      };
+      assert.deepEqual(await sent("{ env: API_TOKEN, scheme: Bearer }"), {
+        headers: { authorization: "Bearer t0k3n" },
+        summary:
+          'web: tools as web.<tool>; at https://x.example.com/mcp; sends "authorization: Bearer $API_TOKEN"',
+      });
+      assert.deepEqual(await sent("{ env: API_TOKEN, scheme: none }"), {
+        headers: { authorization: "t0k3n" },
+        summary:
+          'web: tools as web.<tool>; at https://x.example.com/mcp; sends "authorization: $API_TOKEN"',
+      });
+      assert.deepEqual((await sent("{ env: API_TOKEN, header: x-api-key }")).headers, {
+        "x-api-key": "t0k3n",
+      });
+    } finally {
+      delete process.env.API_TOKEN;
+    }
   });
 
   it("a bad duration", async () => {

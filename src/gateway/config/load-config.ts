@@ -12,7 +12,8 @@ import { interpolateTree } from "./interpolate.js";
 import { describeFileError, resolveOptions } from "./resolve.js";
 import { checkConfig } from "./schema.js";
 import type { ListenSpec } from "./spec.js";
-import { parseYaml } from "./yaml-source.js";
+import { describeUpstreams } from "./describe.js";
+import { formatPath, parseYaml, type Path } from "./yaml-source.js";
 
 export { ConfigError, formatIssue, type ConfigIssue } from "./config-error.js";
 
@@ -22,6 +23,13 @@ export interface LoadedConfig {
   readonly listen: ListenSpec;
   /** Absolute path of the config file. */
   readonly file: string;
+  /** One line per upstream: how it is reached and what credential it gets (`--check`). */
+  readonly summary: readonly string[];
+  /**
+   * An issue about the setting at `path` (found after loading, e.g. a policy for a tool
+   * the upstream does not offer), at its line and column: at its key by default.
+   */
+  issueAt(path: Path, message: string, at?: "value" | "key"): ConfigIssue;
 }
 
 export interface LoadOptions {
@@ -77,7 +85,22 @@ export async function parseGatewayConfig(
 
   const options = await resolveOptions(spec, c, env);
   if (options === undefined || c.issues.length > 0) throw configError(c.issues, opts.file);
-  return { options, listen: spec.listen, file: path.resolve(opts.file) };
+  const { source } = parsed;
+  return {
+    options,
+    listen: spec.listen,
+    file: path.resolve(opts.file),
+    summary: describeUpstreams(spec),
+    issueAt(at, message, where = "key") {
+      const position = source.locate(at, where);
+      return {
+        file: opts.file,
+        ...(position === undefined ? {} : { line: position.line, column: position.column }),
+        path: formatPath(at),
+        message,
+      };
+    },
+  };
 }
 
 /** Issues in file order; those without a line (about the whole file) first. */

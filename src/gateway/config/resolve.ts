@@ -95,6 +95,7 @@ export async function resolveOptions(
     http: spec.http,
     defaultTimeoutMs: spec.defaultTimeoutMs,
     maxResultBytes: spec.maxResultBytes,
+    dataDir: spec.dataDir,
     pinning: spec.pinning,
   });
 }

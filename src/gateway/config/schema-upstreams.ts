@@ -37,6 +37,10 @@ const UPSTREAM_KEYS = [
 const STDIO_KEYS = ["command", "args", "env", "cwd"];
 const CREDENTIAL_KINDS = ["static", "clientCredentials", "tokenExchange"] as const;
 const STATIC_KEYS = ["env", "header", "scheme"];
+/** staticCredential's header when none is given. */
+const DEFAULT_STATIC_HEADER = "authorization";
+/** `scheme: none`: the variable holds the whole header value. */
+const SCHEME_NONE = "none";
 const CLIENT_CREDENTIALS_KEYS = [
   "tokenUrl",
   "clientId",
@@ -202,12 +206,8 @@ function checkStdio(
   if (m.args !== undefined && args === undefined) return undefined;
   if (m.env !== undefined && env === undefined) return undefined;
   if (m.cwd !== undefined && cwd === undefined) return undefined;
-  return compact({
-    command,
-    args,
-    env,
-    cwd: cwd === undefined ? undefined : path.resolve(ctx.baseDir, cwd),
-  });
+  // Relative args (a directory to serve, a script) mean what they mean beside the file.
+  return compact({ command, args, env, cwd: path.resolve(ctx.baseDir, cwd ?? ".") });
 }
 
 function checkChildEnv(c: Checker, value: unknown, at: Path): Record<string, string> | undefined {
@@ -287,10 +287,21 @@ function checkStatic(c: Checker, value: unknown, at: Path, ctx: CheckContext) {
   });
   const header = c.string(m.header, [...at, "header"], { expected: "must be an HTTP header name" });
   const scheme = c.string(m.scheme, [...at, "scheme"], {
-    expected: "must be one word, such as Bearer",
+    expected: "must be one word, such as Bearer, or none",
   });
   if (secret === undefined) return undefined;
-  return compact({ valueFromEnv: secret.name, header, scheme });
+  // `authorization: <secret>` or `authorization: Bearer <secret>`? Both exist, and a wrong
+  // guess is a 401 at the upstream long after startup, so the file must say which.
+  const authorization = (header ?? DEFAULT_STATIC_HEADER).toLowerCase() === DEFAULT_STATIC_HEADER;
+  if (authorization && m.scheme === undefined) {
+    return c.report(
+      [...at, "scheme"],
+      `is required with the authorization header: write scheme: Bearer to send "authorization: Bearer <the value of ${secret.name}>", ` +
+        `or scheme: none when ${secret.name} holds the whole header value (such as "Basic dXNlcjpwYXNz")`,
+    );
+  }
+  const none = scheme?.toLowerCase() === SCHEME_NONE;
+  return compact({ valueFromEnv: secret.name, header, scheme: none ? undefined : scheme });
 }
 
 /** What clientCredentials and tokenExchange share. */

@@ -26,12 +26,12 @@
 //     audience: https://gw.example.com/mcp
 //     issuer: https://auth.example.com/         # optional
 //   dev:                                         # the local dev issuer (mint tokens with `toolgate token`)
-//     keyFile: .toolgate/dev-issuer.json         # optional
+//     keyFile: .toolgate/dev-issuer.json         # optional; this is the default (beside this file)
 //   none: true                                   # anonymous; only allowed when listen.host is loopback (127.x, ::1, localhost): else an error saying why
 //   resource: https://gw.example.com/mcp         # optional (AuthConfig.resource)
 //   stepUp: false                                # optional (AuthConfig.stepUp)
-// store: sqlite:.toolgate/idempotency.sqlite     # or memory | postgres://... | postgresql://... | redis://... | rediss://...; default: omitted (the gateway opens SQLite in .toolgate/)
-// audit: [stdout, "file:audit.jsonl", "sqlite:.toolgate/audit.sqlite", "postgres://..."]   # a string, a list, false, or { sinks: [...], failClosed: true, redactKeys: [...] }
+// store: sqlite:.toolgate/idempotency.sqlite     # or memory | postgres://... | postgresql://... | redis://... | rediss://...; default: SQLite in .toolgate/ beside this file (or $TOOLGATE_DATA_DIR)
+// audit: [stdout, "file:audit.jsonl", "sqlite:.toolgate/audit.sqlite", "postgres://..."]   # a string, a list, false, or { sinks: [...], failClosed: true, redactKeys: [...] }; default: SQLite in .toolgate/ beside this file (or $TOOLGATE_DATA_DIR)
 // metrics: false                                 # or { path: /metrics }
 // rateLimit: { perPrincipal: 60/min, perTool: 600/min }
 // defaultTimeout: 30s                            # durations: 500ms, 10s, 2m, or an integer number of ms
@@ -45,11 +45,11 @@
 //       command: npx
 //       args: [-y, "@modelcontextprotocol/server-everything"]
 //       env: { API_KEY: "${EVERYTHING_KEY}" }
-//       cwd: ./work
+//       cwd: ./work                              # default: this file's directory (relative args resolve there)
 //     # or
 //     url: http://127.0.0.1:4000/mcp             # http or https only
 //     credential:                                # only with url; exactly one of:
-//       static: { env: UPSTREAM_TOKEN, header: authorization, scheme: Bearer }   # header/scheme optional
+//       static: { env: UPSTREAM_TOKEN, header: authorization, scheme: Bearer }   # header default authorization; with it, scheme is required: Bearer, or none (the variable holds the whole value)
 //       clientCredentials: { tokenUrl, clientId, clientSecretEnv, scope: [a, b], audience, authMethod }
 //       tokenExchange: { tokenUrl, clientId, clientSecretEnv, audience, scope, resource, authMethod }
 //     discoveryCredential: { static: {...} }     # or clientCredentials; only with url
@@ -61,7 +61,7 @@
 //     redactErrors: true                          # mask secrets in the upstream's error texts (default true)
 //     honoursIdempotencyKey: true                 # it deduplicates by _meta["toolgate/idempotency-key"] (default: detected)
 //     defaults: <policy>
-//     tools:
+//     tools:                                     # each key must be a tool the upstream lists (checked by --check and at startup)
 //       <upstream tool name>: <policy>
 // # <policy>:
 // #   scopes: [files:read]          (list, or a space-separated string)
@@ -78,7 +78,10 @@
 //   environment (`:-` also applies when VAR is empty); an unset VAR without a default is
 //   an error at that line. `$${` is a literal `${`. Keys are never interpolated.
 // - Relative paths (jwksFile, dev.keyFile, sqlite: and file: specs in store and audit,
-//   stdio.cwd, pinning.lockFile) are relative to the config file's directory.
+//   stdio.cwd, pinning.lockFile) are relative to the config file's directory, and so are
+//   the defaults: stdio servers run there (relative args resolve there too), and the
+//   default store, audit log and dev issuer key go to `.toolgate/` beside the file
+//   ($TOOLGATE_DATA_DIR, when set, moves the store and the audit log, as for the library).
 // - Unknown keys are errors ("did you mean 'command'?"), at every level.
 // - Secrets never go in the file: clientSecretEnv, static.env and the like name
 //   environment variables, which must be set when the file is loaded.
@@ -87,11 +90,14 @@
 //   env values may be written as integers or booleans (PORT: 3000).
 // - `metrics: true` and `pinning: true` mean the defaults; a section written as `key:`
 //   with nothing under it (listen, dev, pinning, restart, a tool's policy) is empty.
-// - Upstream tool names under `tools` are the upstream's names, without the prefix.
-// - auth.dev without keyFile uses the dev issuer's default, `.toolgate/dev-issuer.json`
-//   under the working directory, the file `toolgate token` mints with.
+// - Upstream tool names under `tools` are the upstream's names, without the prefix, and
+//   must name tools it lists (src/gateway/tool-policies.ts). A tool without an entry gets
+//   the upstream's `defaults`.
+// - `toolgate token --key-file <dir>/.toolgate/dev-issuer.json` mints for a gateway whose
+//   auth.dev has no keyFile.
 import path from "node:path";
 import { AUDIT_SINK_SPECS } from "../../audit/sink-spec.js";
+import { DEFAULT_DEV_KEY_FILE } from "../../auth/dev-keys.js";
 import { DEFAULT_LOCK_FILE } from "../../contract/lock-file.js";
 import type { MetricsOptions } from "../../observability/metrics.js";
 import type { HttpOptions } from "../../server/http-server.js";
@@ -111,6 +117,8 @@ import {
 import type { Path } from "./yaml-source.js";
 
 export const DEFAULT_HOST = "127.0.0.1";
+/** Beside the config file: the default store, audit log and dev issuer key. */
+const DEFAULT_DATA_DIR = ".toolgate";
 export const DEFAULT_PORT = 3000;
 
 const TOP_KEYS = [
@@ -174,7 +182,14 @@ export function checkConfig(value: unknown, c: Checker, ctx: CheckContext): Conf
   const pinning = checkPinning(c, top.pinning, ctx);
   const upstreams = checkUpstreams(c, top.upstreams, ctx);
   if (auth === undefined || upstreams === undefined) return undefined;
+  // The defaults' files go beside the config too, unless the environment moves them.
+  const configured = ctx.env["TOOLGATE_DATA_DIR"];
+  const dataDir =
+    configured === undefined || configured.trim() === ""
+      ? path.join(ctx.baseDir, DEFAULT_DATA_DIR)
+      : path.resolve(configured);
   return compact({
+    dataDir,
     name,
     version,
     listen,
@@ -350,9 +365,7 @@ function checkDev(c: Checker, value: unknown, ctx: CheckContext) {
     expected: "must be a file path",
   });
   if (m.keyFile !== undefined && keyFile === undefined) return undefined;
-  return compact({
-    keyFile: keyFile === undefined ? undefined : path.resolve(ctx.baseDir, keyFile),
-  });
+  return { keyFile: path.resolve(ctx.baseDir, keyFile ?? DEFAULT_DEV_KEY_FILE) };
 }
 
 function checkNone(c: Checker, value: unknown, listen: ListenSpec): boolean {

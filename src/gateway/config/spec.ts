@@ -85,6 +85,8 @@ export interface ConfigSpec {
   readonly rateLimit?: RateLimitOptions;
   readonly defaultTimeoutMs?: number;
   readonly maxResultBytes?: number;
+  /** Absolute: where the default store and audit log go (GatewayOptions.dataDir). */
+  readonly dataDir: string;
   readonly pinning: PinningOptions | false;
   readonly upstreams: Readonly<Record<string, UpstreamSpec>>;
 }
