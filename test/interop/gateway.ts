@@ -1,7 +1,8 @@
 // The gateway as users start it, `toolgate gateway --config toolgate.yaml`, in front of the
 // matrix's toolgate server over HTTP (prefix `tg`), server-everything and server-filesystem
-// over stdio, and a second server-everything (`down`) that the test kills to see the
-// gateway answer `unavailable` for a stdio upstream that is gone.
+// over stdio, and of upstreams that fail once it is connected: a second server-everything
+// (`down`) that the test kills, and two toolgate servers over HTTP that start answering
+// 401 (`refusing`) and 503 (`failing`). The gateway must answer `unavailable` for those.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -34,6 +35,9 @@ export interface GatewayConfigOptions {
   keyFile: string;
   /** The toolgate server the gateway fronts over HTTP. */
   toolgateUrl: string;
+  /** Toolgate servers that refuse the gateway once it is connected: HTTP 401, HTTP 503. */
+  refusingUrl: string;
+  failingUrl: string;
   /** The directory server-filesystem may touch. */
   filesDir: string;
   /** Where the `down` upstream writes its process id. */
@@ -69,6 +73,19 @@ export function writeGatewayConfig(o: GatewayConfigOptions): string {
       `      admin_structured: ${admin}`,
       `      save: { timeout: ${GATEWAY_WRITE_TIMEOUT} }`,
       `      save_structured: { timeout: ${GATEWAY_WRITE_TIMEOUT} }`,
+      // Connected first, refused later (the test flips them): non-2xx answers to tools/call.
+      ...(
+        [
+          ["refusing", o.refusingUrl, "INTEROP_REFUSING_TOKEN"],
+          ["failing", o.failingUrl, "INTEROP_FAILING_TOKEN"],
+        ] as const
+      ).flatMap(([name, url, env]) => [
+        `  ${name}:`,
+        `    url: ${q(url)}`,
+        `    credential: { static: { env: ${env}, scheme: Bearer } }`,
+        "    restart: { initialDelay: 10m, maxDelay: 10m }",
+        `    defaults: ${use}`,
+      ]),
       "  everything:",
       `    stdio: { command: ${node}, args: [${q(EVERYTHING)}, stdio] }`,
       `    defaults: ${use}`,
@@ -102,16 +119,29 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
+/** The gateway's own credentials at its HTTP upstreams (never a caller's token). */
+export interface UpstreamTokens {
+  toolgate: string;
+  refusing: string;
+  failing: string;
+}
+
 export async function startGateway(
   config: string,
-  env: { upstreamToken: string; pidFile: string },
+  tokens: UpstreamTokens,
+  pidFile: string,
 ): Promise<RunningGateway> {
   const child: ChildProcess = spawn(
     process.execPath,
     ["--import", TSX, MAIN, "gateway", "--config", config, "--host", "127.0.0.1", "--port", "0"],
     {
       cwd: path.dirname(config),
-      env: minimalEnv({ TOOLGATE_LOG_LEVEL: "warn", INTEROP_UPSTREAM_TOKEN: env.upstreamToken }),
+      env: minimalEnv({
+        TOOLGATE_LOG_LEVEL: "warn",
+        INTEROP_UPSTREAM_TOKEN: tokens.toolgate,
+        INTEROP_REFUSING_TOKEN: tokens.refusing,
+        INTEROP_FAILING_TOKEN: tokens.failing,
+      }),
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
@@ -129,8 +159,8 @@ export async function startGateway(
     url: line.slice(LISTENING.length).trim(),
     log: () => stderr.text,
     async killDownUpstream() {
-      const pid = Number(readFileSync(env.pidFile, "utf8").trim());
-      if (!(pid > 0)) throw new Error(`no pid in ${env.pidFile}`);
+      const pid = Number(readFileSync(pidFile, "utf8").trim());
+      if (!(pid > 0)) throw new Error(`no pid in ${pidFile}`);
       const noticed = stderr.waitForLine(
         jsonLineWith({ upstream: "down", msg: "upstream unavailable; reconnecting with backoff" }),
         STARTUP_MS,

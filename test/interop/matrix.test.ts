@@ -22,7 +22,7 @@ import { CLIENTS, CLIENT_TITLES, openCallers, type CallerSet } from "./clients.j
 import { judge } from "./expect.js";
 import type { RunningGateway } from "./gateway.js";
 import { Limiter } from "./limiter.js";
-import { toolgateRows, type EndpointVariant, type Row } from "./rows.js";
+import { toolgateRows, upstreamFailureRows, type EndpointVariant, type Row } from "./rows.js";
 import { Matrix } from "./table.js";
 import {
   gatewayPrimers,
@@ -42,7 +42,11 @@ const INSPECTOR_REQUIRED =
   process.env["CI"] === "true" && process.env["TOOLGATE_REQUIRE_INTEGRATION"] === "1";
 
 const STDIO = "toolgate stdio";
-const GATEWAY_GROUPS = ["gateway > toolgate HTTP", "gateway > third-party stdio"] as const;
+const GATEWAY_GROUPS = [
+  "gateway > toolgate HTTP",
+  "gateway > third-party stdio",
+  "gateway > failing HTTP upstreams",
+] as const;
 /** The last lines of a log, for a failed run. */
 const tail = (text: string) => text.trimEnd().split("\n").slice(-60).join("\n");
 
@@ -166,7 +170,7 @@ describe("interop matrix", () => {
       if (matrix.failedIn(STDIO) && stdioLog.trim() !== "") {
         console.log(`warnings of the stdio servers:\n${tail(stdioLog)}`);
       }
-      await shared?.toolgate.close();
+      await shared?.close();
     } finally {
       if (dir) rmSync(dir, { recursive: true, force: true });
     }
@@ -178,7 +182,7 @@ describe("interop matrix", () => {
     () => toolgateHttp(shared),
   );
   group(
-    "toolgate stdio",
+    STDIO,
     () => toolgateRows({ prefix: "", transport: "stdio" }),
     () => toolgateStdio(shared),
   );
@@ -206,5 +210,7 @@ describe("interop matrix", () => {
       () => [...everythingRows(), ...filesystemRows(), gatewayRefusedRow],
       () => viaGateway(shared, gateway!, gatewayPrimers.thirdParty(shared)),
     );
+    // Last: a gateway that crashes on these would take every later cell with it.
+    group(GATEWAY_GROUPS[2], upstreamFailureRows, () => viaGateway(shared, gateway!, []));
   });
 });

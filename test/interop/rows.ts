@@ -187,3 +187,24 @@ export function toolgateRows({ prefix, transport }: ToolgateRowsOptions): Row[] 
   });
   return rows;
 }
+
+/**
+ * Through the gateway: HTTP upstreams that answer tools/call with 401 (`refusing.`) or 503
+ * (`failing.`) after the gateway connected. Nothing ran there: `unavailable`, retryable.
+ */
+export function upstreamFailureRows(): Row[] {
+  return [false, true].flatMap((structured) =>
+    (
+      [
+        ["refusing", 401],
+        ["failing", 503],
+      ] as const
+    ).map(([prefix, status]): Row => ({
+      label: `HTTP upstream answers ${status} (${structured ? "outputSchema" : "no outputSchema"})`,
+      endpoint: "main",
+      tool: `${prefix}.lookup${structured ? STRUCTURED_SUFFIX : ""}`,
+      args: () => ({ id: IDS.found }),
+      expect: { kind: "error", type: "unavailable", message: /./, structured },
+    })),
+  );
+}

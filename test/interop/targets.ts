@@ -7,11 +7,21 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Client as V2Client } from "@modelcontextprotocol/client";
-import { devIssuer, memoryStore, type DevIssuer, type ToolServer } from "../../src/index.js";
+import {
+  devIssuer,
+  memoryStore,
+  type DevIssuer,
+  type TokenVerifier,
+  type ToolServer,
+} from "../../src/index.js";
 import { minimalEnv } from "../helpers/process.js";
 import { freePort } from "../helpers/server.js";
 import { connectSdk2, type Endpoint } from "./clients.js";
-import { STDIO_AUDIENCE, createInteropServer } from "./fixtures/interop-server.js";
+import {
+  STDIO_AUDIENCE,
+  createInteropServer,
+  refusableVerifier,
+} from "./fixtures/interop-server.js";
 import { ADMIN_SCOPE, STRUCTURED_SUFFIX, USE_SCOPE } from "./fixtures/interop-tools.js";
 import { TSX, startGateway, writeGatewayConfig, type RunningGateway } from "./gateway.js";
 import type { EndpointVariant, Harness } from "./rows.js";
@@ -37,6 +47,16 @@ export interface Shared {
   /** The toolgate server over HTTP: a target itself, and the gateway's HTTP upstream. */
   toolgate: ToolServer;
   toolgateUrl: string;
+  /** Toolgate servers over HTTP that refuse every request once `refuse()` is called. */
+  refusing: RefusingServer;
+  failing: RefusingServer;
+  close(): Promise<void>;
+}
+
+export interface RefusingServer {
+  url: string;
+  refuse(): void;
+  close(): Promise<void>;
 }
 
 export async function openShared(dir: string): Promise<Shared> {
@@ -51,8 +71,24 @@ export async function openShared(dir: string): Promise<Shared> {
   writeFileSync(helloFile, HELLO_TEXT);
   // A port nothing listens on: the `warehouse` backend is down for the whole run.
   const warehouseUrl = `http://127.0.0.1:${await freePort()}/`;
-  const toolgate = createInteropServer({ issuer, gateDir, warehouseUrl, store: memoryStore() });
-  const { url } = await toolgate.listen({ host: "127.0.0.1", port: 0 });
+  const serve = async (verifier?: TokenVerifier) => {
+    const server = createInteropServer({
+      issuer,
+      gateDir,
+      warehouseUrl,
+      store: memoryStore(),
+      ...(verifier ? { verifier } : {}),
+    });
+    return { server, url: (await server.listen({ host: "127.0.0.1", port: 0 })).url };
+  };
+  const refusingServer = async (code: "invalid_token" | "unavailable"): Promise<RefusingServer> => {
+    const switchable = refusableVerifier(issuer.verifier());
+    const { server, url } = await serve(switchable.verifier);
+    return { url, refuse: () => switchable.refuse(code), close: () => server.close() };
+  };
+  const { server: toolgate, url } = await serve();
+  const refusing = await refusingServer("invalid_token");
+  const failing = await refusingServer("unavailable");
   return {
     dir,
     keyFile,
@@ -65,6 +101,11 @@ export async function openShared(dir: string): Promise<Shared> {
     helloFile,
     toolgate,
     toolgateUrl: url,
+    refusing,
+    failing,
+    close: async () => {
+      await Promise.all([toolgate.close(), refusing.close(), failing.close()]);
+    },
   };
 }
 
@@ -154,12 +195,25 @@ export async function startSharedGateway(s: Shared): Promise<RunningGateway> {
     dir,
     keyFile: s.keyFile,
     toolgateUrl: s.toolgateUrl,
+    refusingUrl: s.refusing.url,
+    failingUrl: s.failing.url,
     filesDir: s.filesDir,
     pidFile,
   });
-  // The gateway's own credential at the toolgate upstream, never a caller's token.
-  const upstreamToken = await mint(s.issuer, s.toolgateUrl, [USE_SCOPE, ADMIN_SCOPE]);
-  return startGateway(config, { upstreamToken, pidFile });
+  const all = [USE_SCOPE, ADMIN_SCOPE];
+  const gateway = await startGateway(
+    config,
+    {
+      toolgate: await mint(s.issuer, s.toolgateUrl, all),
+      refusing: await mint(s.issuer, s.refusing.url, all),
+      failing: await mint(s.issuer, s.failing.url, all),
+    },
+    pidFile,
+  );
+  // Connected and listed: from now on these answer the gateway 401 and 503.
+  s.refusing.refuse();
+  s.failing.refuse();
+  return gateway;
 }
 
 export function viaGateway(s: Shared, gateway: RunningGateway, rateLimited: readonly Primer[]) {
