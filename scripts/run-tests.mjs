@@ -87,6 +87,13 @@ const suites = [
       "run `npm ci --prefix .ci/tools` to install Node 22 and the inspector there, " +
       "or set TOOLGATE_TEST_NODE22=/path/to/node22 and TOOLGATE_INSPECTOR_CLI=/path/to/inspector.js",
   },
+  {
+    // The interop matrix runs without them too, but its Inspector column is then not run.
+    name: "interop matrix, Inspector column",
+    files: /^test\/interop\//,
+    vars: ["TOOLGATE_TEST_NODE22", "TOOLGATE_INSPECTOR_CLI"],
+    hint: "run `npm ci --prefix .ci/tools` (Node 22 and the MCP Inspector) to run it",
+  },
 ];
 
 /** Prints which suites run; returns the names of required suites that cannot. */
@@ -158,6 +165,10 @@ if (!env.TOOLGATE_DATA_DIR) {
   dataDir = mkdtempSync(path.join(tmpdir(), "toolgate-test-data-"));
   env.TOOLGATE_DATA_DIR = dataDir;
 }
+// The interop matrix (test/interop) writes its table here; it is printed after the run.
+const matrixDir = mkdtempSync(path.join(tmpdir(), "toolgate-interop-matrix-"));
+const matrixFile = path.join(matrixDir, "matrix.txt");
+env.TOOLGATE_INTEROP_MATRIX_FILE = matrixFile;
 console.log(`running ${files.length} test file(s)\n`);
 
 const child = spawn(
@@ -177,6 +188,8 @@ const child = spawn(
 );
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
 child.on("exit", (code, signal) => {
+  if (existsSync(matrixFile)) console.log(`\n${readFileSync(matrixFile, "utf8")}`);
+  rmSync(matrixDir, { recursive: true, force: true });
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   process.exit(code ?? (signal ? 1 : 0));
 });
