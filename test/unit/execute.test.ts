@@ -107,6 +107,21 @@ describe("execute: deadlines", () => {
     }
   });
 
+  it("answers timeout even when the handler returns a value as soon as its signal aborts", async () => {
+    // A handler that settles in the abort listener itself (as some libraries do) must not
+    // win the race against the deadline: the deadline passed, so the caller gets timeout.
+    const server = serverWith(
+      (_args, ctx) =>
+        new Promise((resolve) =>
+          ctx.signal.addEventListener("abort", () => resolve({ late: true })),
+        ),
+      { timeoutMs: 50 },
+    );
+    const result = await server.callTool("work", {});
+    assert.equal(errorOf(result).type, "timeout", JSON.stringify(result));
+    await server.close();
+  });
+
   it("lets a tool's timeoutMs override the server's defaultTimeoutMs", async () => {
     const slow = async () => {
       await sleep(120);

@@ -168,9 +168,11 @@ async function settleWithin(
   // a second listener on the signal: this runs on every call.
   let rejectAborted: (reason: unknown) => void = () => undefined;
   const aborted = new Promise<never>((_, reject) => (rejectAborted = reject));
+  // Reject first: a handler that settles inside its abort listener would otherwise win
+  // the race below, and the caller would get a success after the deadline passed.
   const abort = (reason: Error) => {
-    controller.abort(reason);
     rejectAborted(reason);
+    controller.abort(reason);
   };
   const offClientAbort = cancellation.onAbort(() =>
     abort(new CancelledByClient("The client cancelled the call.")),
