@@ -15,8 +15,21 @@ export type Expectation =
   | { kind: "success"; text: RegExp; structured: boolean }
   /** The stored result of an earlier call with the same key, flagged as a replay. */
   | { kind: "replay"; text: RegExp; structured: boolean }
-  /** The contract's typed error. `structured`: the tool declares an outputSchema. */
-  | { kind: "error"; type: ErrorType; message: RegExp; structured: boolean; secret?: string }
+  /**
+   * The contract's typed error. `structured`: the tool declares an outputSchema.
+   * `unlisted`: the tool is not in this caller's tools/list (toolgate lists only the tools a
+   * principal may call; an unknown name is in no list). A client that calls only listed
+   * tools (the Inspector CLI) refuses before sending, with `tool_not_found`: what the model
+   * sees is that no such tool is offered, which is right for these calls.
+   */
+  | {
+      kind: "error";
+      type: ErrorType;
+      message: RegExp;
+      structured: boolean;
+      secret?: string;
+      unlisted?: boolean;
+    }
   /** Another server's own `isError` result (no typed error), passed through. */
   | { kind: "tool_error"; message: RegExp; structured: boolean }
   /** HTTP 401: the client, not the model, must fix the token. */
@@ -174,6 +187,14 @@ export function judge(exp: Expectation, client: ClientName, seen: Seen): Verdict
       return fail(`threw: ${clip(seen.message, 40)}`, `${client} threw: ${seen.message}`);
     case "cli":
       if (exp.kind === "refused" && seen.exitCode === 3 && seen.code === "auth_required") return OK;
+      if (
+        exp.kind === "error" &&
+        exp.unlisted === true &&
+        seen.code === "tool_not_found" &&
+        /not found/i.test(seen.message)
+      ) {
+        return OK;
+      }
       return fail(
         `CLI ${seen.code ?? `exit ${String(seen.exitCode)}`}: ${clip(seen.message, 32)}`,
         `inspector exited ${String(seen.exitCode)}: ${seen.code ?? ""} ${seen.message}`,

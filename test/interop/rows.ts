@@ -90,8 +90,8 @@ export function toolgateRows({ prefix, transport }: ToolgateRowsOptions): Row[] 
   for (const structured of [false, true]) {
     const tool = (base: string) => `${prefix}${base}${structured ? STRUCTURED_SUFFIX : ""}`;
     const label = (call: string) => `${call} (${structured ? "outputSchema" : "no outputSchema"})`;
-    const error = (type: ErrorType, message: RegExp) =>
-      ({ kind: "error", type, message, structured }) as const;
+    const error = (type: ErrorType, message: RegExp, unlisted = false) =>
+      ({ kind: "error", type, message, structured, ...(unlisted ? { unlisted } : {}) }) as const;
     const row = (
       call: string,
       r: Omit<Row, "label" | "endpoint"> & { endpoint?: EndpointVariant },
@@ -113,13 +113,14 @@ export function toolgateRows({ prefix, transport }: ToolgateRowsOptions): Row[] 
         endpoint: "noToken",
         tool: tool("lookup"),
         args: () => ({ id: IDS.found }),
-        expect: error("unauthenticated", /access token/),
+        // An unauthenticated stdio connection lists no tools.
+        expect: error("unauthenticated", /access token/, true),
       });
     }
     row("forbidden: scope", {
       tool: tool("admin"),
       args: () => ({}),
-      expect: error("forbidden", escape(ADMIN_SCOPE)),
+      expect: error("forbidden", escape(ADMIN_SCOPE), true),
     });
     row("forbidden: handler", {
       tool: tool("lookup"),
@@ -183,7 +184,13 @@ export function toolgateRows({ prefix, transport }: ToolgateRowsOptions): Row[] 
     expect:
       transport === "http"
         ? { kind: "refused" }
-        : { kind: "error", type: "unauthenticated", message: /access token/, structured: false },
+        : {
+            kind: "error",
+            type: "unauthenticated",
+            message: /access token/,
+            structured: false,
+            unlisted: true,
+          },
   });
   return rows;
 }

@@ -23,7 +23,9 @@ const error = (
   type: Extract<Expectation, { kind: "error" }>["type"],
   message: RegExp,
   structured: boolean,
-): Expectation => ({ kind: "error", type, message, structured });
+  /** Not in the caller's tools/list (see Expectation). */
+  unlisted = false,
+): Expectation => ({ kind: "error", type, message, structured, ...(unlisted ? { unlisted } : {}) });
 const key = (cell: Cell) => `interop-${cell.id}`;
 
 export function everythingRows(): Row[] {
@@ -57,12 +59,12 @@ export function everythingRows(): Row[] {
     row("get-sum: forbidden by policy (no outputSchema)", {
       tool: "everything.get-sum",
       args: () => ({ a: 1, b: 2 }),
-      expect: error("forbidden", new RegExp(ADMIN_SCOPE), false),
+      expect: error("forbidden", new RegExp(ADMIN_SCOPE), false, true),
     }),
     row("unknown tool: not_found", {
       tool: "everything.no-such-tool",
       args: () => ({}),
-      expect: error("not_found", /tools\/list/, false),
+      expect: error("not_found", /tools\/list/, false, true),
     }),
     row("get-tiny-image: rate_limited by policy (no outputSchema)", {
       tool: "everything.get-tiny-image",
@@ -131,7 +133,7 @@ export function filesystemRows(): Row[] {
     row("list_allowed_directories: forbidden by policy (outputSchema)", {
       tool: "fs.list_allowed_directories",
       args: () => ({}),
-      expect: error("forbidden", new RegExp(ADMIN_SCOPE), true),
+      expect: error("forbidden", new RegExp(ADMIN_SCOPE), true, true),
     }),
     row("get_file_info: rate_limited by policy (outputSchema)", {
       tool: "fs.get_file_info",
