@@ -57,10 +57,7 @@ interface SeenError {
 
 function errorOf(result: CallResult): SeenError {
   assert.equal(result.isError, true, `expected a failed call, got ${JSON.stringify(result)}`);
-  return expectToolError(
-    result,
-    readWireError(result as CallToolResult)?.type ?? "(untyped)",
-  );
+  return expectToolError(result, readWireError(result as CallToolResult)?.type ?? "(untyped)");
 }
 
 function refundOf(result: CallResult): { refund_id: string; amount_cents: number } {

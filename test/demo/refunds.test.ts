@@ -111,10 +111,7 @@ function errorOf(result: {
   structuredContent?: unknown;
 }): SeenError {
   assert.equal(result.isError, true, `expected a failed call, got ${JSON.stringify(result)}`);
-  return expectToolError(
-    result,
-    readWireError(result as CallToolResult)?.type ?? "(untyped)",
-  );
+  return expectToolError(result, readWireError(result as CallToolResult)?.type ?? "(untyped)");
 }
 
 describe("refunds demo over MCP HTTP", () => {
