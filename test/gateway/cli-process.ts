@@ -2,10 +2,15 @@
 // entry point (src/cli/main.ts through tsx), with its stdout and stderr collected line by
 // line, so a test waits for the listening line, a log record or the exit, never a sleep.
 import { spawn, type ChildProcess } from "node:child_process";
+import { createRequire } from "node:module";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { LineCollector, REPO_ROOT, waitForExit, type ExitStatus } from "../helpers/process.js";
 
+const require = createRequire(import.meta.url);
+/** tsx as an absolute URL: in a temp dir as cwd, `--import tsx` would resolve nothing. */
+const TSX = pathToFileURL(require.resolve("tsx")).href;
 const MAIN = path.join(REPO_ROOT, "src", "cli", "main.ts");
 
 export interface GatewayProcess {
@@ -25,7 +30,7 @@ export function startCli(
   args: readonly string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): GatewayProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
+  const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: options.env ?? process.env,
     stdio: ["ignore", "pipe", "pipe"],
