@@ -99,6 +99,7 @@ audit:
   sinks: [stdout, "file:logs/audit.jsonl", "sqlite:data/audit.sqlite"]
   failClosed: true
   redactKeys: [password]
+  redactEmails: true
 metrics: { path: /prom }
 rateLimit: { perPrincipal: 60/min, perTool: 600/min }
 defaultTimeout: 45s
@@ -200,6 +201,7 @@ upstreams:
     );
     assert.equal(options.audit.failClosed, true);
     assert.deepEqual(options.audit.redactKeys, ["password"]);
+    assert.equal(options.audit.redactEmails, true);
     assert.deepEqual(options.metrics, { path: "/prom" });
     assert.deepEqual(options.rateLimit, { perPrincipal: "60/min", perTool: "600/min" });
     assert.equal(options.defaultTimeoutMs, 45_000);

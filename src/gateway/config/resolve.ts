@@ -182,7 +182,12 @@ async function resolveAudit(spec: AuditSpec | false, c: Checker): Promise<AuditO
       if (made !== undefined) sinks.push(made);
     }
   }
-  return compact({ sinks, failClosed: spec.failClosed, redactKeys: spec.redactKeys });
+  return compact({
+    sinks,
+    failClosed: spec.failClosed,
+    redactKeys: spec.redactKeys,
+    redactEmails: spec.redactEmails,
+  });
 }
 
 async function resolveCredential(

@@ -31,7 +31,7 @@
 //   resource: https://gw.example.com/mcp         # optional (AuthConfig.resource)
 //   stepUp: false                                # optional (AuthConfig.stepUp)
 // store: sqlite:.toolgate/idempotency.sqlite     # or memory | postgres://... | postgresql://... | redis://... | rediss://...; default: SQLite in .toolgate/ beside this file (or $TOOLGATE_DATA_DIR)
-// audit: [stdout, "file:audit.jsonl", "sqlite:.toolgate/audit.sqlite", "postgres://..."]   # a string, a list, false, or { sinks: [...], failClosed: true, redactKeys: [...] }; default: SQLite in .toolgate/ beside this file (or $TOOLGATE_DATA_DIR)
+// audit: [stdout, "file:audit.jsonl", "sqlite:.toolgate/audit.sqlite", "postgres://..."]   # a string, a list, false, or { sinks: [...], failClosed: true, redactKeys: [...], redactEmails: true }; default: SQLite in .toolgate/ beside this file (or $TOOLGATE_DATA_DIR)
 // metrics: false                                 # or { path: /metrics }
 // rateLimit: { perPrincipal: 60/min, perTool: 600/min }
 // defaultTimeout: 30s                            # durations: 500ms, 10s, 2m, or an integer number of ms
@@ -140,7 +140,7 @@ const AUTH_KINDS = ["jwt", "introspection", "dev", "none"] as const;
 const AUTH_KEYS = [...AUTH_KINDS, "resource", "stepUp"];
 const JWT_KEYS = ["issuer", "audience", "jwksUrl", "jwksFile", "algorithms", "typ"];
 const INTROSPECTION_KEYS = ["url", "clientId", "clientSecretEnv", "audience", "issuer"];
-const AUDIT_KEYS = ["sinks", "failClosed", "redactKeys"];
+const AUDIT_KEYS = ["sinks", "failClosed", "redactKeys", "redactEmails"];
 const PINNING_KEYS = ["lockFile", "refreshInterval"];
 
 const PORT_RANGE = { min: 0, max: 65535 };
@@ -418,7 +418,7 @@ function checkAudit(c: Checker, value: unknown, ctx: CheckContext): AuditSpec | 
   }
   const m = c.mapping(value, at, AUDIT_KEYS, {
     expected:
-      "must be a sink (stdout, file:<path>, ...), a list of sinks, false, or { sinks, failClosed, redactKeys }",
+      "must be a sink (stdout, file:<path>, ...), a list of sinks, false, or { sinks, failClosed, redactKeys, redactEmails }",
   });
   if (m === undefined) return undefined;
   const sinks = m.sinks === undefined ? undefined : checkSinks(c, m.sinks, [...at, "sinks"], ctx);
@@ -426,7 +426,8 @@ function checkAudit(c: Checker, value: unknown, ctx: CheckContext): AuditSpec | 
   const redactKeys = c.stringList(m.redactKeys, [...at, "redactKeys"], {
     expected: "must be a list of argument names",
   });
-  return compact({ sinks, failClosed, redactKeys });
+  const redactEmails = c.boolean(m.redactEmails, [...at, "redactEmails"]);
+  return compact({ sinks, failClosed, redactKeys, redactEmails });
 }
 
 function checkSinks(c: Checker, value: unknown, at: Path, ctx: CheckContext) {

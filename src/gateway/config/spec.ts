@@ -60,6 +60,7 @@ export interface AuditSpec {
   readonly sinks?: readonly { readonly spec: string; readonly path: Path }[];
   readonly failClosed?: boolean;
   readonly redactKeys?: readonly string[];
+  readonly redactEmails?: boolean;
 }
 
 export type CredentialSpec = { readonly path: Path } & (
