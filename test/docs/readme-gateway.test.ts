@@ -16,22 +16,21 @@ import { readWireError } from "../../src/errors/to-result.js";
 import { dig } from "../helpers/json.js";
 import { REPO_ROOT, jsonLineWith } from "../helpers/process.js";
 import { startCli } from "../gateway/cli-process.js";
+import { exampleBlock } from "./blocks.js";
 
 const STEP_MS = 120_000;
 
-const readme = readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
-const section = readme.slice(readme.indexOf("## Gateway"));
-
 function gatewayExample(): string {
-  const match = /```yaml\n([\s\S]*?)```/.exec(section);
-  assert.ok(match?.[1], "README has a ```yaml example under '## Gateway'");
-  return match[1];
+  const block = exampleBlock("gateway-config");
+  assert.equal(block.lang, "yaml", "README's <!-- example: gateway-config --> is a yaml block");
+  return block.code;
 }
 
-/** The first match of `pattern` in the README's commands under '## Gateway'. */
+/** The first match of `pattern` in the README's gateway commands. */
 function fromCommands(pattern: RegExp, what: string): RegExpExecArray {
-  const commands = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
-  const match = pattern.exec(commands);
+  const commands = exampleBlock("gateway-commands");
+  assert.equal(commands.lang, "sh", "README's <!-- example: gateway-commands --> is a sh block");
+  const match = pattern.exec(commands.code);
   assert.ok(match, `README's gateway commands show ${what}`);
   return match;
 }

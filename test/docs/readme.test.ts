@@ -1,7 +1,7 @@
 // The README's library example must stay true: extract it, run it, call it with the SDK client.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { once } from "node:events";
@@ -9,15 +9,14 @@ import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { after, test } from "node:test";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { exampleBlock } from "./blocks.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const readme = readFileSync(path.join(root, "README.md"), "utf8");
 
 function libraryExample(): string {
-  const section = readme.slice(readme.indexOf("## A tool in"));
-  const match = /```ts\n([\s\S]*?)```/.exec(section);
-  assert.ok(match?.[1], "README has a ```ts example under '## A tool in'");
-  return match[1];
+  const block = exampleBlock("tool-in-a-few-lines");
+  assert.equal(block.lang, "ts", "README's <!-- example: tool-in-a-few-lines --> is a ts block");
+  return block.code;
 }
 
 const dir = mkdtempSync(path.join(tmpdir(), "toolgate-readme-"));
