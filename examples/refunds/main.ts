@@ -152,7 +152,7 @@ async function main(): Promise<void> {
   // that started the demo is gone, stop the same way as on Ctrl+C.
   const parentWatch = watchParent((pid) => {
     if (stopping) return;
-    logger.info({ pid }, "the process that started the demo has exited: stopping");
+    logger.info({ parentPid: pid }, "the process that started the demo has exited: stopping");
     void stop(0);
   });
   async function stop(code: number): Promise<void> {
