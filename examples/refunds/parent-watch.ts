@@ -47,8 +47,7 @@ export function watchParent(
   if (watched.length > 0) {
     timer = setInterval(() => {
       // Our own parent changing means it died and we were re-parented (to init or a subreaper).
-      const gone =
-        process.ppid !== parent ? parent : watched.find((w) => !alive(w))?.pid;
+      const gone = process.ppid !== parent ? parent : watched.find((w) => !alive(w))?.pid;
       if (gone === undefined) return;
       clearInterval(timer);
       onGone(gone);

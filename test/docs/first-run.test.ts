@@ -40,7 +40,10 @@ async function startDemo() {
   // npm is the process a reader's terminal (or a test runner) stops: find it in the tree.
   const npm = tree.find((p) => p.comm.startsWith("npm"));
   assert.ok(npm, `npm is in the process tree: ${JSON.stringify(tree)}`);
-  assert.ok(tree.some((p) => p.comm === "node"), "the demo runs as a node process");
+  assert.ok(
+    tree.some((p) => p.comm === "node"),
+    "the demo runs as a node process",
+  );
   return { child, url, tree, npm, stderr };
 }
 
@@ -64,6 +67,8 @@ describe("README first run: npm start", () => {
       const health = await fetch(new URL("/healthz", demo.url));
       assert.equal(health.status, 200);
       await health.body?.cancel();
+      // The demo has auth on, so its scopes are enforced and it has nothing to warn about.
+      assert.doesNotMatch(demo.stderr.text, /scopes are not enforced/);
 
       process.kill(demo.npm.pid, signal);
       const left = await waitAllGone(demo.tree, 5_000);

@@ -50,7 +50,7 @@ export function offlineLock(
   // Node's resolution, as the lockfile lays packages out: the nearest node_modules/<name>
   // from the dependent's folder up to the top.
   const locate = (from: string, name: string): string | undefined => {
-    for (let dir = from; ; ) {
+    for (let dir = from; ;) {
       const candidate = `${dir ? `${dir}/` : ""}node_modules/${name}`;
       if (source[candidate]) return candidate;
       if (!dir) return undefined;
