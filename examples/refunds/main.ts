@@ -18,11 +18,12 @@ import {
 import { PAYMENTS_SECRET_ENV, refundsBackends } from "./backends.js";
 import { DEFAULT_DB_PATH, openRefundsDb } from "./db.js";
 import { startPaymentsService } from "./payments-service.js";
+import { watchParent } from "./parent-watch.js";
 import { createRefundTools } from "./tools.js";
 
 const DEFAULT_AUDIT_PATH = path.join(".toolgate", DEFAULT_AUDIT_FILE);
 
-const USAGE = `Usage: npm start -- [options]   (or: tsx examples/refunds/main.ts [options])
+const USAGE = `Usage: npm start -- [options]   (or: node --import tsx examples/refunds/main.ts [options])
 
 Options:
   --port <n>     HTTP port, 0 for any free port (default: $PORT or 3000)
@@ -147,26 +148,37 @@ async function main(): Promise<void> {
   });
 
   let stopping = false;
+  // `npm start` does not pass its own end on to us (see parent-watch.ts): when the process
+  // that started the demo is gone, stop the same way as on Ctrl+C.
+  const parentWatch = watchParent((pid) => {
+    if (stopping) return;
+    logger.info({ parentPid: pid }, "the process that started the demo has exited: stopping");
+    void stop(0);
+  });
   async function stop(code: number): Promise<void> {
-    if (stopping) process.exit(1); // A second Ctrl+C: stop waiting.
     stopping = true;
+    parentWatch.stop();
+    // Everything gets closed, so the process ends by itself; this only guards against a
+    // close that hangs or a leaked handle keeping the port.
+    setTimeout(() => process.exit(code), 5_000).unref();
     await server.close();
     await payments.close();
     db.close();
     logger.flush();
     process.exitCode = code;
-    // Everything is closed, so the process ends by itself; this only guards against a leak.
-    setTimeout(() => process.exit(code), 2_000).unref();
   }
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, () => void stop(0));
+    process.on(signal, () => {
+      if (stopping) process.exit(1); // A second Ctrl+C: stop waiting.
+      void stop(0);
+    });
   }
 
   if (cli.stdio) {
     // stdout carries the protocol: nothing else may be written there.
     process.stderr.write(`refunds demo: serving MCP on stdio (database: ${db.path})\n`);
-    await server.handleStdio();
-    await stop(0);
+    await server.handleStdio(); // resolves when stdin ends: the client has gone
+    if (!stopping) await stop(0);
     return;
   }
   const { url } = await server.listen({ port: cli.port, host: cli.host });

@@ -26,6 +26,7 @@ import { createHttpAuthenticator } from "./http-auth.js";
 import { createFastCall } from "./fast-call.js";
 import { createCallContext, createMcpServerFactory } from "./mcp-factory.js";
 import { createToolRegistry, type ToolRegistry } from "./tool-registry.js";
+import { warnUnenforcedScopes } from "./scope-warning.js";
 import { createAuditor, type Auditor } from "../audit/auditor.js";
 import { checkAuditOptions, defaultAuditSinks, type AuditOptions } from "../audit/options.js";
 import { createRedactor } from "../audit/redact.js";
@@ -178,6 +179,8 @@ export function buildToolServer(
   const subscriptions = resourceRegistry ? createSubscriptionHub(log) : undefined;
   const auth: ResolvedAuth | undefined =
     options.auth === undefined ? undefined : resolveAuth(options.auth);
+  // The gateway states its own auth choices (auth is required there, `none` is explicit).
+  if (!internals && auth === undefined) warnUnenforcedScopes(registry.tools, log);
   const backends = createBackendRegistry(options.backends, registry.tools);
   const serverRateLimit = resolveRateLimits(options.rateLimit, "createToolServer: rateLimit");
   const rateLimited =

@@ -1,0 +1,161 @@
+// The package as npm publishes it: `npm pack` (which runs `prepare`, the build), installed
+// into an empty app from the npm cache only, then the README's `tool-in-a-few-lines`
+// block as that app's index.ts: run, called with the SDK v2 client, and type-checked
+// against the installed package's .d.ts. No network: npm runs with --offline (and npx
+// with a dead registry).
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { exampleBlock } from "../docs/blocks.js";
+import { readmeEnv, runSh } from "../docs/readme-shell.js";
+import {
+  LineCollector,
+  REPO_ROOT,
+  jsonLineWith,
+  minimalEnv,
+  tryParse,
+  waitForExit,
+} from "../helpers/process.js";
+import { offlineLock } from "./offline-lock.js";
+
+const dir = mkdtempSync(path.join(tmpdir(), "toolgate-pack-"));
+const app = path.join(dir, "app");
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+// npm only reads its cache (--offline). The registry setting stays as configured: the
+// cache is keyed by the registry's URLs, so a dead registry would make every entry a miss.
+const npmEnv = minimalEnv({ npm_config_update_notifier: "false" });
+const TSX = import.meta.resolve("tsx");
+const TSC = path.join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
+
+async function sh(script: string, cwd: string, env = npmEnv): Promise<string> {
+  const run = await runSh(script, { cwd, env, timeoutMs: 180_000 });
+  assert.equal(run.code, 0, `'${script}' failed:\n${run.stderr}\n${run.stdout}`);
+  return run.stdout;
+}
+
+interface PackResult {
+  filename: string;
+  integrity: string;
+  files: { path: string }[];
+}
+let packed: PackResult;
+
+before(async () => {
+  // --json keeps stdout to the result; `prepare`'s build output goes to stderr.
+  const out = await sh(`npm pack --json --pack-destination ${JSON.stringify(dir)}`, REPO_ROOT);
+  packed = (JSON.parse(out) as PackResult[])[0]!;
+
+  mkdirSync(app);
+  await sh("npm init -y", app);
+  // The example is an ES module (import, top-level await); `npm init -y` writes
+  // "type": "commonjs", which a new TypeScript app changes as its first step.
+  await sh("npm pkg set type=module", app);
+  // `npm install --offline <tarball> zod` cannot resolve from the cache (see
+  // offline-lock.ts): the same dependencies go in with a lockfile from this repository's.
+  // @types/node because the types of toolgate, the MCP SDK and pino use Node's.
+  const { dependencies, lock } = offlineLock(
+    "app",
+    { spec: `../${packed.filename}`, integrity: packed.integrity },
+    ["zod", "@types/node"],
+  );
+  const manifestFile = path.join(app, "package.json");
+  const manifest = JSON.parse(readFileSync(manifestFile, "utf8")) as Record<string, unknown>;
+  writeFileSync(manifestFile, JSON.stringify({ ...manifest, dependencies }, null, 2));
+  writeFileSync(path.join(app, "package-lock.json"), JSON.stringify(lock, null, 2));
+  await sh("npm install --offline --no-audit --no-fund", app);
+
+  const { code } = exampleBlock("tool-in-a-few-lines");
+  // The one change, as the README's tests document it: a free port instead of 3000.
+  assert.equal(code.split("port: 3000").length, 2, "the example listens on port 3000 once");
+  writeFileSync(path.join(app, "index.ts"), code.replace("port: 3000", "port: 0"));
+});
+
+describe("the packed package", () => {
+  it("holds the build, the types, the CLI, LICENSE and README, and no sources or tests", () => {
+    const files = packed.files.map((f) => f.path);
+    for (const required of [
+      "package.json",
+      "LICENSE",
+      "README.md",
+      "dist/src/index.js",
+      "dist/src/index.d.ts",
+      "dist/src/cli/main.js",
+      "dist/src/client/index.d.ts",
+    ]) {
+      assert.ok(files.includes(required), `${required} is in the tarball`);
+    }
+    assert.deepEqual(
+      files.filter((f) => /^(src|test|examples|bench|scripts)\//.test(f)),
+      [],
+    );
+  });
+
+  it("runs the README example from the installed package and answers get_order", async () => {
+    const child = spawn(process.execPath, ["--import", TSX, "index.ts"], {
+      cwd: app,
+      env: minimalEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    try {
+      const stderr = new LineCollector(child.stderr);
+      const line = await stderr.waitForLine(
+        jsonLineWith({ msg: "MCP server listening" }),
+        30_000,
+        "the example's listening log line",
+      );
+      const url = String(tryParse(line)!["url"]);
+      const client = new Client({ name: "pack-test", version: "1.0.0" });
+      await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+      try {
+        const ok = await client.callTool({
+          name: "get_order",
+          arguments: { order_id: "INV-2024-00042" },
+        });
+        assert.deepEqual(ok.structuredContent, { id: "INV-2024-00042", status: "paid" });
+        const missing = await client.callTool({
+          name: "get_order",
+          arguments: { order_id: "INV-2024-00043" },
+        });
+        assert.equal(missing.isError, true);
+        const { error } = missing.structuredContent as { error: { type: string } };
+        assert.equal(error.type, "not_found");
+      } finally {
+        await client.close();
+      }
+    } finally {
+      child.kill("SIGTERM");
+      await waitForExit(child);
+    }
+  });
+
+  it("type-checks the example against the installed .d.ts (strict, module nodenext)", async (t) => {
+    const run = await runSh(
+      `node ${JSON.stringify(TSC)} --strict --module nodenext --moduleResolution nodenext ` +
+        "--target es2022 --noEmit index.ts",
+      { cwd: app, env: npmEnv, timeoutMs: 180_000 },
+    );
+    const errors = run.stdout.split("\n").filter((l) => /error TS\d+/.test(l));
+    // Known: the SQLite store's public options name better-sqlite3's Database type, so a
+    // consumer without better-sqlite3's types (an optional peer) gets this one error in
+    // toolgate's .d.ts unless it sets skipLibCheck (as `tsc --init` does).
+    const known = (l: string) =>
+      l.startsWith("node_modules/toolgate/dist/src/stores/sqlite-store.d.ts") &&
+      l.includes("'better-sqlite3'");
+    if (errors.some(known)) t.diagnostic(`known issue: ${errors.find(known)}`);
+    assert.deepEqual(
+      errors.filter((l) => !known(l)),
+      [],
+      run.stdout,
+    );
+  });
+
+  it("npx toolgate --help runs the installed bin", async () => {
+    const out = await sh("npx toolgate --help", app, readmeEnv());
+    assert.match(out, /^Usage: toolgate <command>/);
+  });
+});
