@@ -2,7 +2,7 @@
 // contracts (no server is started, nothing listens). The lock next to it,
 // toolgate.lock.json, is what reviewers approved; `npm test` checks the tools against it.
 //
-//   npm run -s toolgate -- contract check --module examples/refunds/contract.ts \
+//   npx toolgate contract check --module examples/refunds/contract.ts \
 //     --lock examples/refunds/toolgate.lock.json
 //
 // An in-memory database: the contracts do not depend on the data.

@@ -32,7 +32,7 @@ Options:
   --db <path>    SQLite file, or :memory: (default: ${DEFAULT_DB_PATH})
   --keys <path>  dev token issuer's key file (default: ${DEFAULT_DEV_KEY_FILE})
   --audit <sink> where the audit log goes, repeatable: ${AUDIT_SINK_SPECS}
-                 (default: sqlite:${DEFAULT_AUDIT_PATH}; read it with: npm run -s toolgate -- audit)
+                 (default: sqlite:${DEFAULT_AUDIT_PATH}; read it with: npx toolgate audit)
   -h, --help     show this help`;
 
 const INSTRUCTIONS =
@@ -199,7 +199,7 @@ toolgate refunds demo is running.
   Payments provider: ${paymentsUrl}  (fake, in-process; OAuth client secret never printed)
 
 Every call needs a short-lived bearer token. Mint one from the local dev issuer:
-  TOKEN=$(npm run -s toolgate -- token --sub alice --scope "orders:read refunds:write" --ttl 15m${keyFlag})
+  TOKEN=$(npx toolgate token --sub alice --scope "orders:read refunds:write" --ttl 15m${keyFlag})
 
 Call a tool with the MCP Inspector CLI (it needs Node 22.19 or newer):
   npx @modelcontextprotocol/inspector --cli ${url} --transport http \\
@@ -216,7 +216,7 @@ Or with curl (then try order_id "INV-99" or "INV-2024-99999" to see typed errors
 
 A token with only "orders:read" sees two tools; issue_refund answers "forbidden".
 Every call is audited (who, tool, redacted arguments, outcome, latency). See the log:
-  npm run -s toolgate -- audit --since 15m
+  npx toolgate audit --since 15m
 Prometheus metrics: ${new URL("/metrics", url).href}
 Press Ctrl+C to stop.
 `;

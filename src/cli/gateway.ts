@@ -12,7 +12,7 @@ export const usage = `Usage: toolgate gateway --config FILE [--host ADDR] [--por
 
 Runs the toolgate pipeline (auth, scopes, validation, idempotency, deadlines, rate
 limits, audit) in front of existing MCP servers listed in the config file, publishing
-their tools as <prefix>.<tool>. See the README's "Gateway" section for the file format.
+their tools as <prefix>.<tool>. The file format: docs/gateway.md#config-reference.
 
   --config FILE   the gateway's YAML config (default toolgate.yaml)
   --host ADDR     overrides listen.host

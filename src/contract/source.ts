@@ -8,6 +8,7 @@ import type { ToolDefinition } from "../tool/types.js";
 import { contractFromListing, contractOf, type ListedTool } from "./snapshot.js";
 import type { ToolContract } from "./types.js";
 import { isRecord } from "../util/is-record.js";
+import { importWithProjectTsx } from "./typescript-module.js";
 
 /** A source that did not yield contracts: missing module, no tools, unreachable server. */
 export class SourceError extends Error {
@@ -57,7 +58,8 @@ export async function loadContracts(
 /**
  * Imports a module and returns the tools it exports: `tools` (an array of defineTool
  * results), `server` (a createToolServer result), or either as the default export.
- * TypeScript modules load when the CLI runs under tsx (`npm run toolgate`, `tsx`).
+ * TypeScript modules load under tsx: the process's own loader when the CLI runs under tsx,
+ * else the tsx installed in the project (`cwd`).
  */
 export async function toolsFromModule(
   modulePath: string,
@@ -68,14 +70,9 @@ export async function toolsFromModule(
   if (!info?.isFile()) throw new SourceError(`no module at ${modulePath} (${resolved})`);
   let loaded: Record<string, unknown>;
   try {
-    loaded = (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
+    loaded = await importModule(resolved, cwd);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const hint =
-      code === "ERR_UNKNOWN_FILE_EXTENSION" && /\.[cm]?ts$/.test(resolved)
-        ? " (a TypeScript module needs tsx: run the CLI with tsx, or point at the compiled .js)"
-        : "";
-    throw new SourceError(`cannot load ${modulePath}: ${firstLine(err)}${hint}`);
+    throw new SourceError(`cannot load ${modulePath}: ${firstLine(err)}`);
   }
   const candidate = loaded["tools"] ?? loaded["server"] ?? loaded["default"];
   const tools = isRecord(candidate) && "tools" in candidate ? candidate["tools"] : candidate;
@@ -97,6 +94,23 @@ export async function toolsFromModule(
     names.add(tool["name"]);
   }
   return tools as ToolDefinition[];
+}
+
+/** The module's exports; a TypeScript module Node cannot load goes through the project's tsx. */
+async function importModule(file: string, cwd: string): Promise<Record<string, unknown>> {
+  try {
+    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "ERR_UNKNOWN_FILE_EXTENSION" || !/\.[cm]?ts$/.test(file)) throw err;
+    const loaded = await importWithProjectTsx(file, cwd);
+    if (loaded) return loaded;
+    throw new Error(
+      `${firstLine(err)} (a TypeScript module needs tsx in the project: npm install --save-dev tsx, ` +
+        "or point at the compiled .js)",
+      { cause: err },
+    );
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The one registry of error types a tool call can fail with (see the error contract).
- * Adding a type is an API change: the README table and `test/unit/errors.test.ts`
+ * Adding a type is an API change: the table in docs/errors.md (and the README) and `test/unit/errors.test.ts`
  * check that every entry is documented and produced by at least one test.
  */
 export const ERROR_TYPES = {

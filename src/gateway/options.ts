@@ -135,6 +135,6 @@ export interface GatewayOptions {
   readonly defaultTimeoutMs?: number;
   /** Bound on one answer of an upstream, bytes, unless the upstream sets its own. Default 4 MiB. */
   readonly maxResultBytes?: number;
-  /** Contract pinning; `false` turns it off (not recommended: see the README). */
+  /** Contract pinning; `false` turns it off (not recommended: see docs/gateway.md). */
   readonly pinning?: PinningOptions | false;
 }

@@ -43,7 +43,7 @@ export {
 } from "./upstream-errors.js";
 export { isUpstreamTimeout } from "./upstream-failure.js";
 
-/** Default bound on one answer of an upstream, bytes (README: "Gateway limits"). */
+/** Default bound on one answer of an upstream, bytes (docs/gateway.md, "Limits"). */
 export const DEFAULT_MAX_RESULT_BYTES = 4 * 1024 * 1024;
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;

@@ -42,8 +42,19 @@ export type SqliteStoreOptions =
     }
   | {
       /** An open better-sqlite3 connection. Its pragmas are left as they are; close() keeps it open. */
-      readonly database: BetterSqlite3.Database;
+      readonly database: SqliteDatabase;
     };
+
+/**
+ * An open better-sqlite3 `Database`, described by the members the store checks rather than
+ * as `BetterSqlite3.Database`: better-sqlite3 is an optional peer, and naming its type here
+ * made the published declarations fail to compile (TS2307) for every user without it.
+ */
+export interface SqliteDatabase {
+  prepare(source: string): unknown;
+  transaction(fn: (...args: never[]) => unknown): unknown;
+  readonly open: boolean;
+}
 
 export const SQLITE_SCHEMA_VERSION = 1;
 const TABLE = "toolgate_idempotency";
@@ -160,7 +171,10 @@ export function sqliteStore(options: SqliteStoreOptions): ToolgateStore {
   let closed = false;
 
   async function open(): Promise<Prepared> {
-    db = "database" in options ? options.database : await openFile(options.path, options);
+    db =
+      "database" in options
+        ? (options.database as BetterSqlite3.Database)
+        : await openFile(options.path, options);
     const conn = db;
     conn.transaction(() => migrate(conn)).immediate();
     const claim = conn.prepare<[Record<string, string | number>], { takeovers: number }>(CLAIM);

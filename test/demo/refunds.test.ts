@@ -633,7 +633,7 @@ describe("main.ts as a process", () => {
 
       // The token command, as printed, mints a token for this server (the audience the
       // server recorded in the key file).
-      const command = /TOKEN=\$\(npm run -s toolgate -- (token [^)]+)\)/.exec(stdout.text)![1]!;
+      const command = /TOKEN=\$\(npx toolgate (token [^)]+)\)/.exec(stdout.text)![1]!;
       assert.match(command, new RegExp(`--key-file ${keyFile}`));
       const token = await mintLikeCli(command);
 

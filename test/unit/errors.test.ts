@@ -280,31 +280,33 @@ describe("toToolError", () => {
   });
 });
 
-describe("README", () => {
-  const readmePath = fileURLToPath(new URL("../../README.md", import.meta.url));
+// The README's overview table and the error page's table: both are what users read.
+for (const page of ["README.md", "docs/errors.md"]) {
+  describe(page, () => {
+    const pagePath = fileURLToPath(new URL(`../../${page}`, import.meta.url));
 
-  it("documents every error type in a table row with its retryable flag", () => {
-    // Fails (on purpose) until the README exists: every type must be documented.
-    assert.ok(existsSync(readmePath), `README.md is missing at ${readmePath}`);
-    const rows = readFileSync(readmePath, "utf8")
-      .split("\n")
-      .filter((line) => line.trim().startsWith("|"))
-      .map((line) =>
-        line
-          .trim()
-          .replace(/^\||\|$/g, "")
-          .split("|")
-          .map((cell) => cell.trim()),
-      );
-    for (const type of ERROR_TYPE_NAMES) {
-      const row = rows.find((cells) => cells[0] === `\`${type}\``);
-      assert.ok(row, `README.md has no table row for \`${type}\``);
-      const flag = row.find((cell) => cell === "true" || cell === "false");
-      assert.equal(
-        flag,
-        String(ERROR_TYPES[type].retryable),
-        `retryable flag of ${type} in README`,
-      );
-    }
+    it("documents every error type in a table row with its retryable flag", () => {
+      assert.ok(existsSync(pagePath), `${page} is missing at ${pagePath}`);
+      const rows = readFileSync(pagePath, "utf8")
+        .split("\n")
+        .filter((line) => line.trim().startsWith("|"))
+        .map((line) =>
+          line
+            .trim()
+            .replace(/^\||\|$/g, "")
+            .split("|")
+            .map((cell) => cell.trim()),
+        );
+      for (const type of ERROR_TYPE_NAMES) {
+        const row = rows.find((cells) => cells[0] === `\`${type}\``);
+        assert.ok(row, `${page} has no table row for \`${type}\``);
+        const flag = row.find((cell) => cell === "true" || cell === "false");
+        assert.equal(
+          flag,
+          String(ERROR_TYPES[type].retryable),
+          `retryable flag of ${type} in ${page}`,
+        );
+      }
+    });
   });
-});
+}
