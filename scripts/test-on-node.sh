@@ -11,8 +11,9 @@
 # npm_config_nodedir, so native addons (better-sqlite3) compile against that Node and not
 # against the system's. The MCP Inspector suites use the checkout's .ci/tools.
 #
-# ALSO_BETTER_SQLITE3=13 additionally installs better-sqlite3@13 (not saved) after the run
-# and runs the suites that use SQLite again on it.
+# BETTER_SQLITE3=13 runs the tests on that better-sqlite3 instead of the lockfile's (installed
+# with --no-save; the lockfile's is then not compiled at all). Node 24.19 and later abort in
+# better-sqlite3 12's native Statement destructor (nodejs/node#65446); 13 uses Node-API.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
@@ -50,21 +51,19 @@ fi
 cd "$copy"
 
 start=$SECONDS
-npm ci --no-audit --no-fund --prefer-offline
+if [ -n "${BETTER_SQLITE3:-}" ]; then
+  # Install scripts off, so the lockfile's better-sqlite3 is not compiled only to be replaced;
+  # then the scripts that matter: esbuild's (tsx), the chosen better-sqlite3's, our prepare.
+  npm ci --no-audit --no-fund --prefer-offline --ignore-scripts
+  npm rebuild esbuild
+  npm install --no-save --no-audit --no-fund --prefer-offline "better-sqlite3@$BETTER_SQLITE3"
+  npm run prepare --if-present
+else
+  npm ci --no-audit --no-fund --prefer-offline
+fi
+echo "better-sqlite3 $(node -p 'require("better-sqlite3/package.json").version')"
 installed=$SECONDS
 status=0
 node scripts/run-tests.mjs "$@" || status=$?
-tested=$SECONDS
-echo "on node $(node --version): npm ci $((installed - start)) s, tests $((tested - installed)) s"
-
-if [ -n "${ALSO_BETTER_SQLITE3:-}" ]; then
-  npm install --no-save --no-audit --no-fund --prefer-offline "better-sqlite3@$ALSO_BETTER_SQLITE3"
-  echo "better-sqlite3 $(node -p 'require("better-sqlite3/package.json").version')"
-  # Every suite that opens a SQLite database (the store, its processes, the audit sink, the
-  # embedded default stores).
-  node scripts/run-tests.mjs test/stores/sqlite.test.ts test/idempotency/multiprocess-sqlite.test.ts \
-    test/idempotency/default-store.test.ts test/audit/sqlite-sink.test.ts \
-    test/cli/audit-cli.test.ts || status=$?
-  echo "better-sqlite3@$ALSO_BETTER_SQLITE3 on node $(node --version): $((SECONDS - tested)) s"
-fi
+echo "on node $(node --version): install $((installed - start)) s, tests $((SECONDS - installed)) s"
 exit $status
