@@ -92,6 +92,17 @@ const suites = [
       "or set TOOLGATE_TEST_REDIS_URL=redis://host:port/db, to enable",
   },
   {
+    // Plan line 10 stops and restarts the shared servers (as root), which breaks whatever
+    // else uses them: never switched on by the detection above, only when asked.
+    name: "PostgreSQL and Redis restart tests (idempotency plan line 10)",
+    files: /^test\/idempotency\/multiprocess-(postgres|redis)\./,
+    vars: ["TOOLGATE_TEST_RESTART_SERVICES"],
+    on: (value) => value === "1",
+    hint:
+      "set TOOLGATE_TEST_RESTART_SERVICES=1 to let them stop and restart the local " +
+      "PostgreSQL and Redis (needs root; CI does)",
+  },
+  {
     name: "MCP Inspector CLI suite",
     files: /inspector/,
     vars: ["TOOLGATE_TEST_NODE22", "TOOLGATE_INSPECTOR_CLI"],
@@ -119,7 +130,7 @@ function reportSuites(files) {
   for (const suite of suites) {
     const mine = files.filter((f) => suite.files.test(f));
     if (mine.length === 0) continue;
-    const unset = suite.vars.filter((v) => !env[v]);
+    const unset = suite.vars.filter((v) => !(suite.on ?? Boolean)(env[v]));
     if (unset.length === 0) {
       const shown = suite.vars.map((v) => `${v}=${redact(env[v])}`).join(" ");
       console.log(`enabled: ${suite.name} (${shown})`);
