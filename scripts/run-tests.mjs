@@ -6,6 +6,9 @@
 //   npm test -- --test-name-pattern=deadline   flags starting with --test are passed to node
 //
 // Integration suites are switched on by environment variables, which the tests read themselves.
+// PostgreSQL and Redis on their default local ports are found without them (test-services.mjs);
+// TOOLGATE_TEST_POSTGRES_URL=off or TOOLGATE_TEST_REDIS_URL=off skips those suites. The run
+// ends with the list of suites that were skipped and what enables each.
 // With CI=true and TOOLGATE_REQUIRE_INTEGRATION=1 a missing variable fails the run instead.
 import { spawn, execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -13,10 +16,13 @@ import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { SERVICES, detectServices, isOff } from "./test-services.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const toolsDir = path.join(root, ".ci", "tools", "node_modules");
 const env = { ...process.env };
+// Variables switched off with "off" (or ""): the skip summary says to unset them.
+const switchedOff = SERVICES.map((s) => s.variable).filter((v) => isOff(env[v]));
 
 /** Files under dir (relative to root, "/"-separated) whose names end in .test.ts. */
 function findTests(dir) {
@@ -66,18 +72,35 @@ function redact(url) {
   }
 }
 
+// Suites that need something this machine may lack; `files` matches the test files that
+// skip (wholly or partly: shared-store has memory parts too) without it.
 const suites = [
   {
     name: "PostgreSQL integration suite",
-    files: /postgres/,
+    files: /postgres|\/shared-store\./,
     vars: ["TOOLGATE_TEST_POSTGRES_URL"],
-    hint: "set TOOLGATE_TEST_POSTGRES_URL=postgres://127.0.0.1:5432/test to enable",
+    hint:
+      "run PostgreSQL on 127.0.0.1:5432 with a database test, " +
+      "or set TOOLGATE_TEST_POSTGRES_URL=postgres://host:port/db, to enable",
   },
   {
     name: "Redis integration suite",
-    files: /redis/,
+    files: /redis|\/shared-store\./,
     vars: ["TOOLGATE_TEST_REDIS_URL"],
-    hint: "set TOOLGATE_TEST_REDIS_URL=redis://127.0.0.1:6379/15 to enable",
+    hint:
+      "run Redis on 127.0.0.1:6379 (the tests use db 15), " +
+      "or set TOOLGATE_TEST_REDIS_URL=redis://host:port/db, to enable",
+  },
+  {
+    // Plan line 10 stops and restarts the shared servers (as root), which breaks whatever
+    // else uses them: never switched on by the detection above, only when asked.
+    name: "PostgreSQL and Redis restart tests (idempotency plan line 10)",
+    files: /^test\/idempotency\/multiprocess-(postgres|redis)\./,
+    vars: ["TOOLGATE_TEST_RESTART_SERVICES"],
+    on: (value) => value === "1",
+    hint:
+      "set TOOLGATE_TEST_RESTART_SERVICES=1 to let them stop and restart the local " +
+      "PostgreSQL and Redis (needs root; CI does)",
   },
   {
     name: "MCP Inspector CLI suite",
@@ -96,24 +119,44 @@ const suites = [
   },
 ];
 
-/** Prints which suites run; returns the names of required suites that cannot. */
+/**
+ * Prints which suites run; returns the required suites that cannot (for CI) and, for the
+ * summary at the end, the skipped suites with their files in this run.
+ */
 function reportSuites(files) {
   const missing = [];
+  const skipped = [];
   // Only suites with test files in this run are reported (and required).
-  for (const suite of suites.filter((s) => files.some((f) => s.files.test(f)))) {
-    const unset = suite.vars.filter((v) => !env[v]);
+  for (const suite of suites) {
+    const mine = files.filter((f) => suite.files.test(f));
+    if (mine.length === 0) continue;
+    const unset = suite.vars.filter((v) => !(suite.on ?? Boolean)(env[v]));
     if (unset.length === 0) {
       const shown = suite.vars.map((v) => `${v}=${redact(env[v])}`).join(" ");
       console.log(`enabled: ${suite.name} (${shown})`);
     } else {
-      console.log(`skipped: ${suite.name} (${suite.hint})`);
-      missing.push(`${suite.name}: ${unset.join(", ")} unset`);
+      const off = unset.filter((v) => switchedOff.includes(v));
+      const hint = off.length > 0 ? `${off.join(", ")}=off; unset it to enable` : suite.hint;
+      console.log(`skipped: ${suite.name} (${hint})`);
+      missing.push(`${suite.name}: ${unset.join(", ")} ${off.length > 0 ? "off" : "unset"}`);
+      skipped.push({ name: suite.name, hint, files: mine });
     }
   }
   for (const v of ["TOOLGATE_TEST_NODE22", "TOOLGATE_INSPECTOR_CLI"]) {
     if (env[v] && !existsSync(env[v])) missing.push(`${v}=${env[v]} does not exist`);
   }
-  return missing;
+  return { missing, skipped };
+}
+
+/** The closing summary: every skipped suite, its files, and how to enable it. */
+function skippedSummary(skipped) {
+  if (skipped.length === 0) return "skipped suites: none";
+  const lines = ["skipped suites (the tests in them reported as skipped above):"];
+  for (const { name, hint, files } of skipped) {
+    lines.push(`  - ${name}: ${hint}`);
+    for (const f of files) lines.push(`      ${f}`);
+  }
+  return lines.join("\n");
 }
 
 // The SQLite store needs better-sqlite3's compiled addon; say how to get it before tests fail.
@@ -149,7 +192,8 @@ if (files.length === 0) {
 }
 
 detectNode22();
-const missing = reportSuites(files);
+for (const line of await detectServices(env)) console.log(line);
+const { missing, skipped } = reportSuites(files);
 if (missing.length > 0 && env.CI === "true" && env.TOOLGATE_REQUIRE_INTEGRATION === "1") {
   console.error(
     "error: CI=true and TOOLGATE_REQUIRE_INTEGRATION=1, but integration suites cannot run:\n" +
@@ -173,8 +217,8 @@ console.log(`running ${files.length} test file(s)\n`);
 
 const child = spawn(
   process.execPath,
-  // One file at a time: some suites stop and restart the shared PostgreSQL and Redis, which
-  // would break suites running beside them (Node runs files in parallel on larger machines).
+  // One file at a time: suites start servers and child processes and time them; running
+  // files side by side (Node's default on larger machines) makes their timings flaky.
   [
     "--import",
     "tsx",
@@ -189,6 +233,7 @@ const child = spawn(
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
 child.on("exit", (code, signal) => {
   if (existsSync(matrixFile)) console.log(`\n${readFileSync(matrixFile, "utf8")}`);
+  console.log(`\n${skippedSummary(skipped)}`);
   rmSync(matrixDir, { recursive: true, force: true });
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   process.exit(code ?? (signal ? 1 : 0));
