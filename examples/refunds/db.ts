@@ -3,6 +3,7 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
+import { checkBetterSqliteVersion } from "../../src/stores/better-sqlite-version.js";
 
 export const ORDER_STATUSES = ["paid", "shipped", "refunded", "cancelled"] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
@@ -155,6 +156,9 @@ export function openRefundsDb(
 
 /** Opens SQLite, turning "the addon was never compiled" into an error that names the fix. */
 function openNative(file: string, options: OpenOptions): Database.Database {
+  // A better-sqlite3 major that crashes on this Node (12 on Node 24.19+, 13 on Node 20) is
+  // refused here, with the install command, instead of aborting the demo mid-run.
+  checkBetterSqliteVersion();
   try {
     return options.nativeBinding === undefined
       ? new Database(file)

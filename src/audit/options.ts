@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { betterSqliteInstall } from "../stores/better-sqlite-version.js";
 import type { Logger } from "../log/logger.js";
 import { dataFile } from "../util/data-dir.js";
 import { loggerAuditSink } from "./log-sink.js";
@@ -64,7 +65,7 @@ export function defaultAuditSinks(log: Logger): AuditSink[] {
     createRequire(import.meta.url).resolve("better-sqlite3");
   } catch {
     log.warn(
-      "better-sqlite3 is not installed: audit events go to the server log (npm install better-sqlite3 for the SQLite audit log)",
+      `better-sqlite3 is not installed: audit events go to the server log (${betterSqliteInstall()} for the SQLite audit log)`,
     );
     return [loggerAuditSink(log)];
   }

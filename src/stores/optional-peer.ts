@@ -1,4 +1,5 @@
 // Drivers are optional peer dependencies, loaded on first use so toolgate installs without them.
+import { betterSqliteInstall, checkBetterSqliteVersion } from "./better-sqlite-version.js";
 
 /**
  * Loads an optional peer dependency. `load` is a literal `() => import("name")` so
@@ -10,12 +11,15 @@ export async function importPeer<T>(
   user: string,
   load: () => Promise<T>,
 ): Promise<T> {
+  if (name === "better-sqlite3") checkBetterSqliteVersion();
   try {
     return await load();
   } catch (err) {
     const code = (err as { code?: unknown } | null)?.code;
     if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
-      throw new Error(`${user} needs the optional peer dependency "${name}": npm install ${name}`, {
+      // better-sqlite3's newest major crashes on Node 20: name the one that runs here.
+      const install = name === "better-sqlite3" ? betterSqliteInstall() : `npm install ${name}`;
+      throw new Error(`${user} needs the optional peer dependency "${name}": ${install}`, {
         cause: err,
       });
     }
