@@ -56,7 +56,7 @@ test("the demo writes an audit log that `toolgate audit` shows", async () => {
       assert.ok(Date.now() < deadline, `no banner; stderr: ${err}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    assert.match(out, /toolgate -- audit/, "the banner says how to read the log");
+    assert.match(out, /npx toolgate audit/, "the banner says how to read the log");
     const url = /MCP endpoint:\s+(\S+)/.exec(out)![1]!;
     const issuer = await devIssuer({ keyFile });
     issuerName = issuer.issuer;
