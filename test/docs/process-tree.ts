@@ -1,5 +1,7 @@
 // A process and its descendants, read from /proc (Linux), so a test can tell that every
 // process a command started is gone, not only the one it spawned.
+// It parses /proc itself rather than reusing the demo's parent watch: the test checks that
+// code, so it does not share its reading of the process table.
 import { readFileSync, readdirSync } from "node:fs";
 
 export interface Proc {

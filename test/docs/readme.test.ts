@@ -8,7 +8,7 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { after, test } from "node:test";
-import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { assertReadmeExampleAnswers } from "./readme-example.js";
 import { exampleBlock } from "./blocks.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -49,33 +49,7 @@ test("the README library example runs and answers as documented", async () => {
     ])) as [string];
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
 
-    const client = new Client({ name: "readme-test", version: "1.0.0" });
-    await client.connect(new StreamableHTTPClientTransport(new URL(url)));
-    try {
-      const ok = await client.callTool({
-        name: "get_order",
-        arguments: { order_id: "INV-2024-00042" },
-      });
-      assert.deepEqual(ok.structuredContent, { id: "INV-2024-00042", status: "paid" });
-
-      const missing = await client.callTool({
-        name: "get_order",
-        arguments: { order_id: "INV-2024-00043" },
-      });
-      assert.equal(missing.isError, true);
-      assert.equal(
-        (missing.structuredContent as { error: { type: string } }).error.type,
-        "not_found",
-      );
-
-      const bad = await client.callTool({ name: "get_order", arguments: { order_id: "INV-99" } });
-      assert.equal(
-        (bad.structuredContent as { error: { type: string } }).error.type,
-        "invalid_input",
-      );
-    } finally {
-      await client.close();
-    }
+    await assertReadmeExampleAnswers(url, "readme-test");
   } finally {
     child.kill("SIGTERM");
     if (child.exitCode === null) await once(child, "exit");

@@ -9,8 +9,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { exampleBlock } from "../docs/blocks.js";
+import { assertReadmeExampleAnswers } from "../docs/readme-example.js";
 import { readmeEnv, runSh } from "../docs/readme-shell.js";
 import {
   LineCollector,
@@ -109,24 +109,7 @@ describe("the packed package", () => {
         "the example's listening log line",
       );
       const url = String(tryParse(line)!["url"]);
-      const client = new Client({ name: "pack-test", version: "1.0.0" });
-      await client.connect(new StreamableHTTPClientTransport(new URL(url)));
-      try {
-        const ok = await client.callTool({
-          name: "get_order",
-          arguments: { order_id: "INV-2024-00042" },
-        });
-        assert.deepEqual(ok.structuredContent, { id: "INV-2024-00042", status: "paid" });
-        const missing = await client.callTool({
-          name: "get_order",
-          arguments: { order_id: "INV-2024-00043" },
-        });
-        assert.equal(missing.isError, true);
-        const { error } = missing.structuredContent as { error: { type: string } };
-        assert.equal(error.type, "not_found");
-      } finally {
-        await client.close();
-      }
+      await assertReadmeExampleAnswers(url, "pack-test");
     } finally {
       child.kill("SIGTERM");
       await waitForExit(child);
