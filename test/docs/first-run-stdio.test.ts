@@ -12,11 +12,18 @@ import { StdioClientTransport as StdioClientTransportV1 } from "@modelcontextpro
 import { exampleBlock } from "./blocks.js";
 import { readmeEnv, runSh } from "./readme-shell.js";
 import { processTree, waitAllGone } from "./process-tree.js";
+import { startDemo } from "./readme-demo.js";
 import { REPO_ROOT } from "../helpers/process.js";
 
 let token = "";
 
 before(async () => {
+  // In the README's order: the demo has run once (`demo`), which records its URL in the dev
+  // issuer's key file as the audience `toolgate token` mints for; then the token
+  // (`demo-call`). A fresh clone has no key file until then.
+  const demo = await startDemo();
+  process.kill(demo.npm.pid, "SIGTERM");
+  assert.deepEqual(await waitAllGone(demo.tree, 5_000), [], "the demo stopped");
   const [mint] = exampleBlock("demo-call").code.split("\n");
   assert.match(mint!, /^TOKEN=\$\(npx toolgate token /, "demo-call starts by minting TOKEN");
   const run = await runSh(`${mint}\nprintf '%s' "$TOKEN"`);

@@ -3,49 +3,13 @@
 // the repository's root. The demo is a real process tree (npm, sh, node): when npm is
 // stopped or killed, every process of it must go, and the port with them.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { connect } from "node:net";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { exampleBlock } from "./blocks.js";
-import { readmeEnv, runSh } from "./readme-shell.js";
-import { killAll, processTree, waitAllGone, type Proc } from "./process-tree.js";
-import { LineCollector, REPO_ROOT, waitForExit } from "../helpers/process.js";
-
-const started: Proc[] = [];
-after(() => killAll(started));
-
-/** `npm start` as the README's `demo` block says, on a free port as the README says. */
-function demoCommand(): string {
-  const { code } = exampleBlock("demo");
-  // The suite itself runs after `npm ci` (it needs node_modules, and dist/ that `npm ci`
-  // builds through `prepare`), so the test runs what follows it, exactly as written.
-  assert.ok(code.startsWith("npm ci && "), `the demo block starts with "npm ci && ": ${code}`);
-  return `${code.slice("npm ci && ".length).trim()} -- --port 0`;
-}
-
-async function startDemo() {
-  const child = spawn("sh", ["-c", demoCommand()], {
-    cwd: REPO_ROOT,
-    env: readmeEnv(),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const stdout = new LineCollector(child.stdout);
-  const stderr = new LineCollector(child.stderr);
-  const line = await stdout
-    .waitForLine((l) => /MCP endpoint:\s+http/.test(l), 60_000, "the demo's URL")
-    .catch((error: Error) => assert.fail(`${error.message}\nstderr:\n${stderr.text}`));
-  const url = /(http:\/\/\S+)/.exec(line)![1]!;
-  const tree = processTree(child.pid!);
-  started.push(...tree);
-  // npm is the process a reader's terminal (or a test runner) stops: find it in the tree.
-  const npm = tree.find((p) => p.comm.startsWith("npm"));
-  assert.ok(npm, `npm is in the process tree: ${JSON.stringify(tree)}`);
-  assert.ok(
-    tree.some((p) => p.comm === "node"),
-    "the demo runs as a node process",
-  );
-  return { child, url, tree, npm, stderr };
-}
+import { runSh } from "./readme-shell.js";
+import { waitAllGone } from "./process-tree.js";
+import { startDemo } from "./readme-demo.js";
+import { waitForExit } from "../helpers/process.js";
 
 /** Resolves true when nothing accepts connections on the URL's port. */
 function portClosed(url: string): Promise<boolean> {
