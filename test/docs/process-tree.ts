@@ -7,8 +7,13 @@ import { readFileSync, readdirSync } from "node:fs";
 export interface Proc {
   pid: number;
   ppid: number;
-  /** The kernel's name for it (15 characters at most: "npm start --por", "node", "sh"). */
+  /**
+   * The kernel's name for it, 15 characters at most: "npm start --por", "sh"; a node process
+   * is "node" on Node 20 and "MainThread" on Node 24 (which names its main thread).
+   */
   comm: string;
+  /** Its command line as the kernel shows it (a process may rewrite it: npm's title). */
+  argv: string[];
   /** R, S, Z (zombie: exited, not yet reaped), ... */
   state: string;
   /** Clock ticks since boot: tells the process from a later one that reuses its pid. */
@@ -27,10 +32,19 @@ export function readProc(pid: number): Proc | undefined {
   return {
     pid,
     comm: text.slice(text.indexOf("(") + 1, close),
+    argv: readArgv(pid),
     state: fields[0] ?? "",
     ppid: Number(fields[1]),
     startTime: fields[19] ?? "",
   };
+}
+
+function readArgv(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+  } catch {
+    return [];
+  }
 }
 
 /** `root` and every process below it. */

@@ -38,9 +38,11 @@ export async function startDemo() {
   // npm is the process a reader's terminal (or a test runner) stops: find it in the tree.
   const npm = tree.find((p) => p.comm.startsWith("npm"));
   assert.ok(npm, `npm is in the process tree: ${JSON.stringify(tree)}`);
-  assert.ok(
-    tree.some((p) => p.comm === "node"),
-    "the demo runs as a node process",
+  // One node process runs the demo (no tsx wrapper between npm's shell and the server). It
+  // is told by its command line: its comm is "MainThread" on Node 24.
+  const demoNodes = tree.filter(
+    (p) => p.argv[0]?.split("/").pop() === "node" && p.argv.includes("examples/refunds/main.ts"),
   );
+  assert.equal(demoNodes.length, 1, `one node process runs the demo: ${JSON.stringify(tree)}`);
   return { child, url, tree, npm, stderr };
 }
