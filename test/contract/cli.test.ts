@@ -7,27 +7,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, test } from "node:test";
-import { runCli } from "../../src/cli/run.js";
 import { elide } from "../../src/contract/report.js";
 import type { ContractReport } from "../../src/contract/types.js";
 import { REPO_ROOT } from "../helpers/process.js";
+import { runCliCaptured, type CliRun as Run } from "../helpers/cli.js";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(...args: string[]): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    env: process.env,
-  });
-  return { code, stdout, stderr };
-}
+const cli = (...args: string[]) => runCliCaptured(args);
 
 interface Variant {
   version?: string;

@@ -8,28 +8,19 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, test } from "node:test";
-import { runCli } from "../../src/cli/run.js";
 import { formatLock } from "../../src/contract/lock-file.js";
 import { contractOf, lockOf } from "../../src/contract/snapshot.js";
 import type { ContractReport } from "../../src/contract/types.js";
 import { tools as demoTools } from "../../examples/refunds/contract.js";
 import { REPO_ROOT } from "../helpers/process.js";
+import { runCliCaptured } from "../helpers/cli.js";
 
 const LOCK = path.join(REPO_ROOT, "examples", "refunds", "toolgate.lock.json");
 const MODULE = path.join(REPO_ROOT, "examples", "refunds", "contract.ts");
 const UPDATE =
   "npm run -s toolgate -- contract snapshot --module examples/refunds/contract.ts --out examples/refunds/toolgate.lock.json";
 
-async function cli(...args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    env: process.env,
-  });
-  return { code, stdout, stderr };
-}
+const cli = (...args: string[]) => runCliCaptured(args);
 
 let dir: string;
 before(async () => {

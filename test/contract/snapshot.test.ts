@@ -7,7 +7,6 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, test } from "node:test";
-import { runCli } from "../../src/cli/run.js";
 import {
   LockFileError,
   formatLock,
@@ -22,24 +21,10 @@ import { AuthError, type Principal } from "../../src/index.js";
 import { createFixtureTools } from "../fixtures/tools.js";
 import { REPO_ROOT, fixturePath } from "../helpers/process.js";
 import { startServer, type RunningServer } from "../helpers/server.js";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runCliCaptured, type CliRun as Run } from "../helpers/cli.js";
 
 /** Runs `toolgate ...args` in this process. */
-async function cli(...args: string[]): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    env: process.env,
-  });
-  return { code, stdout, stderr };
-}
+const cli = (...args: string[]) => runCliCaptured(args);
 
 const { tools: fixtureTools } = createFixtureTools();
 /** The lock the fixture tools must produce from any source. */

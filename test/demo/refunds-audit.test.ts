@@ -10,22 +10,13 @@ import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { devIssuer, type AuditEvent } from "../../src/index.js";
-import { runCli } from "../../src/cli/run.js";
+import { runCliCaptured } from "../helpers/cli.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const dir = mkdtempSync(path.join(tmpdir(), "refunds-audit-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr += t),
-    env: { ...process.env, TOOLGATE_DATA_DIR: dir },
-  });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[]) => runCliCaptured(args, { ...process.env, TOOLGATE_DATA_DIR: dir });
 
 test("the demo writes an audit log that `toolgate audit` shows", async () => {
   const keyFile = path.join(dir, "keys.json");

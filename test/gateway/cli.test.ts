@@ -6,10 +6,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
-import { runCli } from "../../src/cli/run.js";
 import { createGateway, loadGatewayConfig, silentLogger } from "../../src/index.js";
 import { REPO_ROOT } from "../helpers/process.js";
 import { expectToolError } from "../helpers/server.js";
+import { runCliCaptured } from "../helpers/cli.js";
 
 const UPSTREAM = path.join(REPO_ROOT, "test", "gateway", "fixtures", "plain-upstream.ts");
 const dirs: string[] = [];
@@ -17,16 +17,7 @@ after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-async function cli(...args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    env: process.env,
-  });
-  return { code, stdout, stderr };
-}
+const cli = (...args: string[]) => runCliCaptured(args);
 
 function configDir(): { dir: string; file: string; descriptionFile: string } {
   const dir = mkdtempSync(path.join(tmpdir(), "toolgate-gateway-cli-"));

@@ -13,12 +13,12 @@ import path from "node:path";
 import { after, describe, it } from "node:test";
 import type { CallToolResult } from "@modelcontextprotocol/client";
 import { pino } from "pino";
-import { runCli } from "../../src/cli/run.js";
 import { readWireError } from "../../src/errors/to-result.js";
 import { UnknownToolPolicyError } from "../../src/gateway/tool-policies.js";
 import { createGateway, devIssuer, loadGatewayConfig, silentLogger } from "../../src/index.js";
 import { REPO_ROOT, jsonLineWith, tryParse } from "../helpers/process.js";
 import { connect, startCli } from "./cli-process.js";
+import { runCliCaptured } from "../helpers/cli.js";
 
 const require = createRequire(import.meta.url);
 const FILESYSTEM = path.join(
@@ -40,16 +40,7 @@ function tempDir(): string {
   return dir;
 }
 
-async function cli(...args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    env: process.env,
-  });
-  return { code, stdout, stderr };
-}
+const cli = (...args: string[]) => runCliCaptured(args);
 
 /**
  * A config in a fresh folder fronting server-filesystem (serving `./data`, relative to
