@@ -1,11 +1,10 @@
 import type { ErrorType } from "../errors/registry.js";
-import type { Transport } from "../pipeline/types.js";
+import type { BackendCallRecord, IdempotencyDisposition, Transport } from "../pipeline/types.js";
+
+export type { BackendCallRecord, IdempotencyDisposition } from "../pipeline/types.js";
 
 /** `ok`, an error type of the contract, or `tool_error` for an `isError` result without one. */
 export type AuditOutcome = "ok" | ErrorType | "tool_error";
-
-/** What the idempotency stage did with a write call (absent for calls it did not see). */
-export type IdempotencyDisposition = "executed" | "replayed" | "in_progress" | "conflict";
 
 /** The caller as the audit log records it: identity only, never the token or its claims. */
 export interface AuditPrincipal {
@@ -14,14 +13,6 @@ export interface AuditPrincipal {
   readonly tenant?: string;
   readonly clientId?: string;
   readonly anonymous: boolean;
-}
-
-/** One call to a backend made while serving a tool call. */
-export interface BackendCallRecord {
-  readonly name: string;
-  /** The HTTP status (or other numeric status), `ok` when the call had none, `error` or `timeout`. */
-  readonly status: number | "ok" | "error" | "timeout";
-  readonly ms: number;
 }
 
 /**

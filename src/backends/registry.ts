@@ -1,12 +1,10 @@
-import type { CallContext } from "../pipeline/types.js";
+import { runBackendCall } from "../observability/backend-call.js";
+import type { CallBackends } from "../pipeline/types.js";
 import type { ToolDefinition } from "../tool/types.js";
-import type { BackendClient } from "./client.js";
 import type { BackendDefinition, BackendRuntime, BreakerState } from "./http-backend.js";
 
 /** The server's backends, started once; each tool call gets clients bound to it. */
-export interface BackendRegistry {
-  /** The client of a backend the call's tool declared; anything else is a programming error. */
-  client(ctx: CallContext, signal: AbortSignal, name: string): BackendClient;
+export interface BackendRegistry extends CallBackends {
   states(): { name: string; state: BreakerState }[];
   close(): Promise<void>;
 }
@@ -54,6 +52,7 @@ export function createBackendRegistry(
       }
       return runtime.client(ctx, signal, use.scope);
     },
+    run: runBackendCall,
     states: () => [...runtimes.values()].map((r) => ({ name: r.name, state: r.breakerState() })),
     close: async () => {
       await Promise.all([...runtimes.values()].map((r) => r.close()));

@@ -1,14 +1,8 @@
 import type { JsonSchema } from "../validation/json-schema.js";
 
-/** A deprecation notice: the tool still works, but callers should move on. */
-export interface Deprecation {
-  /** The version (or ISO date) since which the tool is deprecated. */
-  readonly since: string;
-  /** The tool to call instead, if any. */
-  readonly useInstead?: string;
-  /** ISO date (YYYY-MM-DD) after which the tool may be removed. */
-  readonly removeAfter?: string;
-}
+import type { Deprecation } from "../tool/deprecation.js";
+
+export type { Deprecation };
 
 /**
  * The public contract of one tool: what a model and a client rely on. Everything here is

@@ -1,13 +1,9 @@
 import { ROOT_CONTEXT, SpanStatusCode } from "@opentelemetry/api";
-import type { BackendCallRecord } from "../audit/event.js";
-import type { CallContext } from "../pipeline/types.js";
-import { startBackendSpan, traceHeaders } from "./tracing.js";
+import type { BackendCallRecord, CallContext } from "../pipeline/types.js";
+import type { BackendCallInit } from "../tool/backend-client.js";
 
-/** What a backend call's `run` receives: headers to send (W3C trace context) and the call's signal. */
-export interface BackendCallInit {
-  readonly headers: Record<string, string>;
-  readonly signal: AbortSignal;
-}
+export type { BackendCallInit } from "../tool/backend-client.js";
+import { startBackendSpan, traceHeaders } from "./tracing.js";
 
 // One event lists at most this many backend calls; a handler looping over a backend
 // should not turn its audit event into megabytes.

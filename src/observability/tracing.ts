@@ -13,8 +13,8 @@ import {
   type Span,
   type TextMapGetter,
 } from "@opentelemetry/api";
-import type { AuditOutcome, IdempotencyDisposition } from "../audit/event.js";
-import type { Transport } from "../pipeline/types.js";
+import type { AuditOutcome } from "../audit/event.js";
+import type { IdempotencyDisposition, Transport } from "../pipeline/types.js";
 
 const TRACER_NAME = "toolgate";
 const tracer = () => trace.getTracer(TRACER_NAME);

@@ -1,13 +1,23 @@
 import type { CallToolResult, ServerContext } from "@modelcontextprotocol/server";
 import type { Context as TraceContext } from "@opentelemetry/api";
-import type { BackendCallRecord, IdempotencyDisposition } from "../audit/event.js";
-import type { BackendRegistry } from "../backends/registry.js";
+import type { BackendCallInit, BackendClient } from "../tool/backend-client.js";
 import type { Principal } from "../auth/principal.js";
 import type { Logger } from "../log/logger.js";
 import type { ToolDefinition } from "../tool/types.js";
 import type { Cancellation } from "../util/lazy-abort.js";
 
 export type Transport = "http" | "stdio" | "direct";
+
+/** What the idempotency stage did with a write call (absent for calls it did not see). */
+export type IdempotencyDisposition = "executed" | "replayed" | "in_progress" | "conflict";
+
+/** One call to a backend made while serving a tool call. */
+export interface BackendCallRecord {
+  readonly name: string;
+  /** The HTTP status (or other numeric status), `ok` when the call had none, `error` or `timeout`. */
+  readonly status: number | "ok" | "error" | "timeout";
+  readonly ms: number;
+}
 
 /**
  * The state of one `tools/call` as it passes the stages. Stages fill the optional
@@ -53,11 +63,27 @@ export interface CallContext {
   /** Gateway: the upstream server that served the call (audited). */
   upstream?: string;
   /** The server's backends (`ctx.backend(name)` in handlers). */
-  readonly backends: BackendRegistry | undefined;
+  readonly backends: CallBackends | undefined;
   /** Run when the call's handler stage ends (timers of backend requests). */
   readonly cleanups: (() => void)[];
   /** The SDK's context of the MCP request (progress, client logging...); undefined in-process. */
   readonly sdk: ServerContext | undefined;
+}
+
+/**
+ * The server's backends as a call reaches them: implemented outside the pipeline
+ * (backends/registry.ts), so the inner layers need nothing from backends/ or observability/.
+ */
+export interface CallBackends {
+  /** A client of backend `name`, bound to this call; only a backend the call's tool declares. */
+  client(ctx: CallContext, signal: AbortSignal, name: string): BackendClient;
+  /** Runs one request on the call's behalf: a trace span, and a record in its audit event. */
+  run<T>(
+    ctx: CallContext,
+    signal: AbortSignal,
+    name: string,
+    run: (init: BackendCallInit) => Promise<T> | T,
+  ): Promise<T>;
 }
 
 export type Next = () => Promise<CallToolResult>;

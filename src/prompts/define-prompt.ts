@@ -10,7 +10,7 @@ import {
   checkScopes,
   checkTimeout,
 } from "../resources/serving.js";
-import { checkCompleters, type Completer } from "../server/completion.js";
+import { checkCompleters, type Completer } from "../completion/completer.js";
 import { deepFreeze } from "../util/deep-freeze.js";
 import { isZodSchema } from "../validation/json-schema.js";
 

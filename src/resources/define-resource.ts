@@ -11,7 +11,7 @@ import {
 } from "@modelcontextprotocol/server";
 import type { Principal } from "../auth/principal.js";
 import type { Logger } from "../log/logger.js";
-import { checkCompleters, type Completer } from "../server/completion.js";
+import { checkCompleters, type Completer } from "../completion/completer.js";
 import { deepFreeze } from "../util/deep-freeze.js";
 import {
   checkKnownKeys,

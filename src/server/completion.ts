@@ -7,7 +7,7 @@ import {
   type CompleteResult,
   type Server,
 } from "@modelcontextprotocol/server";
-import type { Principal } from "../auth/principal.js";
+import { completionResult, type Completer } from "../completion/completer.js";
 import type { PromptRegistry } from "../prompts/prompt-registry.js";
 import type { ResourceRegistry } from "../resources/resource-registry.js";
 import {
@@ -17,62 +17,10 @@ import {
   type ServingDeps,
 } from "../resources/serving.js";
 
-/** What a completer receives besides the partial value. */
-export interface CompletionContext {
-  /** Arguments (or template variables) the user has already filled in. */
-  readonly arguments: Readonly<Record<string, string>>;
-  /** Aborts at the deadline or when the client cancels. */
-  readonly signal: AbortSignal;
-  /** Who asks (anonymous unless auth is configured). */
-  readonly principal: Principal;
-}
-
-/** Suggests values for one argument from what the user typed so far (`value`). */
-export type Completer = (
-  value: string,
-  context: CompletionContext,
-) => readonly string[] | Promise<readonly string[]>;
-
-/** The spec's cap on `completion.values` per response. */
-export const MAX_COMPLETION_VALUES = 100;
-
-/** The result for a completer's values: at most 100, with `total` and `hasMore` when cut. */
-export function completionResult(values: readonly unknown[]): CompleteResult {
-  const strings = [...new Set(values.filter((v): v is string => typeof v === "string"))];
-  return {
-    completion: {
-      values: strings.slice(0, MAX_COMPLETION_VALUES),
-      total: strings.length,
-      hasMore: strings.length > MAX_COMPLETION_VALUES,
-    },
-  };
-}
-
 const EMPTY: CompleteResult = { completion: { values: [], total: 0, hasMore: false } };
 
-/** Checks a definition's `complete` map: its keys must be among `names`. */
-export function checkCompleters(
-  complete: unknown,
-  names: readonly string[],
-  what: string,
-  where: string,
-): Readonly<Record<string, Completer>> {
-  if (complete === undefined) return Object.freeze({});
-  if (typeof complete !== "object" || complete === null || Array.isArray(complete))
-    throw new TypeError(`${where}: complete must be an object of functions, one per ${what}.`);
-  const out: Record<string, Completer> = {};
-  for (const [key, fn] of Object.entries(complete)) {
-    if (!names.includes(key)) {
-      throw new TypeError(
-        `${where}: complete.${key} names no ${what} (${what}s: ${names.join(", ") || "none"}).`,
-      );
-    }
-    if (typeof fn !== "function")
-      throw new TypeError(`${where}: complete.${key} must be a function.`);
-    out[key] = fn as Completer;
-  }
-  return Object.freeze(out);
-}
+export { MAX_COMPLETION_VALUES } from "../completion/completer.js";
+export type { Completer, CompletionContext } from "../completion/completer.js";
 
 /**
  * Registers `completion/complete` on one serving unit. An unknown prompt or template is

@@ -8,7 +8,7 @@ import { deepFreeze } from "../util/deep-freeze.js";
 import { IDEMPOTENCY_ARGUMENT } from "../idempotency/key.js";
 import { addKeyArgument, resolveIdempotency } from "../idempotency/options.js";
 import { resolveRateLimits } from "../ratelimit/options.js";
-import type { Deprecation } from "../contract/types.js";
+import type { Deprecation } from "./deprecation.js";
 
 // https://modelcontextprotocol.io/specification/2025-11-25/server/tools#tool-names
 const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;

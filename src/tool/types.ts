@@ -5,13 +5,12 @@ import type { Logger } from "../log/logger.js";
 import type { JsonSchema, SchemaInput } from "../validation/json-schema.js";
 import type { ValidationOutcome } from "../validation/validator.js";
 import type { IdempotencyOptions, ResolvedIdempotency } from "../idempotency/options.js";
-import type { BackendCallInit } from "../observability/backend-call.js";
 import type { RateLimitOptions, ResolvedRateLimits } from "../ratelimit/options.js";
-import type { BackendClient } from "../backends/client.js";
-import type { Deprecation } from "../contract/types.js";
+import type { BackendCallInit, BackendClient } from "./backend-client.js";
+import type { Deprecation } from "./deprecation.js";
 import type { ClientFeatures } from "./client-features.js";
 
-export type { Deprecation } from "../contract/types.js";
+export type { Deprecation } from "./deprecation.js";
 
 export type SideEffect = "read" | "write";
 

@@ -4,8 +4,7 @@ import type { ToolContext, ToolDefinition } from "../../tool/types.js";
 import type { CallContext, Stage } from "../types.js";
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { requireTool } from "./require-tool.js";
-import { runBackendCall } from "../../observability/backend-call.js";
-import { createClientFeatures } from "../../tool/client-features.js";
+import { createClientFeatures } from "./client-features.js";
 import { LazyAbort, withLazySignal, type Cancellation } from "../../util/lazy-abort.js";
 import { callCancellation } from "../cancellation.js";
 import { markStage } from "../stage-roles.js";
@@ -95,13 +94,12 @@ export function execute(options: ExecuteOptions = {}): Stage {
       deadline,
       tool: { name: tool.name, version: tool.version },
       idempotencyKey: ctx.idempotencyKey,
-      backendCall: (name, run) => runBackendCall(ctx, controller.signal, name, run),
+      backendCall: (name, run) =>
+        ctx.backends
+          ? ctx.backends.run(ctx, controller.signal, name, run)
+          : Promise.reject(noBackends(tool, name)),
       backend: (name) => {
-        if (!ctx.backends) {
-          throw new Error(
-            `Tool '${tool.name}' asked for backend '${String(name)}', but the server has no backends.`,
-          );
-        }
+        if (!ctx.backends) throw noBackends(tool, name);
         return ctx.backends.client(ctx, controller.signal, name);
       },
       progress: client.progress,
@@ -136,6 +134,12 @@ export function execute(options: ExecuteOptions = {}): Stage {
     );
   };
   return markStage(stage, { role: "execute" });
+}
+
+function noBackends(tool: ToolDefinition, name: unknown): Error {
+  return new Error(
+    `Tool '${tool.name}' asked for backend '${String(name)}', but the server has no backends.`,
+  );
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
