@@ -21,11 +21,11 @@ import {
   UpstreamResultTooLarge,
 } from "./upstream-errors.js";
 import { shapeErrorResult } from "./upstream-result.js";
+import { claimLeaseMs } from "../idempotency/options.js";
 import type { UpstreamRuntime } from "./upstream-types.js";
 
-// A claim outlives the deadline by this margin (idempotency stage); the late answer must
-// be stored before the claim can be taken over, so the wait ends a second earlier.
-const LEASE_MARGIN_MS = 5_000;
+// The late answer must be stored before the claim (claimLeaseMs, the idempotency stage's)
+// can be taken over, so the wait ends a second earlier.
 const SAVE_HEADROOM_MS = 1_000;
 /** `_meta` key a toolgate server puts on each tool it lists. */
 const SIDE_EFFECT_META_KEY = "toolgate/sideEffect";
@@ -90,7 +90,7 @@ export async function forward(
   // A write: once sent, wait for the real answer up to just before the claim could be
   // taken over, even after the caller was answered `timeout` at its deadline.
   const startedAt = ctx.deadline - target.timeoutMs;
-  const leaseMs = Math.max(tool.idempotency.leaseMs, target.timeoutMs + LEASE_MARGIN_MS);
+  const leaseMs = claimLeaseMs(tool.idempotency, target.timeoutMs);
   const waitUntil = startedAt + leaseMs - SAVE_HEADROOM_MS;
   const late = AbortSignal.timeout(Math.max(1, waitUntil - Date.now()));
   let result: CallToolResult;

@@ -21,10 +21,11 @@ import {
   fingerprintOf,
   scopeOf,
 } from "./key.js";
-import type { ResolvedIdempotency } from "./options.js";
+import { claimLeaseMs, type ResolvedIdempotency } from "./options.js";
 import type { IdempotencyRecord, IdempotencyStore } from "./store.js";
 import { TIMED_OUT, within } from "../util/deadline.js";
 import { markStage } from "../pipeline/stage-roles.js";
+import { lateOutcomeOf } from "../pipeline/late-outcome.js";
 import type { Logger } from "../log/logger.js";
 import { sharedDefaultStore } from "./default-store.js";
 
@@ -43,8 +44,6 @@ export interface IdempotencyStageOptions {
   pollIntervalMs?: number;
 }
 
-// A claim outlives the deadline a little, so a handler that just finished can still persist.
-const LEASE_MARGIN_MS = 5_000;
 // A store call always gets this long, even at or just past the deadline: the bound is for
 // a store that hangs, not for one that answers in a millisecond a little late.
 const MIN_STORE_WAIT_MS = 100;
@@ -91,7 +90,7 @@ export function idempotency(options: IdempotencyStageOptions = {}): Stage {
     const fingerprint = fingerprintOf(ctx.args);
     ctx.idempotencyKey = derivedKeyOf(scope);
     const timeoutMs = tool.timeoutMs ?? defaultTimeoutMs;
-    const leaseMs = Math.max(settings.leaseMs, timeoutMs + LEASE_MARGIN_MS);
+    const leaseMs = claimLeaseMs(settings, timeoutMs);
     // Waiting is measured in real time (the `now` option only dates records).
     const deadlineAt = ctx.startedAt + timeoutMs;
     const waitUntil = Math.min(Date.now() + settings.waitMs, deadlineAt);
@@ -208,7 +207,8 @@ async function runOnce(
     if (isToolError(error) && isStoredErrorType(error.type)) {
       result = toErrorResult(error, { structured: own.tool.outputSchema === undefined });
     } else {
-      if (ctx.lateOutcome) settleLater(ctx, ctx.lateOutcome, store, own);
+      const late = lateOutcomeOf(error);
+      if (late) settleLater(ctx, late, store, own);
       else await release(ctx, store, own);
       throw error;
     }
@@ -284,11 +284,6 @@ function settleLater(
     });
   late
     .then(async (result) => {
-      const check = own.tool.checkOutput;
-      if (check && !result.isError && !check(result.structuredContent ?? null).ok) {
-        ctx.log.error("late tool result does not match its output schema; claim released");
-        return release(ctx, store, own);
-      }
       if (!isStoredOutcome(result)) return release(ctx, store, own);
       await persist(result);
     })

@@ -55,6 +55,21 @@ export function checkStages(stages: readonly Stage[], demands: StageDemands, whe
         "or add authorize({ requireAuthentication: true }) after resolveTool()",
     );
   }
+  // A late result (the caller already got `timeout`) is checked by validateOutput on its
+  // way out to the idempotency stage, which stores it for retries: the check must sit
+  // between the two, or a wrong shape would be stored and replayed to the model.
+  const checkedWrites = names(
+    demands.tools.filter((t) => t.idempotency !== undefined && t.outputSchema !== undefined),
+  );
+  const claimAt = before.findIndex((p) => p?.role === "idempotency");
+  const checkAt = before.findIndex((p) => p?.role === "validateOutput");
+  if (checkedWrites.length > 0 && claimAt !== -1 && checkAt !== -1 && checkAt < claimAt) {
+    problems.push(
+      `${declare(checkedWrites, "write tool", "write tools")} an output schema, but the stage ` +
+        "list runs validateOutput() before idempotency(), so a result that arrives after the " +
+        "deadline would be stored unchecked. Put validateOutput() after idempotency()",
+    );
+  }
   for (const role of ["idempotency", "rateLimit"] as const) {
     if (count(role) > 1) {
       problems.push(

@@ -49,11 +49,6 @@ export interface CallContext {
   deadline?: number;
   /** The derived idempotency key (idempotency stage), handed to the handler. */
   idempotencyKey?: string;
-  /**
-   * Set by `execute` when the deadline passed while the handler kept running: settles
-   * with the handler's real outcome, so the idempotency stage can store it (rule 6).
-   */
-  lateOutcome?: Promise<CallToolResult>;
   /** What the idempotency stage did (audited). */
   idempotency?: IdempotencyDisposition;
   /** Backend calls made so far (audited). */

@@ -183,6 +183,40 @@ describe("a stage list that cannot honour a tool refuses to start, naming it", (
     assert.throws(() => server({ tools: [payTool()], stages }), /2 idempotency stages/);
   });
 
+  it("validateOutput before idempotency, for a write tool with an output schema", () => {
+    const receipt = defineTool({
+      name: "refund",
+      version: "1.0.0",
+      description: "Refunds an order; changes state.",
+      input: z.object({ orderId: z.string() }),
+      output: z.object({ refunded: z.boolean() }),
+      scopes: [],
+      sideEffect: "write",
+      handler: () => ({ refunded: true }),
+    });
+    const store = memoryStore();
+    const misordered: Stage[] = [
+      requestId(),
+      mapErrors(),
+      resolveTool(),
+      authorize({ requireAuthentication: false }),
+      validateInput(),
+      validateOutput(),
+      idempotency({ store }),
+      execute(),
+    ];
+    assert.throws(
+      () => server({ tools: [receipt], stages: misordered }),
+      /Write tool 'refund' declares an output schema, but the stage list runs validateOutput\(\) before idempotency\(\)/,
+    );
+    // The same list in the default order starts, and so does the misordered one for a write
+    // tool without an output schema (nothing late could be stored unchecked).
+    const ordered = [...misordered];
+    ordered.splice(5, 2, idempotency({ store }), validateOutput());
+    assert.doesNotThrow(() => server({ tools: [receipt], stages: ordered }));
+    assert.doesNotThrow(() => server({ tools: [payTool()], stages: misordered }));
+  });
+
   it("scopes under auth without an authorize stage that enforces them", () => {
     const scoped = readTool("secret", { scopes: ["secrets:read"] });
     for (const stages of [defaultStages(), withoutIdempotency().filter((_, i) => i !== 3)]) {

@@ -8,6 +8,7 @@ import { createClientFeatures } from "./client-features.js";
 import { LazyAbort, withLazySignal, type Cancellation } from "../../util/lazy-abort.js";
 import { callCancellation } from "../cancellation.js";
 import { markStage } from "../stage-roles.js";
+import { attachLateOutcome } from "../late-outcome.js";
 
 export interface ExecuteOptions {
   /** Deadline for tools that set none. Default 30 000 ms. */
@@ -157,7 +158,7 @@ function runCleanups(ctx: CallContext): void {
 /**
  * Waits for an asynchronous handler until the deadline or the client's cancellation,
  * whichever comes first; on either, the handler's signal aborts and the caller is
- * answered at once (the handler's real outcome is kept as `ctx.lateOutcome`).
+ * answered at once (the handler's real outcome travels with the error: late-outcome.ts).
  */
 async function settleWithin(
   ctx: CallContext,
@@ -201,17 +202,22 @@ async function settleWithin(
       // The caller is answered now; whatever the handler still does settles here, so
       // the idempotency stage can store the real outcome (a retry then replays it).
       const late = work.then(toCallToolResult);
-      late.catch(() => undefined); // observed by whoever consumes it; never unhandled
-      ctx.lateOutcome = late;
       if (controller.reason instanceof CancelledByClient) {
-        throw new ToolError("timeout", "The call was cancelled before it finished.");
+        throw attachLateOutcome(
+          new ToolError("timeout", "The call was cancelled before it finished."),
+          late,
+        );
       }
       // The handler's own abort error (e.g. fetch's AbortError) is the same event.
       if (error === controller.reason || controller.reason instanceof DeadlineExceeded) {
-        throw new ToolError("timeout", timeoutMessage(tool, timeoutMs), {
-          cause: error === controller.reason ? undefined : error,
-        });
+        throw attachLateOutcome(
+          new ToolError("timeout", timeoutMessage(tool, timeoutMs), {
+            cause: error === controller.reason ? undefined : error,
+          }),
+          late,
+        );
       }
+      if (typeof error === "object" && error !== null) attachLateOutcome(error, late);
     }
     throw error;
   } finally {
