@@ -7,6 +7,7 @@
 // batches, progress tokens, 2026-07-28 envelopes, sessions, odd headers) goes to the SDK.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
+  Server,
   SUPPORTED_PROTOCOL_VERSIONS,
   type CallToolResult,
   type LoggingLevel,
@@ -81,6 +82,7 @@ export function createFastCall(
   log: Logger,
   backends: BackendRegistry | undefined,
 ): FastCall {
+  const project = legacyProjection();
   return (req, res, body, principal) => {
     const call = servable(req, body);
     if (!call) return false;
@@ -127,7 +129,7 @@ export function createFastCall(
       .then(
         (result) =>
           finish({
-            result: projectLegacyResult(result, ctx.tool?.outputSchema),
+            result: project(result, ctx.tool?.outputSchema),
             jsonrpc: "2.0",
             id: call.id,
           }),
@@ -191,22 +193,16 @@ function statelessContext(
 }
 
 /**
- * The SDK's 2025-era result projection (its legacy wire codec): structured content that
- * is not an object, or whose advertised schema is not an object, is wrapped as
- * `{ result }`, and such content gets a text block when the result has none.
+ * The SDK's own 2025-era result projection (its legacy wire codec: a non-object
+ * `structuredContent`, or one whose advertised schema is not an object, is wrapped as
+ * `{ result }`, with a text block when there is none). An SDK `Server` that is never
+ * connected negotiates no era and projects as 2025-era, which is what this path serves:
+ * the projection stays the SDK's, in one place, and costs no Server per request.
  */
-export function projectLegacyResult(
+function legacyProjection(): (
   result: CallToolResult,
   outputSchema: Readonly<Record<string, unknown>> | undefined,
-): CallToolResult {
-  const sc: unknown = result.structuredContent;
-  if (sc === undefined) return result;
-  const nonObject = typeof sc !== "object" || sc === null || Array.isArray(sc);
-  let out = result;
-  if (nonObject && !(result.content?.some((c) => c.type === "text") ?? false)) {
-    out = { ...out, content: [...(out.content ?? []), { type: "text", text: JSON.stringify(sc) }] };
-  }
-  const schemaWrapped = outputSchema !== undefined && outputSchema["type"] !== "object";
-  if (!nonObject && !schemaWrapped) return out;
-  return { ...out, structuredContent: { result: sc } };
+) => CallToolResult {
+  const codec = new Server({ name: "toolgate-fast-path", version: "0" }, { capabilities: {} });
+  return (result, outputSchema) => codec.projectCallToolResult(result, outputSchema);
 }
