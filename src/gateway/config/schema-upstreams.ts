@@ -159,15 +159,33 @@ const credential = (env: NodeJS.ProcessEnv) =>
     {
       static: staticCredential(env)
         .optional()
-        .meta({ type: "`{ env, header?, scheme? }`" })
-        .describe("a secret read from the environment at load"),
+        .meta({
+          type: "`env` (**required**, variable name), `header` (default `authorization`), `scheme`",
+          default: "one of the three",
+        })
+        .describe(
+          "a secret read from the environment at load. With the `authorization` header `scheme` is " +
+            "**required**: `Bearer` sends `Bearer <secret>`, `none` sends the value as it is; another " +
+            "header gets the value as it is unless a `scheme` is given",
+        ),
       clientCredentials: clientCredentials(env)
         .optional()
-        .meta({ type: "`{ tokenUrl, clientId, clientSecretEnv, scope?, audience?, authMethod? }`" })
-        .describe("OAuth 2.0 client credentials, a token cached until it expires"),
+        .meta({
+          type:
+            "`tokenUrl` (**required**), `clientId` (**required**), `clientSecretEnv` (**required**), " +
+            "`scope`, `audience`, `authMethod`",
+          default: "one of the three",
+        })
+        .describe(
+          "OAuth 2.0 client credentials, a token cached until it expires; `authMethod` is " +
+            "`client_secret_basic` (default) or `client_secret_post`; `tokenUrl` https (http only on loopback)",
+        ),
       tokenExchange: tokenExchange(env)
         .optional()
-        .meta({ type: "as `clientCredentials`, `audience` required, `resource?`" })
+        .meta({
+          type: "as `clientCredentials`, with `audience` **required**, and `resource` (URL)",
+          default: "one of the three",
+        })
         .describe(
           "RFC 8693: a token per calling user for this upstream; set `discoveryCredential` for " +
             "`initialize` and `tools/list`",
