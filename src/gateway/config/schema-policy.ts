@@ -1,8 +1,6 @@
 // A tool policy of the config file (an upstream's `defaults` or an entry of its `tools`).
+import { SCOPE } from "../check-options.js";
 import { bool, choice, duration, nonEmpty, rateLimit, section, stringList } from "./fields.js";
-
-// RFC 6749 §3.3 scope-token.
-export const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 /** OAuth scopes: a list, or one space-separated string. */
 export const scopes = () =>
