@@ -21,6 +21,7 @@ import {
   type ContractSource,
 } from "../contract/source.js";
 import type { ContractLock, ToolContract } from "../contract/types.js";
+import { parseDuration } from "../util/duration.js";
 import type { CliIo } from "./command.js";
 import { UsageError, parseOrUsage } from "./command.js";
 
@@ -42,7 +43,8 @@ SOURCE, exactly one of:
   --stdio "CMD ARGS" an MCP server started as a child process and asked over stdio
   --config FILE      a gateway's toolgate.yaml: every upstream's tools as the gateway
                      pins them (the lock defaults to the config's pinning.lockFile)
-  --timeout TIME     bound for --url/--stdio: 10s, 1500ms, 1m or seconds (default 10s)
+  --timeout TIME     bound for --url/--stdio: 10s, 1500ms or 1m; a bare integer is
+                     milliseconds (default 10s, at most 10m)
 
 snapshot:
   --out FILE         where to write the lock (default ${DEFAULT_LOCK_FILE}; - for stdout)
@@ -261,15 +263,15 @@ function sourceOf(values: SourceFlags): { source: CliSource; timeoutMs: number }
   return { source: { kind: "stdio", command, args: commandArgs }, timeoutMs };
 }
 
-const UNIT_MS: Readonly<Record<string, number>> = { "": 1000, ms: 1, s: 1000, m: 60_000 };
 const MAX_TIMEOUT_MS = 10 * 60_000;
 
-/** `10s`, `1500ms`, `1m` or plain seconds; at most 10 minutes. */
+/** A duration of src/util/duration.ts (`10s`, `1500ms`, `1m`; a bare integer is ms), at most 10 minutes. */
 export function parseTimeout(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  const ms = match ? Math.round(Number(match[1]) * (UNIT_MS[match[2] ?? ""] ?? 1000)) : NaN;
-  if (!Number.isFinite(ms) || ms < 1 || ms > MAX_TIMEOUT_MS) {
-    throw new UsageError(`--timeout '${text}' is not a duration up to 10m; use e.g. 10s or 1500ms`);
+  const ms = parseDuration(text, MAX_TIMEOUT_MS);
+  if (ms === undefined) {
+    throw new UsageError(
+      `--timeout '${text}' is not a duration up to 10m; use e.g. 10s or 1500ms (a bare integer is milliseconds)`,
+    );
   }
   return ms;
 }

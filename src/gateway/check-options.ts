@@ -1,12 +1,22 @@
 // `createGateway`'s options checked once, at startup, with a TypeError that names the
 // field. The YAML loader reports the same mistakes with line numbers; this covers code
 // that builds options by hand.
+//
+// The rules both share live here (the names, scopes and bounds below); the structure does
+// not: the file spells durations as `10s` and credentials as mappings, the options as
+// `...Ms` numbers and provider objects, and the file's YAML forms (`"true"`, a scope
+// string) are not options a typed caller may pass. So the file has its zod schema
+// (config/schema.ts) and this is the check of the typed form.
+import { MAX_DURATION_MS } from "../util/duration.js";
 import { isRecord } from "../util/is-record.js";
 import type { GatewayOptions, ToolPolicy, UpstreamOptions } from "./options.js";
 
-const UPSTREAM_KEY = /^[A-Za-z0-9_-]{1,32}$/;
-const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
-const MAX_MS = 2_147_483_647;
+/** An upstream's key and prefix: tools are published as `<prefix>.<tool>`, so no dots. */
+export const UPSTREAM_NAME = /^[A-Za-z0-9_-]{1,32}$/;
+/** An OAuth scope (RFC 6749 §3.3 scope-token). */
+export const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+const UPSTREAM_KEY = UPSTREAM_NAME;
+const MAX_MS = MAX_DURATION_MS;
 const UPSTREAM_FIELDS = new Set([
   "stdio",
   "url",

@@ -1,18 +1,20 @@
 // Loads `toolgate.yaml` into GatewayOptions. Four steps, each reporting every problem it
 // finds as a ConfigIssue at a line and column: YAML syntax; `${VAR}` interpolation; the
-// structure (schema.ts: types, unknown keys, required settings); then the runtime objects
+// structure (the zod schema of schema.ts: types, unknown keys, required settings, turned
+// into a ConfigSpec by to-spec.ts); then the runtime objects
 // (resolve.ts: verifier, store, sinks, credentials), built only when the structure is
 // sound. Any input gives a LoadedConfig or a ConfigError, never another exception.
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import type { GatewayOptions } from "../options.js";
-import { Checker } from "./checker.js";
 import { ConfigError, type ConfigIssue } from "./config-error.js";
-import { interpolateTree } from "./interpolate.js";
-import { describeFileError, resolveOptions } from "./resolve.js";
-import { checkConfig } from "./schema.js";
-import type { ListenSpec } from "./spec.js";
 import { describeUpstreams } from "./describe.js";
+import { interpolateTree } from "./interpolate.js";
+import { Reporter } from "./issues.js";
+import { describeFileError, resolveOptions } from "./resolve.js";
+import { configSchema } from "./schema.js";
+import type { ListenSpec } from "./spec.js";
+import { toSpec } from "./to-spec.js";
 import { formatPath, parseYaml, type Path } from "./yaml-source.js";
 
 export { ConfigError, formatIssue, type ConfigIssue } from "./config-error.js";
@@ -77,11 +79,17 @@ export async function parseGatewayConfig(
   const parsed = parseYaml(text, opts.file);
   if (!parsed.ok) throw configError(parsed.issues, opts.file);
 
-  const c = new Checker(opts.file, parsed.source);
+  const c = new Reporter(opts.file, parsed.source);
   const value = interpolateTree(parsed.source.value, env, (at, message) => c.report(at, message));
-  const spec = checkConfig(value, c, { baseDir: path.resolve(opts.baseDir), env });
+  if (value === null || value === undefined) {
+    c.report([], "the file is empty: a gateway config needs at least auth and upstreams");
+    throw configError(c.issues, opts.file);
+  }
+  const checked = configSchema(env).safeParse(value);
+  if (!checked.success) c.reportZod(checked.error.issues, value);
   // Runtime objects only from a sound structure: their errors would repeat the issues.
-  if (spec === undefined || c.issues.length > 0) throw configError(c.issues, opts.file);
+  if (!checked.success || c.issues.length > 0) throw configError(c.issues, opts.file);
+  const spec = toSpec(checked.data, { baseDir: path.resolve(opts.baseDir), env });
 
   const options = await resolveOptions(spec, c, env);
   if (options === undefined || c.issues.length > 0) throw configError(c.issues, opts.file);

@@ -18,7 +18,7 @@ import { memoryStore } from "../../stores/memory-store.js";
 import { sqliteStore } from "../../stores/sqlite-store.js";
 import { isRecord } from "../../util/is-record.js";
 import type { GatewayOptions, UpstreamOptions } from "../options.js";
-import type { Checker } from "./checker.js";
+import type { Reporter } from "./issues.js";
 import type { AuditSpec, AuthSpec, ConfigSpec, CredentialSpec, StoreSpec } from "./spec.js";
 import { compact } from "./spec.js";
 import type { Path } from "./yaml-source.js";
@@ -31,7 +31,7 @@ const FILE_KEYS: Readonly<Record<string, string>> = {
   jwks: "jwksFile",
   algorithm: "algorithms",
 };
-/** The keys of each section in the file (see schema.ts), where an error can point. */
+/** The keys of each section in the file (see the schema), where an error can point. */
 const JWT_KEYS = ["issuer", "audience", "jwksUrl", "jwksFile", "algorithms", "typ"];
 const INTROSPECTION_KEYS = ["url", "clientId", "clientSecretEnv", "audience", "issuer"];
 const STATIC_KEYS = ["env", "header", "scheme"];
@@ -45,7 +45,7 @@ const FACTORY_PREFIX = /^(?:[A-Za-z]+(?:\([a-z]*\))?: )+/;
  * `keys`. The factory's name is dropped from the message: the path says where.
  */
 async function attempt<T>(
-  c: Checker,
+  c: Reporter,
   at: Path,
   keys: readonly string[],
   build: () => T | Promise<T>,
@@ -63,7 +63,7 @@ async function attempt<T>(
 
 export async function resolveOptions(
   spec: ConfigSpec,
-  c: Checker,
+  c: Reporter,
   env: NodeJS.ProcessEnv,
 ): Promise<GatewayOptions | undefined> {
   const auth = await resolveAuth(spec.auth, c, env);
@@ -72,13 +72,15 @@ export async function resolveOptions(
   const upstreams: [string, UpstreamOptions][] = [];
   for (const [key, upstream] of Object.entries(spec.upstreams)) {
     const { credential, discoveryCredential, ...rest } = upstream;
+    const at: Path = ["upstreams", key];
     upstreams.push([
       key,
       compact({
         ...rest,
-        credential: credential && (await resolveCredential(credential, c)),
+        credential: credential && (await resolveCredential(credential, [...at, "credential"], c)),
         discoveryCredential:
-          discoveryCredential && (await resolveCredential(discoveryCredential, c)),
+          discoveryCredential &&
+          (await resolveCredential(discoveryCredential, [...at, "discoveryCredential"], c)),
       }),
     ]);
   }
@@ -102,7 +104,7 @@ export async function resolveOptions(
 
 async function resolveAuth(
   spec: AuthSpec,
-  c: Checker,
+  c: Reporter,
   env: NodeJS.ProcessEnv,
 ): Promise<AuthOption | undefined> {
   if (spec.kind === "none") return undefined;
@@ -132,7 +134,7 @@ async function resolveAuth(
 }
 
 /** A JSON Web Key Set from a file: `{ "keys": [...] }`. */
-async function readJwks(file: string, at: Path, c: Checker) {
+async function readJwks(file: string, at: Path, c: Reporter) {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -151,7 +153,7 @@ async function readJwks(file: string, at: Path, c: Checker) {
   return { keys: data.keys };
 }
 
-async function resolveStore(spec: StoreSpec, c: Checker): Promise<IdempotencyStore | undefined> {
+async function resolveStore(spec: StoreSpec, c: Reporter): Promise<IdempotencyStore | undefined> {
   return attempt(c, spec.path, [], async () => {
     switch (spec.kind) {
       case "memory":
@@ -172,7 +174,7 @@ async function resolveStore(spec: StoreSpec, c: Checker): Promise<IdempotencySto
   });
 }
 
-async function resolveAudit(spec: AuditSpec | false, c: Checker): Promise<AuditOptions | false> {
+async function resolveAudit(spec: AuditSpec | false, c: Reporter): Promise<AuditOptions | false> {
   if (spec === false) return false;
   let sinks: AuditSink[] | undefined;
   if (spec.sinks !== undefined) {
@@ -192,16 +194,18 @@ async function resolveAudit(spec: AuditSpec | false, c: Checker): Promise<AuditO
 
 async function resolveCredential(
   spec: CredentialSpec,
-  c: Checker,
+  field: Path,
+  c: Reporter,
 ): Promise<CredentialProvider | undefined> {
+  const where = [...field, spec.kind];
   const keys = spec.kind === "static" ? STATIC_KEYS : [...OAUTH_KEYS, "resource"];
   switch (spec.kind) {
     case "static":
-      return attempt(c, spec.path, keys, () => staticCredential(spec.options));
+      return attempt(c, where, keys, () => staticCredential(spec.options));
     case "clientCredentials":
-      return attempt(c, spec.path, keys, () => clientCredentials(spec.options));
+      return attempt(c, where, keys, () => clientCredentials(spec.options));
     case "tokenExchange":
-      return attempt(c, spec.path, keys, () => tokenExchange(spec.options));
+      return attempt(c, where, keys, () => tokenExchange(spec.options));
   }
 }
 

@@ -1,4 +1,4 @@
-// A checked config file as data: what schema.ts produces and resolve.ts turns into
+// A checked config file as data: what to-spec.ts produces and resolve.ts turns into
 // GatewayOptions. Everything here is validated and resolved (absolute paths,
 // milliseconds, secrets read from the environment) except the runtime objects, which
 // keep the path of the setting they come from, so a constructor's error can point at it.
@@ -63,11 +63,11 @@ export interface AuditSpec {
   readonly redactEmails?: boolean;
 }
 
-export type CredentialSpec = { readonly path: Path } & (
+/** Its constructor errors point at `upstreams.<key>.<credential field>.<kind>`. */
+export type CredentialSpec =
   | { readonly kind: "static"; readonly options: StaticCredentialOptions }
   | { readonly kind: "clientCredentials"; readonly options: ClientCredentialsOptions }
-  | { readonly kind: "tokenExchange"; readonly options: TokenExchangeOptions }
-);
+  | { readonly kind: "tokenExchange"; readonly options: TokenExchangeOptions };
 
 export type UpstreamSpec = Omit<UpstreamOptions, "credential" | "discoveryCredential"> & {
   readonly credential?: CredentialSpec;
