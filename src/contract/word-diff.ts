@@ -3,28 +3,41 @@
  * style of `git diff --word-diff=plain`: unchanged words as they are, removed words in
  * `[-…-]`, added words in `{+…+}`. Words are whitespace-separated tokens; the output
  * joins them with single spaces.
+ *
+ * The diff itself is jsdiff's (`diff`, Myers' O(ND) algorithm) over the tokens, with
+ * `diffArrays` rather than `diffWords`: diffWords splits punctuation into tokens of its own
+ * and keeps whitespace, while the output here must be whole words joined by single spaces.
  */
+import { diffArrays } from "diff";
 
 export interface WordDiffOptions {
   /**
    * Above this many tokens (on either side, after the common prefix and suffix are taken
-   * off) the changed middle is shown as one whole replacement instead of an LCS diff, so
-   * the work stays bounded (the LCS table is quadratic). Default 2000.
+   * off) the changed middle is shown as one whole replacement instead of a word diff.
+   * Default 2000.
    */
   readonly maxTokens?: number;
+  /**
+   * Above this many removed plus added words the middle is also shown as one whole
+   * replacement: Myers' work grows with the number of edits, and a diff of more edits is
+   * no easier to read than the replacement. Default 500.
+   */
+  readonly maxEdits?: number;
 }
 
 interface Op {
   readonly op: "same" | "del" | "ins";
-  readonly word: string;
+  readonly words: readonly string[];
 }
 
 /** `wordDiff("Refund part of an order", "Refund all of an order")` → `Refund [-part-] {+all+} of an order`. */
 export function wordDiff(before: string, after: string, options: WordDiffOptions = {}): string {
   const maxTokens = options.maxTokens ?? 2000;
+  const maxEdits = options.maxEdits ?? 500;
   const a = tokens(before);
   const b = tokens(after);
 
+  // Trimmed here rather than left to jsdiff, so that maxTokens bounds only the changed part.
   let prefix = 0;
   while (prefix < a.length && prefix < b.length && a[prefix] === b[prefix]) prefix++;
   let suffix = 0;
@@ -38,62 +51,24 @@ export function wordDiff(before: string, after: string, options: WordDiffOptions
   const midA = a.slice(prefix, a.length - suffix);
   const midB = b.slice(prefix, b.length - suffix);
 
-  const ops: Op[] = a.slice(0, prefix).map((word) => ({ op: "same", word }));
-  if (midA.length > maxTokens || midB.length > maxTokens) {
-    for (const word of midA) ops.push({ op: "del", word });
-    for (const word of midB) ops.push({ op: "ins", word });
+  const ops: Op[] = [{ op: "same", words: a.slice(0, prefix) }];
+  const changes =
+    midA.length > maxTokens || midB.length > maxTokens || midA.length === 0 || midB.length === 0
+      ? undefined
+      : diffArrays(midA, midB, { maxEditLength: maxEdits });
+  if (changes === undefined) {
+    ops.push({ op: "del", words: midA }, { op: "ins", words: midB });
   } else {
-    ops.push(...lcsOps(midA, midB));
+    for (const change of changes) {
+      ops.push({ op: change.removed ? "del" : change.added ? "ins" : "same", words: change.value });
+    }
   }
-  for (const word of a.slice(a.length - suffix)) ops.push({ op: "same", word });
+  ops.push({ op: "same", words: a.slice(a.length - suffix) });
   return render(ops);
 }
 
 function tokens(text: string): string[] {
   return text.split(/\s+/u).filter((token) => token.length > 0);
-}
-
-/** Classic LCS table over the (already trimmed) middles; both are at most maxTokens long. */
-function lcsOps(a: readonly string[], b: readonly string[]): Op[] {
-  const n = a.length;
-  const m = b.length;
-  if (n === 0 || m === 0) {
-    return [
-      ...a.map((word): Op => ({ op: "del", word })),
-      ...b.map((word): Op => ({ op: "ins", word })),
-    ];
-  }
-  const width = m + 1;
-  // lengths[i * width + j] = LCS length of a[i..] and b[j..]
-  const lengths =
-    n < 65535 && m < 65535 ? new Uint16Array((n + 1) * width) : new Uint32Array((n + 1) * width);
-  for (let i = n - 1; i >= 0; i--) {
-    for (let j = m - 1; j >= 0; j--) {
-      lengths[i * width + j] =
-        a[i] === b[j]
-          ? lengths[(i + 1) * width + j + 1]! + 1
-          : Math.max(lengths[(i + 1) * width + j]!, lengths[i * width + j + 1]!);
-    }
-  }
-  const ops: Op[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < n && j < m) {
-    if (a[i] === b[j]) {
-      ops.push({ op: "same", word: a[i]! });
-      i++;
-      j++;
-    } else if (lengths[(i + 1) * width + j]! >= lengths[i * width + j + 1]!) {
-      ops.push({ op: "del", word: a[i]! });
-      i++;
-    } else {
-      ops.push({ op: "ins", word: b[j]! });
-      j++;
-    }
-  }
-  while (i < n) ops.push({ op: "del", word: a[i++]! });
-  while (j < m) ops.push({ op: "ins", word: b[j++]! });
-  return ops;
 }
 
 /** Each run of changes between unchanged words becomes `[-removed-] {+added+}`. */
@@ -107,12 +82,13 @@ function render(ops: readonly Op[]): string {
     removed = [];
     added = [];
   };
-  for (const { op, word } of ops) {
-    if (op === "del") removed.push(word);
-    else if (op === "ins") added.push(word);
+  for (const { op, words } of ops) {
+    if (words.length === 0) continue;
+    if (op === "del") removed.push(...words);
+    else if (op === "ins") added.push(...words);
     else {
       flush();
-      out.push(word);
+      out.push(...words);
     }
   }
   flush();
