@@ -6,6 +6,8 @@ import { ProtocolError, ProtocolErrorCode, type ServerContext } from "@modelcont
 import type { Principal } from "../auth/principal.js";
 import { missingScopes } from "../auth/scopes.js";
 import { isToolError } from "../errors/tool-error.js";
+import { CancelledByClient, DeadlineExceeded, runBy } from "../util/deadline.js";
+import { cancellationOf } from "../util/lazy-abort.js";
 import type { Logger } from "../log/logger.js";
 
 /** Everything the resource, prompt and completion handlers need from the serving unit. */
@@ -138,10 +140,6 @@ export interface GuardOptions {
   readonly notFound: (message: string) => ProtocolError;
 }
 
-class DeadlineExceeded extends Error {
-  override readonly name = "DeadlineExceeded";
-}
-
 /**
  * Runs a user handler under a deadline, with a signal that aborts at the deadline or when
  * the client cancels. What it throws becomes a JSON-RPC error:
@@ -157,30 +155,25 @@ export async function runGuarded<T>(
   run: (signal: AbortSignal) => T | Promise<T>,
   options: GuardOptions,
 ): Promise<T> {
-  const controller = new AbortController();
-  const onAbort = () => controller.abort(options.signal.reason);
-  if (options.signal.aborted) onAbort();
-  else options.signal.addEventListener("abort", onAbort, { once: true });
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new DeadlineExceeded(`deadline of ${options.timeoutMs} ms passed`);
-      controller.abort(error);
-      reject(error);
-    }, options.timeoutMs);
-  });
   try {
-    return await Promise.race([Promise.resolve().then(() => run(controller.signal)), deadline]);
+    return await runBy(run, {
+      until: Date.now() + options.timeoutMs,
+      cancellation: cancellationOf(options.signal),
+    });
   } catch (thrown) {
     throw toProtocolError(thrown, options);
-  } finally {
-    clearTimeout(timer);
-    options.signal.removeEventListener("abort", onAbort);
   }
 }
 
 function toProtocolError(thrown: unknown, options: GuardOptions): ProtocolError {
   if (thrown instanceof ProtocolError) return thrown;
+  // The client cancelled or went away: nobody reads this answer, and it is no incident.
+  if (thrown instanceof CancelledByClient) {
+    return new ProtocolError(ProtocolErrorCode.InternalError, `${options.what} was cancelled.`, {
+      type: "timeout",
+      retryable: true,
+    });
+  }
   if (thrown instanceof DeadlineExceeded) {
     return new ProtocolError(
       ProtocolErrorCode.InternalError,

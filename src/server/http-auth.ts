@@ -5,6 +5,7 @@ import { bearerChallenge, type Challenge } from "../auth/challenge.js";
 import type { Principal } from "../auth/principal.js";
 import { buildResourceMetadata, resourceMetadataUrl } from "../auth/resource-metadata.js";
 import { missingScopes } from "../auth/scopes.js";
+import { DeadlineExceeded, runBy } from "../util/deadline.js";
 import { AuthError } from "../auth/verifier.js";
 import { rememberSubjectToken } from "../auth/subject-token.js";
 import type { Logger } from "../log/logger.js";
@@ -262,18 +263,11 @@ function isToolsCall(body: unknown): body is { params: { name: string } } {
  * (a custom one ignoring its signal) cannot hang the request. The timer is always cleared.
  */
 async function verifyWithin<T>(ms: number, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new AuthError("unavailable", "Token verification took too long.");
-      controller.abort(error);
-      reject(error);
-    }, ms);
-  });
   try {
-    return await Promise.race([run(controller.signal), deadline]);
-  } finally {
-    clearTimeout(timer);
+    return await runBy(run, { until: Date.now() + ms });
+  } catch (error) {
+    if (error instanceof DeadlineExceeded)
+      throw new AuthError("unavailable", "Token verification took too long.");
+    throw error;
   }
 }

@@ -6,6 +6,7 @@ import type { CallToolResult } from "@modelcontextprotocol/server";
 import { requireTool } from "./require-tool.js";
 import { createClientFeatures } from "./client-features.js";
 import { LazyAbort, withLazySignal, type Cancellation } from "../../util/lazy-abort.js";
+import { CancelledByClient, DeadlineExceeded, settleBy } from "../../util/deadline.js";
 import { callCancellation } from "../cancellation.js";
 import { markStage } from "../stage-roles.js";
 import { attachLateOutcome } from "../late-outcome.js";
@@ -28,13 +29,6 @@ function timeoutMessage(tool: ToolDefinition, timeoutMs: number): string {
   if (tool.idempotency)
     return `${base} Retry with the same idempotency key: the operation runs at most once.`;
   return `${base} The change may or may not have been made: check its effect before calling again.`;
-}
-
-class DeadlineExceeded extends Error {
-  override readonly name = "DeadlineExceeded";
-}
-class CancelledByClient extends Error {
-  override readonly name = "CancelledByClient";
 }
 
 /**
@@ -168,26 +162,7 @@ async function settleWithin(
   deadline: number,
   timeoutMs: number,
 ): Promise<CallToolResult> {
-  // `aborted` rejects when the call is cut short, so the race below answers at once even
-  // if the handler ignores its signal. Rejected directly by `abort` rather than through
-  // a second listener on the signal: this runs on every call.
-  let rejectAborted: (reason: unknown) => void = () => undefined;
-  const aborted = new Promise<never>((_, reject) => (rejectAborted = reject));
-  // Reject first: a handler that settles inside its abort listener would otherwise win
-  // the race below, and the caller would get a success after the deadline passed.
-  const abort = (reason: Error) => {
-    rejectAborted(reason);
-    controller.abort(reason);
-  };
-  const offClientAbort = cancellation.onAbort(() =>
-    abort(new CancelledByClient("The client cancelled the call.")),
-  );
-  const timer = setTimeout(
-    () => abort(new DeadlineExceeded(`Deadline of ${timeoutMs} ms passed.`)),
-    Math.max(0, deadline - Date.now()),
-  );
-  // A handler that ignores its signal settles later; its outcome must not become an
-  // unhandled rejection, and a late failure is still worth a log line.
+  // A handler that ignores its signal settles later; a late failure is worth a log line.
   work.catch((error: unknown) => {
     // Rejecting with the abort reason is the handler honouring its signal, not a failure.
     if (controller.aborted && error !== controller.reason) {
@@ -195,7 +170,11 @@ async function settleWithin(
     }
   });
   try {
-    const value = await Promise.race([work, aborted]);
+    const value = await settleBy(work, controller, {
+      until: deadline,
+      cancellation,
+      deadlineMessage: `Deadline of ${timeoutMs} ms passed.`,
+    });
     return toCallToolResult(value);
   } catch (error) {
     if (controller.aborted) {
@@ -221,8 +200,6 @@ async function settleWithin(
     }
     throw error;
   } finally {
-    clearTimeout(timer);
     runCleanups(ctx);
-    offClientAbort();
   }
 }
