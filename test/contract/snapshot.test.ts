@@ -17,7 +17,8 @@ import {
 import { contractFromListing, contractOf, lockOf } from "../../src/contract/snapshot.js";
 import { splitCommandLine, parseHeader } from "../../src/contract/source.js";
 import { toListEntry } from "../../src/server/tool-registry.js";
-import { AuthError, type Principal } from "../../src/index.js";
+import { type Principal } from "../../src/index.js";
+import { AuthError } from "../../src/auth/index.js";
 import { createFixtureTools } from "../fixtures/tools.js";
 import { REPO_ROOT, fixturePath } from "../helpers/process.js";
 import { startServer, type RunningServer } from "../helpers/server.js";
