@@ -13,15 +13,9 @@ import path from "node:path";
 import { Redis } from "ioredis";
 import pg from "pg";
 import * as z from "zod";
-import {
-  createToolServer,
-  defineTool,
-  memoryStore,
-  silentLogger,
-  sqliteStore,
-  type IdempotencyStore,
-  type ToolServer,
-} from "../src/index.js";
+import { createToolServer, defineTool, type ToolServer } from "../src/index.js";
+import { silentLogger } from "../src/server/index.js";
+import { memoryStore, sqliteStore, type IdempotencyStore } from "../src/stores/index.js";
 import { postgresStore } from "../src/stores/postgres-store.js";
 import { redisStore } from "../src/stores/redis-store.js";
 

@@ -223,7 +223,14 @@ async function listening(server: {
 }
 
 async function toolgate(config: PerfServerConfig): Promise<Running> {
-  const tg = await import("../src/index.js");
+  const [root, server, stores, audit, gateway] = await Promise.all([
+    import("../src/index.js"),
+    import("../src/server/index.js"),
+    import("../src/stores/index.js"),
+    import("../src/audit/index.js"),
+    import("../src/gateway/index.js"),
+  ]);
+  const tg = { ...root, ...server, ...stores, ...audit, ...gateway };
   const echo = (scopes: string[]) =>
     tg.defineTool({
       name: "echo",

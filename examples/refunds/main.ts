@@ -3,18 +3,16 @@
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import path from "node:path";
+import { createToolServer, devIssuer } from "../../src/index.js";
+import { createLogger } from "../../src/server/index.js";
+import { DEFAULT_DEV_KEY_FILE } from "../../src/auth/index.js";
+import { memoryStore, sqliteStore } from "../../src/stores/index.js";
 import {
   AUDIT_SINK_SPECS,
   DEFAULT_AUDIT_FILE,
-  DEFAULT_DEV_KEY_FILE,
   auditSinkFromSpec,
   type AuditSink,
-  createLogger,
-  createToolServer,
-  devIssuer,
-  memoryStore,
-  sqliteStore,
-} from "../../src/index.js";
+} from "../../src/audit/index.js";
 import { PAYMENTS_SECRET_ENV, refundsBackends } from "./backends.js";
 import { DEFAULT_DB_PATH, openRefundsDb } from "./db.js";
 import { startPaymentsService } from "./payments-service.js";

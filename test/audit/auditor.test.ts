@@ -5,15 +5,10 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
 import * as z from "zod";
-import {
-  createAuditor,
-  createToolServer,
-  defineTool,
-  memoryStore,
-  silentLogger,
-  type AuditEvent,
-  type AuditSink,
-} from "../../src/index.js";
+import { createToolServer, defineTool } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import { memoryStore } from "../../src/stores/index.js";
+import { createAuditor, type AuditEvent, type AuditSink } from "../../src/audit/index.js";
 
 function event(n: number): AuditEvent {
   return {

@@ -6,22 +6,21 @@ import { randomUUID } from "node:crypto";
 import { after, describe, it } from "node:test";
 import * as z from "zod";
 import {
-  ANONYMOUS_PRINCIPAL,
-  ERROR_TYPE_NAMES,
   createToolServer,
   defineTool,
-  memoryAuditSink,
-  memoryStore,
   notFound,
   rateLimited,
-  silentLogger,
   toolResult,
   unavailable,
-  type AuditEvent,
   type Principal,
   type ToolServer,
   type ToolServerOptions,
 } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import { ERROR_TYPE_NAMES } from "../../src/errors/index.js";
+import { ANONYMOUS_PRINCIPAL } from "../../src/auth/index.js";
+import { memoryStore } from "../../src/stores/index.js";
+import { memoryAuditSink, type AuditEvent } from "../../src/audit/index.js";
 import { startServer } from "../helpers/server.js";
 import { rawRequest, MCP_HEADERS } from "../helpers/http.js";
 

@@ -9,17 +9,16 @@ import path from "node:path";
 import { after, describe, it } from "node:test";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import * as z from "zod";
+import { createToolServer, defineTool } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import { memoryStore } from "../../src/stores/index.js";
 import {
-  createToolServer,
-  defineTool,
   fileAuditSink,
-  memoryStore,
-  silentLogger,
   sqliteAuditReader,
   sqliteAuditSink,
   type AuditEvent,
   type AuditOptions,
-} from "../../src/index.js";
+} from "../../src/audit/index.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "toolgate-free-text-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -8,7 +8,9 @@ import { createServer, connect, type Server, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type pg from "pg";
 import * as z from "zod";
-import { createToolServer, defineTool, memoryStore, silentLogger } from "../../src/index.js";
+import { createToolServer, defineTool } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import { memoryStore } from "../../src/stores/index.js";
 import { postgresAuditSink } from "../../src/audit/sinks/postgres-sink.js";
 import { postgresAdmin } from "../helpers/services.js";
 

@@ -10,15 +10,14 @@ import { Writable } from "node:stream";
 import { after, test } from "node:test";
 import { pino } from "pino";
 import * as z from "zod";
+import { createToolServer, defineTool } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/index.js";
 import {
-  createToolServer,
-  defineTool,
   fileAuditSink,
   loggerAuditSink,
   memoryAuditSink,
-  memoryStore,
   sqliteAuditSink,
-} from "../../src/index.js";
+} from "../../src/audit/index.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "toolgate-secrets-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

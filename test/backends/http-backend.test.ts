@@ -12,12 +12,12 @@ import {
   createToolServer,
   defineTool,
   httpBackend,
-  memoryAuditSink,
-  memoryStore,
-  silentLogger,
   type BackendDefinition,
   type ToolDefinition,
 } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import { memoryStore } from "../../src/stores/index.js";
+import { memoryAuditSink } from "../../src/audit/index.js";
 
 interface Seen {
   method: string;

@@ -15,11 +15,11 @@ import {
   defineTool,
   devIssuer,
   httpBackend,
-  memoryAuditSink,
   staticCredential,
   tokenExchange,
   type DevIssuer,
 } from "../../src/index.js";
+import { memoryAuditSink } from "../../src/audit/index.js";
 import { startServer, type RunningServer } from "../helpers/server.js";
 import { startTokenServer, type TokenServer } from "./fixtures/token-server.js";
 

@@ -11,7 +11,8 @@ import path from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
 import * as z from "zod";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { defineTool, devIssuer, forbidden, memoryStore, type DevIssuer } from "../../src/index.js";
+import { defineTool, devIssuer, forbidden, type DevIssuer } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/index.js";
 import {
   bearerAuth,
   createToolClient,

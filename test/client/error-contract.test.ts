@@ -10,7 +10,8 @@ import * as z from "zod";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { Client as ClientV1 } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport as TransportV1 } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { defineTool, memoryStore, notFound, toolResult } from "../../src/index.js";
+import { defineTool, notFound, toolResult } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/index.js";
 import {
   ERROR_META_KEY,
   createToolClient,

@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as z from "zod";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { conflict, defineTool, memoryStore, toolResult } from "../../src/index.js";
+import { conflict, defineTool, toolResult } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/index.js";
 import {
   ERROR_META_KEY,
   REPLAY_META_KEY,

@@ -14,12 +14,11 @@ import {
   createToolServer,
   defineTool,
   invalidInput,
-  memoryStore,
-  silentLogger,
   unavailable,
-  type IdempotencyStore,
   type ToolServer,
 } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import { memoryStore, type IdempotencyStore } from "../../src/stores/index.js";
 import {
   IDEMPOTENCY_ARGUMENT,
   IDEMPOTENCY_META_KEY,

@@ -8,10 +8,10 @@ import { contractFromListing, contractOf } from "../../src/contract/snapshot.js"
 import {
   createToolServer,
   defineTool,
-  silentLogger,
   type Principal,
   type ToolDefinition,
 } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
 import { connectClient, startServer, type RunningServer } from "../helpers/server.js";
 import { memoryLogger } from "../unit/helpers/memory-logger.js";
 

@@ -17,7 +17,8 @@ import {
 import { contractFromListing, contractOf, lockOf } from "../../src/contract/snapshot.js";
 import { splitCommandLine, parseHeader } from "../../src/contract/source.js";
 import { toListEntry } from "../../src/server/tool-registry.js";
-import { AuthError, type Principal } from "../../src/index.js";
+import { type Principal } from "../../src/index.js";
+import { AuthError } from "../../src/auth/index.js";
 import { createFixtureTools } from "../fixtures/tools.js";
 import { REPO_ROOT, fixturePath } from "../helpers/process.js";
 import { startServer, type RunningServer } from "../helpers/server.js";
@@ -206,6 +207,7 @@ describe("toolgate contract snapshot", () => {
 
   test("a module may export a server, or either as its default export", async () => {
     const index = pathToFileURL(path.join(REPO_ROOT, "src", "index.ts")).href;
+    const server = pathToFileURL(path.join(REPO_ROOT, "src", "server", "index.ts")).href;
     const tools = pathToFileURL(path.join(REPO_ROOT, "test", "fixtures", "tools.ts")).href;
     const variants = {
       "server.ts": `export const server = createToolServer({ name: "s", version: "1.0.0", tools: createFixtureTools().tools, logger: silentLogger(), audit: false, metrics: false });`,
@@ -215,7 +217,8 @@ describe("toolgate contract snapshot", () => {
       const file = path.join(dir, name);
       await writeFile(
         file,
-        `import { createToolServer, silentLogger } from ${JSON.stringify(index)};\n` +
+        `import { createToolServer } from ${JSON.stringify(index)};\n` +
+          `import { silentLogger } from ${JSON.stringify(server)};\n` +
           `import { createFixtureTools } from ${JSON.stringify(tools)};\n${body}\n`,
       );
       const run = await cli("contract", "snapshot", "--module", file, "--out", "-");

@@ -14,14 +14,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { Client, StreamableHTTPClientTransport, type Tool } from "@modelcontextprotocol/client";
-import {
-  createToolServer,
-  devIssuer,
-  memoryStore,
-  silentLogger,
-  type DevIssuer,
-  type ToolServer,
-} from "../../src/index.js";
+import { createToolServer, devIssuer, type DevIssuer, type ToolServer } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import { memoryStore } from "../../src/stores/index.js";
 import {
   bearerAuth,
   createToolClient,

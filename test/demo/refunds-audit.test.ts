@@ -9,7 +9,8 @@ import path from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { devIssuer, type AuditEvent } from "../../src/index.js";
+import { devIssuer } from "../../src/index.js";
+import { type AuditEvent } from "../../src/audit/index.js";
 import { runCliCaptured } from "../helpers/cli.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");

@@ -14,16 +14,11 @@ import {
 } from "@modelcontextprotocol/client";
 import { readWireError } from "../../src/errors/to-result.js";
 import { expectToolError } from "../helpers/server.js";
-import {
-  ANONYMOUS_PRINCIPAL,
-  REPLAY_META_KEY,
-  createToolServer,
-  memoryStore,
-  silentLogger,
-  type FieldIssue,
-  type IdempotencyStore,
-  type ToolServer,
-} from "../../src/index.js";
+import { createToolServer, type FieldIssue, type ToolServer } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import { ANONYMOUS_PRINCIPAL } from "../../src/auth/index.js";
+import { memoryStore, type IdempotencyStore } from "../../src/stores/index.js";
+import { REPLAY_META_KEY } from "../../src/client/index.js";
 import { derivedKeyOf, scopeOf } from "../../src/idempotency/key.js";
 import {
   PAYMENTS_SECRET_ENV,

@@ -17,13 +17,9 @@ import {
 import { readWireError } from "../../src/errors/to-result.js";
 import { expectToolError } from "../helpers/server.js";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
-import {
-  createToolServer,
-  devIssuer,
-  memoryStore,
-  silentLogger,
-  type FieldIssue,
-} from "../../src/index.js";
+import { createToolServer, devIssuer, type FieldIssue } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import { memoryStore } from "../../src/stores/index.js";
 import { PAYMENTS_SECRET_ENV, refundsBackends } from "../../examples/refunds/backends.js";
 import { openRefundsDb, type RefundsDb } from "../../examples/refunds/db.js";
 import {

@@ -4,14 +4,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import * as z from "zod";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import {
-  AuthError,
-  createToolServer,
-  defineTool,
-  silentLogger,
-  type Principal,
-  type ToolServer,
-} from "../../src/index.js";
+import { createToolServer, defineTool, type Principal, type ToolServer } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import { AuthError } from "../../src/auth/index.js";
 
 const SECRET_REASON = "db password=hunter2 at /srv/auth.ts:9";
 let handlerRuns = 0;

@@ -11,12 +11,8 @@ import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { InsufficientScopeError, SdkHttpError } from "@modelcontextprotocol/client";
 import { SignJWT, exportJWK, exportPKCS8, exportSPKI, type JWK } from "jose";
-import {
-  introspectionVerifier,
-  jwtVerifier,
-  type JwtVerifierOptions,
-  type TokenVerifier,
-} from "../../src/index.js";
+import { introspectionVerifier, jwtVerifier, type JwtVerifierOptions } from "../../src/index.js";
+import { type TokenVerifier } from "../../src/auth/index.js";
 import {
   deadUrl,
   sendJson as stubJson,

@@ -12,7 +12,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Client } from "@modelcontextprotocol/client";
 import { decodeJwt } from "jose";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
-import { DEV_ISSUER, devIssuer, type DevIssuer } from "../../src/index.js";
+import { devIssuer, type DevIssuer } from "../../src/index.js";
+import { DEV_ISSUER } from "../../src/auth/index.js";
 import {
   KEY_FILE_ENV,
   READ_SCOPE,

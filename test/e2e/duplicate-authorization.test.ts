@@ -9,14 +9,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as z from "zod";
-import {
-  createToolServer,
-  defineTool,
-  devIssuer,
-  memoryStore,
-  silentLogger,
-  type ToolServer,
-} from "../../src/index.js";
+import { createToolServer, defineTool, devIssuer, type ToolServer } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import { memoryStore } from "../../src/stores/index.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "toolgate-dup-auth-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -8,10 +8,10 @@ import {
   createToolServer,
   defineTool,
   invalidInput,
-  silentLogger,
   toolResult,
   type ToolServer,
 } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
 
 const tools = [
   defineTool({

@@ -4,7 +4,7 @@
 // response body may carry a stack trace, and the server must keep serving afterwards.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { DEFAULT_MAX_BODY_BYTES } from "../../src/index.js";
+import { DEFAULT_MAX_BODY_BYTES } from "../../src/server/index.js";
 import { request } from "node:http";
 import { SECRET, createFixtureTools, type FixtureToolSet } from "../fixtures/tools.js";
 import {

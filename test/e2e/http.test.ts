@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { CallToolResult, Tool } from "@modelcontextprotocol/client";
-import { ERROR_TYPES, ERROR_TYPE_NAMES } from "../../src/index.js";
+import { ERROR_TYPES, ERROR_TYPE_NAMES } from "../../src/errors/index.js";
 import {
   ERROR_CASES,
   FORBIDDEN_SCOPES,

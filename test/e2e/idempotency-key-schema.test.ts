@@ -6,12 +6,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Tool } from "@modelcontextprotocol/client";
 import * as z from "zod";
-import {
-  IDEMPOTENCY_ARGUMENT,
-  IDEMPOTENCY_META_KEY,
-  defineTool,
-  memoryStore,
-} from "../../src/index.js";
+import { defineTool } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/index.js";
+import { IDEMPOTENCY_ARGUMENT, IDEMPOTENCY_META_KEY } from "../../src/client/index.js";
 import { readWireError } from "../../src/errors/to-result.js";
 import {
   CLIENT_MODES,

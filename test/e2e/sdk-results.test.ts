@@ -7,7 +7,9 @@ import { after, before, describe, test } from "node:test";
 import { Client as ClientV1 } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport as TransportV1 } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import * as z from "zod";
-import { IDEMPOTENCY_ARGUMENT, REPLAY_META_KEY, defineTool, memoryStore } from "../../src/index.js";
+import { defineTool } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/index.js";
+import { IDEMPOTENCY_ARGUMENT, REPLAY_META_KEY } from "../../src/client/index.js";
 import {
   CLIENT_MODES,
   connectClient,

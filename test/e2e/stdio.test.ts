@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { Client } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import type { CallToolResult } from "@modelcontextprotocol/client";
-import { ERROR_TYPES } from "../../src/index.js";
+import { ERROR_TYPES } from "../../src/errors/index.js";
 import {
   ERROR_CASES,
   FORBIDDEN_SCOPES,

@@ -10,19 +10,16 @@ import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { createToolServer, defineTool, devIssuer, type Principal } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import { memoryStore } from "../../src/stores/index.js";
+import { memoryAuditSink } from "../../src/audit/index.js";
 import {
   createGateway,
-  createToolServer,
-  defineTool,
-  devIssuer,
-  memoryAuditSink,
-  memoryStore,
-  silentLogger,
   type Gateway,
   type GatewayOptions,
-  type Principal,
   type UpstreamOptions,
-} from "../../src/index.js";
+} from "../../src/gateway/index.js";
 import { readLock } from "../../src/contract/lock-file.js";
 import { dig } from "../helpers/json.js";
 import { expectToolError, freePort } from "../helpers/server.js";

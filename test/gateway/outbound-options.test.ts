@@ -4,7 +4,7 @@
 // or as a TypeError naming the field.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ConfigError, createGateway, parseGatewayConfig } from "../../src/index.js";
+import { ConfigError, createGateway, parseGatewayConfig } from "../../src/gateway/index.js";
 
 const base = (top: string, upstream: string) =>
   [

@@ -17,18 +17,17 @@ import { Client, SdkHttpError, type Tool } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import * as z from "zod";
 import {
-  REPLAY_META_KEY,
-  createGateway,
   createToolServer,
   defineTool,
   devIssuer,
-  memoryStore,
   notFound,
-  silentLogger,
   type DevIssuer,
-  type Gateway,
   type ToolServer,
 } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import { memoryStore } from "../../src/stores/index.js";
+import { createGateway, type Gateway } from "../../src/gateway/index.js";
+import { REPLAY_META_KEY } from "../../src/client/index.js";
 import { readLock } from "../../src/contract/lock-file.js";
 import { dig, digArray, digString } from "../helpers/json.js";
 import { REPO_ROOT, tryParse } from "../helpers/process.js";

@@ -7,13 +7,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
-import {
-  createGateway,
-  silentLogger,
-  type Gateway,
-  type IdempotencyStore,
-  type Principal,
-} from "../../src/index.js";
+import { type Principal } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import { type IdempotencyStore } from "../../src/stores/index.js";
+import { createGateway, type Gateway } from "../../src/gateway/index.js";
 import { postgresStore } from "../../src/stores/postgres-store.js";
 import { redisStore } from "../../src/stores/redis-store.js";
 import { dig } from "../helpers/json.js";

@@ -4,13 +4,8 @@ import assert from "node:assert/strict";
 import type { EventEmitter } from "node:events";
 import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import {
-  createToolServer,
-  silentLogger,
-  type ListeningAddress,
-  type ToolServer,
-  type ToolServerOptions,
-} from "../../src/index.js";
+import { createToolServer, type ToolServer, type ToolServerOptions } from "../../src/index.js";
+import { silentLogger, type ListeningAddress } from "../../src/server/index.js";
 
 /** "legacy" speaks 2025-11-25 (initialize handshake); "auto" negotiates 2026-07-28. */
 export type ClientMode = "legacy" | "auto";

@@ -8,7 +8,8 @@ import { EventEmitter } from "node:events";
 import { after, before, describe, test } from "node:test";
 import * as z from "zod";
 import type { CallToolResult } from "@modelcontextprotocol/client";
-import { IDEMPOTENCY_ARGUMENT, defineTool } from "../../src/index.js";
+import { defineTool } from "../../src/index.js";
+import { IDEMPOTENCY_ARGUMENT } from "../../src/client/index.js";
 import {
   CLIENT_MODES,
   connectClient,

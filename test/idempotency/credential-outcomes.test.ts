@@ -11,19 +11,17 @@ import type { CallToolResult } from "@modelcontextprotocol/client";
 import type { CallToolResult as ToolResult } from "@modelcontextprotocol/server";
 import * as z from "zod";
 import {
-  IDEMPOTENCY_ARGUMENT,
-  REPLAY_META_KEY,
   defineTool,
   devIssuer,
   forbidden,
-  memoryAuditSink,
-  memoryStore,
-  toErrorResult,
   unauthenticated,
   type DevIssuer,
-  type MemoryAuditSink,
   type ToolContext,
 } from "../../src/index.js";
+import { toErrorResult } from "../../src/errors/index.js";
+import { memoryStore } from "../../src/stores/index.js";
+import { memoryAuditSink, type MemoryAuditSink } from "../../src/audit/index.js";
+import { IDEMPOTENCY_ARGUMENT, REPLAY_META_KEY } from "../../src/client/index.js";
 import { readWireError } from "../../src/errors/to-result.js";
 import { connectClientWithHeaders, startServer, type RunningServer } from "../helpers/server.js";
 

@@ -7,23 +7,20 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as z from "zod";
+import { createToolServer, defineTool } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
 import {
-  IDEMPOTENCY_ARGUMENT,
   authorize,
-  createToolServer,
-  defineTool,
   execute,
   idempotency,
   mapErrors,
-  memoryStore,
   requestId,
   resolveTool,
-  silentLogger,
   validateInput,
-  type ClaimInput,
-  type CompleteInput,
   type Stage,
-} from "../../src/index.js";
+} from "../../src/pipeline/index.js";
+import { memoryStore, type ClaimInput, type CompleteInput } from "../../src/stores/index.js";
+import { IDEMPOTENCY_ARGUMENT } from "../../src/client/index.js";
 import { expectToolError } from "../helpers/server.js";
 import { expectFresh, expectReplayOf, gate, type Gate } from "./helpers.js";
 

@@ -5,18 +5,16 @@
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import type { CallToolResult } from "@modelcontextprotocol/client";
+import { type Principal } from "../../src/index.js";
+import { AuthError, type TokenVerifier } from "../../src/auth/index.js";
 import {
-  AuthError,
-  IDEMPOTENCY_META_KEY,
-  REPLAY_META_KEY,
   memoryStore,
   type ClaimInput,
   type ClaimOutcome,
   type CompleteInput,
   type IdempotencyStore,
-  type Principal,
-  type TokenVerifier,
-} from "../../src/index.js";
+} from "../../src/stores/index.js";
+import { IDEMPOTENCY_META_KEY, REPLAY_META_KEY } from "../../src/client/index.js";
 
 export type StoreOp = "claim" | "get" | "complete" | "release" | "sweep";
 

@@ -6,21 +6,19 @@ import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { after, before, describe, test } from "node:test";
 import * as z from "zod";
+import { createToolServer, defineTool, type ToolServer } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
 import {
-  IDEMPOTENCY_ARGUMENT,
   authorize,
-  createToolServer,
-  defineTool,
   execute,
   idempotency,
   mapErrors,
   requestId,
   resolveTool,
-  silentLogger,
   validateInput,
   validateOutput,
-  type ToolServer,
-} from "../../src/index.js";
+} from "../../src/pipeline/index.js";
+import { IDEMPOTENCY_ARGUMENT } from "../../src/client/index.js";
 import {
   CLIENT_MODES,
   connectClient,

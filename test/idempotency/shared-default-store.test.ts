@@ -5,14 +5,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as z from "zod";
-import {
-  IDEMPOTENCY_ARGUMENT,
-  REPLAY_META_KEY,
-  createToolServer,
-  defaultStages,
-  defineTool,
-  silentLogger,
-} from "../../src/index.js";
+import { createToolServer, defineTool } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import { defaultStages } from "../../src/pipeline/index.js";
+import { IDEMPOTENCY_ARGUMENT, REPLAY_META_KEY } from "../../src/client/index.js";
 import { sharedDefaultStore } from "../../src/idempotency/default-store.js";
 
 test("one default store per file per process, however often it is asked for", async () => {

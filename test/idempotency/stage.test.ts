@@ -8,25 +8,25 @@ import { after, before, describe, test } from "node:test";
 import * as z from "zod";
 import type { CallToolResult, Tool } from "@modelcontextprotocol/client";
 import {
-  IDEMPOTENCY_ARGUMENT,
-  StoreUnavailable,
-  authorize,
   createToolServer,
   defineTool,
+  notFound,
+  unavailable,
+  type ToolContext,
+} from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import {
+  authorize,
   execute,
   idempotency,
   mapErrors,
-  memoryStore,
-  notFound,
   requestId,
   resolveTool,
-  silentLogger,
-  unavailable,
   validateInput,
   validateOutput,
-  type IdempotencyStore,
-  type ToolContext,
-} from "../../src/index.js";
+} from "../../src/pipeline/index.js";
+import { StoreUnavailable, memoryStore, type IdempotencyStore } from "../../src/stores/index.js";
+import { IDEMPOTENCY_ARGUMENT } from "../../src/client/index.js";
 import {
   CLIENT_MODES,
   assertNoLeak,

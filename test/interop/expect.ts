@@ -3,7 +3,8 @@
 // the same one-line JSON there, for clients that show only text), then cross-checked with
 // `_meta["toolgate/error"]` and `structuredContent` where the client kept them.
 import { isDeepStrictEqual } from "node:util";
-import { ERROR_TYPES, type ErrorType } from "../../src/index.js";
+import { type ErrorType } from "../../src/index.js";
+import { ERROR_TYPES } from "../../src/errors/index.js";
 import type { ClientName, Seen } from "./clients.js";
 
 // The wire names, written out: the matrix checks what clients receive, not src's constants.

@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { ERROR_TYPE_NAMES } from "../../src/index.js";
+import { ERROR_TYPE_NAMES } from "../../src/errors/index.js";
 import { INSPECTOR_SKIP } from "../helpers/process.js";
 import { CLIENTS, CLIENT_TITLES, openCallers, type CallerSet } from "./clients.js";
 import { judge } from "./expect.js";

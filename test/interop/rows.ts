@@ -3,7 +3,8 @@
 // of the registry on a tool with and one without an outputSchema, an idempotent replay,
 // and a refused token. Each cell (row x client) gets its own keys and gate tags.
 import type { CallToolResult } from "@modelcontextprotocol/client";
-import { ERROR_TYPES, type ErrorType } from "../../src/index.js";
+import { type ErrorType } from "../../src/index.js";
+import { ERROR_TYPES } from "../../src/errors/index.js";
 import type { Around, ClientName } from "./clients.js";
 import type { Expectation } from "./expect.js";
 import { gateReached, openGate } from "./fixtures/gate.js";

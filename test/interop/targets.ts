@@ -7,13 +7,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Client as V2Client } from "@modelcontextprotocol/client";
-import {
-  devIssuer,
-  memoryStore,
-  type DevIssuer,
-  type TokenVerifier,
-  type ToolServer,
-} from "../../src/index.js";
+import { devIssuer, type DevIssuer, type ToolServer } from "../../src/index.js";
+import { type TokenVerifier } from "../../src/auth/index.js";
+import { memoryStore } from "../../src/stores/index.js";
 import { minimalEnv } from "../helpers/process.js";
 import { freePort } from "../helpers/server.js";
 import { connectSdk2, type Endpoint } from "./clients.js";

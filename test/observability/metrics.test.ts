@@ -5,13 +5,9 @@ import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
 import * as z from "zod";
 import { Registry } from "prom-client";
-import {
-  createToolServer,
-  defineTool,
-  memoryAuditSink,
-  memoryStore,
-  rateLimited,
-} from "../../src/index.js";
+import { createToolServer, defineTool, rateLimited } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/index.js";
+import { memoryAuditSink } from "../../src/audit/index.js";
 import { connectClient, startServer } from "../helpers/server.js";
 import { rawRequest } from "../helpers/http.js";
 

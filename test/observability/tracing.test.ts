@@ -13,7 +13,8 @@ import {
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
 import * as z from "zod";
-import { defineTool, memoryAuditSink, notFound } from "../../src/index.js";
+import { defineTool, notFound } from "../../src/index.js";
+import { memoryAuditSink } from "../../src/audit/index.js";
 import { connectClient, startServer, type RunningServer } from "../helpers/server.js";
 
 const exporter = new InMemorySpanExporter();

@@ -32,6 +32,33 @@ const npmEnv = minimalEnv({ npm_config_update_notifier: "false" });
 const TSX = import.meta.resolve("tsx");
 const TSC = path.join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
 
+/** package.json `exports`: "." and each subpath, with the built files it points at. */
+const EXPORTS = Object.entries(
+  (
+    JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as {
+      exports: Record<string, string | { types: string; import: string }>;
+    }
+  ).exports,
+).flatMap(([key, target]) =>
+  typeof target === "string"
+    ? []
+    : [{ specifier: key === "." ? "toolgate" : `toolgate/${key.slice(2)}`, ...target }],
+);
+// These entries' declarations import their optional peer's types (ioredis, pg), which the
+// app does not install: a user of them installs the peer.
+const NEEDS_PEER = new Set([
+  "toolgate/stores/redis",
+  "toolgate/stores/postgres",
+  "toolgate/audit/postgres",
+]);
+/** Every other entry, imported by name as a user would: loaded and type-checked below. */
+const PLAIN_ENTRIES = EXPORTS.map((e) => e.specifier).filter((s) => !NEEDS_PEER.has(s));
+const ENTRIES_FILE = [
+  ...PLAIN_ENTRIES.map((s, i) => `import * as entry${i} from ${JSON.stringify(s)};`),
+  `const loaded = [${PLAIN_ENTRIES.map((s, i) => `[${JSON.stringify(s)}, entry${i}]`).join(", ")}];`,
+  "console.log(JSON.stringify(loaded.map(([s, m]) => [s, Object.keys(m).length])));",
+].join("\n");
+
 async function sh(script: string, cwd: string, env = npmEnv): Promise<string> {
   const run = await runSh(script, { cwd, env, timeoutMs: 180_000 });
   assert.equal(run.code, 0, `'${script}' failed:\n${run.stderr}\n${run.stdout}`);
@@ -73,6 +100,7 @@ before(async () => {
   // The one change, as the README's tests document it: a free port instead of 3000.
   assert.equal(code.split("port: 3000").length, 2, "the example listens on port 3000 once");
   writeFileSync(path.join(app, "index.ts"), code.replace("port: 3000", "port: 0"));
+  writeFileSync(path.join(app, "entries.ts"), `${ENTRIES_FILE}\n`);
 });
 
 describe("the packed package", () => {
@@ -86,6 +114,8 @@ describe("the packed package", () => {
       "dist/src/index.d.ts",
       "dist/src/cli/main.js",
       "dist/src/client/index.d.ts",
+      // every entry package.json exports, as it points at it
+      ...EXPORTS.flatMap((e) => [e.types, e.import].map((f) => f.replace(/^\.\//, ""))),
     ]) {
       assert.ok(files.includes(required), `${required} is in the tarball`);
     }
@@ -116,12 +146,19 @@ describe("the packed package", () => {
     }
   });
 
+  it("loads every entry through the package's exports", async () => {
+    const out = await sh(`node --import ${JSON.stringify(TSX)} entries.ts`, app, minimalEnv());
+    const loaded = new Map(JSON.parse(out) as [string, number][]);
+    assert.deepEqual([...loaded.keys()], PLAIN_ENTRIES, "each entry loads");
+    assert.ok(loaded.get("toolgate")! > 0, "the root exports values");
+  });
+
   it("type-checks the example against the installed .d.ts (strict, module nodenext)", async () => {
     // No skipLibCheck: the published declarations must compile as they are, also without
     // the optional peers' types (better-sqlite3, pg, ioredis) installed.
     const run = await runSh(
       `node ${JSON.stringify(TSC)} --strict --module nodenext --moduleResolution nodenext ` +
-        "--target es2022 --noEmit index.ts",
+        "--target es2022 --noEmit index.ts entries.ts",
       { cwd: app, env: npmEnv, timeoutMs: 180_000 },
     );
     const errors = run.stdout.split("\n").filter((l) => /error TS\d+/.test(l));

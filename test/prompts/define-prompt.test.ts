@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as z from "zod";
-import { createToolServer, definePrompt, silentLogger, type PromptArgs } from "../../src/index.js";
+import { createToolServer, definePrompt } from "../../src/index.js";
+import { silentLogger, type PromptArgs } from "../../src/server/index.js";
 
 const get = () => "hi";
 

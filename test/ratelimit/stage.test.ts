@@ -7,21 +7,22 @@ import { describe, it } from "node:test";
 import { pino } from "pino";
 import * as z from "zod";
 import {
-  authorize,
   createToolServer,
   defineTool,
-  execute,
-  mapErrors,
-  memoryStore,
-  requestId,
-  resolveTool,
-  silentLogger,
-  validateInput,
-  validateOutput,
-  type Logger,
   type Principal,
   type ToolDefinition,
 } from "../../src/index.js";
+import { silentLogger, type Logger } from "../../src/server/index.js";
+import {
+  authorize,
+  execute,
+  mapErrors,
+  requestId,
+  resolveTool,
+  validateInput,
+  validateOutput,
+} from "../../src/pipeline/index.js";
+import { memoryStore } from "../../src/stores/index.js";
 import { resolveRateLimits, type RateLimitOptions } from "../../src/ratelimit/options.js";
 import { keyOf, rateLimit } from "../../src/ratelimit/stage.js";
 import type {

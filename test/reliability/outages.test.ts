@@ -26,20 +26,12 @@ import { after, before, describe, it } from "node:test";
 import pg from "pg";
 import { pino } from "pino";
 import * as z from "zod";
-import {
-  ERROR_TYPES,
-  REPLAY_META_KEY,
-  createGateway,
-  createToolServer,
-  defineTool,
-  httpBackend,
-  isErrorType,
-  memoryStore,
-  silentLogger,
-  type Gateway,
-  type ToolServer,
-  type ToolgateStore,
-} from "../../src/index.js";
+import { createToolServer, defineTool, httpBackend, type ToolServer } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import { ERROR_TYPES, isErrorType } from "../../src/errors/index.js";
+import { memoryStore, type ToolgateStore } from "../../src/stores/index.js";
+import { createGateway, type Gateway } from "../../src/gateway/index.js";
+import { REPLAY_META_KEY } from "../../src/client/index.js";
 import { postgresAuditSink } from "../../src/audit/sinks/postgres-sink.js";
 import { postgresStore } from "../../src/stores/postgres-store.js";
 import { redisStore } from "../../src/stores/redis-store.js";

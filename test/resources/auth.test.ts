@@ -10,13 +10,9 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Client, type ProtocolError } from "@modelcontextprotocol/client";
 import { InMemoryTransport } from "@modelcontextprotocol/server";
-import {
-  ANONYMOUS_PRINCIPAL,
-  devIssuer,
-  silentLogger,
-  type DevIssuer,
-  type Principal,
-} from "../../src/index.js";
+import { devIssuer, type DevIssuer, type Principal } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import { ANONYMOUS_PRINCIPAL } from "../../src/auth/index.js";
 import { createMcpServerFactory } from "../../src/server/mcp-factory.js";
 import { createToolRegistry } from "../../src/server/tool-registry.js";
 import { createPromptRegistry } from "../../src/prompts/prompt-registry.js";

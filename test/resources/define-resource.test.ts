@@ -7,10 +7,10 @@ import {
   createToolServer,
   defineResource,
   defineResourceTemplate,
-  silentLogger,
   type ResourceSpec,
   type ResourceTemplateSpec,
 } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
 import { toContents } from "../../src/resources/define-resource.js";
 
 const read = () => "x";

@@ -2,7 +2,8 @@
 // test/resources/subscriptions.test.ts), with one tool, `touch`, that calls
 // server.notifyResourceUpdated(uri) so the test can trigger an update from the client.
 import * as z from "zod";
-import { createLogger, createToolServer, defineTool, type ToolServer } from "../../src/index.js";
+import { createToolServer, defineTool, type ToolServer } from "../../src/index.js";
+import { createLogger } from "../../src/server/index.js";
 import { createPrompts, createResources, createTemplates } from "./definitions.js";
 
 const touch = defineTool({

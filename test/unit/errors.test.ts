@@ -3,22 +3,24 @@ import { existsSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import {
-  ERROR_TYPES,
-  ERROR_TYPE_NAMES,
   ToolError,
   conflict,
   forbidden,
   inProgress,
   invalidInput,
-  isErrorType,
   notFound,
   rateLimited,
-  silentLogger,
   timeout,
-  toErrorResult,
   unauthenticated,
   unavailable,
 } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import {
+  ERROR_TYPES,
+  ERROR_TYPE_NAMES,
+  isErrorType,
+  toErrorResult,
+} from "../../src/errors/index.js";
 import type { ErrorType } from "../../src/index.js";
 import { errorResultForTool, readWireError, toToolError } from "../../src/errors/to-result.js";
 import { memoryLogger } from "./helpers/memory-logger.js";

@@ -2,15 +2,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setImmediate as tick, setTimeout as sleep } from "node:timers/promises";
 import * as z from "zod";
-import {
-  createToolServer,
-  defineTool,
-  execute,
-  notFound,
-  silentLogger,
-  toolResult,
-} from "../../src/index.js";
-import type { Logger, ToolContext } from "../../src/index.js";
+import { createToolServer, defineTool, notFound, toolResult } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import { execute } from "../../src/pipeline/index.js";
+import type { ToolContext } from "../../src/index.js";
+import type { Logger } from "../../src/server/index.js";
 import { memoryLogger } from "./helpers/memory-logger.js";
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { readWireError } from "../../src/errors/to-result.js";

@@ -1,12 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as z from "zod";
-import {
-  IDEMPOTENCY_ARGUMENT,
-  createToolServer,
-  defineTool,
-  silentLogger,
-} from "../../src/index.js";
+import { createToolServer, defineTool } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import { IDEMPOTENCY_ARGUMENT } from "../../src/client/index.js";
 import { nonJsonIssue } from "../../src/validation/json-value.js";
 import { expectToolError } from "../helpers/server.js";
 import { MCP_HEADERS, parseOne, rawRequest } from "../helpers/http.js";

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Tool } from "@modelcontextprotocol/client";
-import { IDEMPOTENCY_ARGUMENT, defineTool } from "../../src/index.js";
+import { defineTool } from "../../src/index.js";
+import { IDEMPOTENCY_ARGUMENT } from "../../src/client/index.js";
 import { buildGatewayTool } from "../../src/gateway/gateway-tool.js";
 import type { ToolDefinition } from "../../src/index.js";
 

@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import * as z from "zod";
 import { LazyAbort, cancellationOf, withLazySignal } from "../../src/util/lazy-abort.js";
-import { createToolServer, defineTool, silentLogger } from "../../src/index.js";
+import { createToolServer, defineTool } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
 import { MCP_HEADERS, parseOne, rawRequest, toolsCall } from "../helpers/http.js";
 import { dig } from "../helpers/json.js";
 

@@ -1,20 +1,19 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as z from "zod";
+import { createToolServer, defineTool } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
 import {
   compose,
-  createToolServer,
   defaultStages,
-  defineTool,
   execute,
   mapErrors,
   requestId,
   resolveTool,
-  silentLogger,
   validateInput,
   validateOutput,
-} from "../../src/index.js";
-import type { CallContext, Stage } from "../../src/index.js";
+} from "../../src/pipeline/index.js";
+import type { CallContext, Stage } from "../../src/pipeline/index.js";
 import { createCallContext } from "../../src/server/mcp-factory.js";
 import { memoryLogger } from "./helpers/memory-logger.js";
 

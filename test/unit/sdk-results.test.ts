@@ -7,18 +7,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import * as z from "zod";
-import {
-  IDEMPOTENCY_ARGUMENT,
-  REPLAY_META_KEY,
-  createToolServer,
-  defineTool,
-  memoryAuditSink,
-  memoryStore,
-  silentLogger,
-  toErrorResult,
-  unavailable,
-  type ToolDefinition,
-} from "../../src/index.js";
+import { createToolServer, defineTool, unavailable, type ToolDefinition } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import { toErrorResult } from "../../src/errors/index.js";
+import { memoryStore } from "../../src/stores/index.js";
+import { memoryAuditSink } from "../../src/audit/index.js";
+import { IDEMPOTENCY_ARGUMENT, REPLAY_META_KEY } from "../../src/client/index.js";
 import { readWireError } from "../../src/errors/to-result.js";
 
 const TEXT = { content: [{ type: "text" as const, text: "Refund issued." }] };

@@ -6,26 +6,27 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as z from "zod";
 import {
-  IDEMPOTENCY_ARGUMENT,
-  REPLAY_META_KEY,
-  authorize,
   createToolServer,
-  defaultStages,
   defineTool,
+  type Principal,
+  type ToolServerOptions,
+} from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
+import {
+  authorize,
+  defaultStages,
   execute,
   idempotency,
   mapErrors,
-  memoryStore,
   rateLimit,
   requestId,
   resolveTool,
-  silentLogger,
   validateInput,
   validateOutput,
-  type Principal,
   type Stage,
-  type ToolServerOptions,
-} from "../../src/index.js";
+} from "../../src/pipeline/index.js";
+import { memoryStore } from "../../src/stores/index.js";
+import { IDEMPOTENCY_ARGUMENT, REPLAY_META_KEY } from "../../src/client/index.js";
 import { readWireError } from "../../src/errors/to-result.js";
 import { buildToolServer } from "../../src/server/create-tool-server.js";
 import { createToolRegistry } from "../../src/server/tool-registry.js";

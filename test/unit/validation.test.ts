@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as z from "zod";
-import { createToolServer, defineTool, silentLogger } from "../../src/index.js";
+import { createToolServer, defineTool } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
 import type { FieldIssue } from "../../src/index.js";
 
 function tool(

@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import { pino } from "pino";
-import type { Logger } from "../../../src/index.js";
+import type { Logger } from "../../../src/server/index.js";
 
 /** A real pino logger whose JSON lines are kept in memory, so tests can assert what was logged. */
 export function memoryLogger(): { log: Logger; lines: () => Record<string, unknown>[] } {

@@ -1,0 +1,23 @@
+// `toolgate/pipeline`: the call pipeline a server runs every tool call through: compose,
+// the default stages, each stage factory with its options, and the Stage and CallContext
+// types for writing your own stage.
+export { compose } from "./compose.js";
+export { defaultStages } from "./default-stages.js";
+export type { DefaultStagesOptions } from "./default-stages.js";
+export type { CallContext, Next, Stage, Transport } from "./types.js";
+export { execute, DEFAULT_TIMEOUT_MS } from "./stages/execute.js";
+export type { ExecuteOptions } from "./stages/execute.js";
+export { mapErrors } from "./stages/map-errors.js";
+export { requestId } from "./stages/request-id.js";
+export type { RequestIdOptions } from "./stages/request-id.js";
+export { resolveTool } from "./stages/resolve-tool.js";
+export { validateInput } from "./stages/validate-input.js";
+export { validateOutput } from "./stages/validate-output.js";
+export { authorize } from "./stages/authorize.js";
+export type { AuthorizeOptions } from "./stages/authorize.js";
+export { idempotency } from "../idempotency/stage.js";
+export type { IdempotencyStageOptions } from "../idempotency/stage.js";
+export type { IdempotencyOptions } from "../idempotency/options.js";
+export { rateLimit } from "../ratelimit/stage.js";
+export type { RateLimitStageOptions } from "../ratelimit/stage.js";
+export type { RateLimitOptions, RateSpec } from "../ratelimit/options.js";
