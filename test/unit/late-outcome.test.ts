@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as z from "zod";
-import { createToolServer, defineTool, silentLogger } from "../../src/index.js";
+import { createToolServer, defineTool } from "../../src/index.js";
+import { silentLogger } from "../../src/server/index.js";
 import { readWireError } from "../../src/errors/to-result.js";
 import { IDEMPOTENCY_ARGUMENT, REPLAY_META_KEY } from "../../src/idempotency/key.js";
 import { memoryStore } from "../../src/stores/memory-store.js";
