@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { ProtocolError, ProtocolErrorCode, type ServerContext } from "@modelcontextprotocol/server";
 import type { Principal } from "../auth/principal.js";
-import { missingScopes } from "../auth/scopes.js";
+import { accessDenial, mayUse } from "../auth/scopes.js";
 import { isToolError } from "../errors/tool-error.js";
 import { CancelledByClient, DeadlineExceeded, runBy } from "../util/deadline.js";
 import { cancellationOf } from "../util/lazy-abort.js";
@@ -79,23 +79,16 @@ export function checkMimeType(value: unknown, where: string): string | undefined
   return value;
 }
 
-/** The caller is authenticated and its credential has not expired (auth on). */
-function authenticated(principal: Principal): boolean {
-  if (principal.anonymous) return false;
-  return principal.expiresAt === undefined || principal.expiresAt > Date.now();
-}
-
 /** Whether a definition guarded by `scopes` is listed to this caller (same rule as tools/list). */
 export function isVisible(deps: ServingDeps, principal: Principal, scopes: readonly string[]) {
-  if (!deps.authEnabled) return true;
-  return authenticated(principal) && missingScopes(scopes, principal.scopes).length === 0;
+  return !deps.authEnabled || mayUse(principal, scopes);
 }
 
 /**
- * Refuses a request for a definition the caller may not use. The JSON-RPC code is
- * Invalid Request (-32600, as toolgate's HTTP refusals); `data.type` carries the error
- * type of the tool error contract (`unauthenticated`, `forbidden`), and a forbidden
- * refusal names every scope needed.
+ * Refuses a request for a definition the caller may not use (the one scope rule,
+ * auth/scopes.ts). The JSON-RPC code is Invalid Request (-32600, as toolgate's HTTP
+ * refusals); `data.type` carries the error type of the tool error contract
+ * (`unauthenticated`, `forbidden`), and a forbidden refusal names every scope needed.
  */
 export function assertAllowed(
   deps: ServingDeps,
@@ -104,29 +97,12 @@ export function assertAllowed(
   what: string,
 ): void {
   if (!deps.authEnabled) return;
-  if (principal.anonymous) {
-    throw new ProtocolError(
-      ProtocolErrorCode.InvalidRequest,
-      "This server requires a valid access token. Provide one and reconnect.",
-      { type: "unauthenticated" },
-    );
-  }
-  if (!authenticated(principal)) {
-    throw new ProtocolError(
-      ProtocolErrorCode.InvalidRequest,
-      "The access token has expired. Get a fresh token and reconnect.",
-      { type: "unauthenticated" },
-    );
-  }
-  const missing = missingScopes(scopes, principal.scopes);
-  if (missing.length > 0) {
-    throw new ProtocolError(
-      ProtocolErrorCode.InvalidRequest,
-      `${what} needs the scope(s) ${missing.join(", ")}, which this token does not grant. ` +
-        "Ask the user to authorize them; do not retry with the same token.",
-      { type: "forbidden", requiredScopes: [...scopes] },
-    );
-  }
+  const denial = accessDenial(principal, scopes, what);
+  if (!denial) return;
+  throw new ProtocolError(ProtocolErrorCode.InvalidRequest, denial.message, {
+    type: denial.type,
+    ...(denial.type === "forbidden" ? { requiredScopes: [...denial.requiredScopes] } : {}),
+  });
 }
 
 export interface GuardOptions {

@@ -4,7 +4,7 @@ import type { ResolvedAuth } from "../auth/auth-options.js";
 import { bearerChallenge, type Challenge } from "../auth/challenge.js";
 import type { Principal } from "../auth/principal.js";
 import { buildResourceMetadata, resourceMetadataUrl } from "../auth/resource-metadata.js";
-import { missingScopes } from "../auth/scopes.js";
+import { accessDenial } from "../auth/scopes.js";
 import { DeadlineExceeded, runBy } from "../util/deadline.js";
 import { AuthError } from "../auth/verifier.js";
 import { rememberSubjectToken } from "../auth/subject-token.js";
@@ -234,7 +234,10 @@ export function createHttpAuthenticator(input: {
       const started = performance.now();
       if (!auth.stepUp || !isToolsCall(body)) return false;
       const tool = input.lookup(body.params.name);
-      if (!tool || missingScopes(tool.scopes, principal.scopes).length === 0) return false;
+      // The one scope rule; the token itself was just verified, so only scopes can be missing.
+      const denial =
+        tool && accessDenial(principal, tool.scopes, tool.name, { verifiedOnArrival: true });
+      if (!tool || denial?.type !== "forbidden") return false;
       // RFC 6750 §3.1: insufficient_scope -> 403 naming every scope the call needs.
       challenge(
         res,

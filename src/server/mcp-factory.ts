@@ -1,6 +1,6 @@
 import { Server, type CallToolResult, type ServerContext } from "@modelcontextprotocol/server";
 import { ANONYMOUS_PRINCIPAL, type Principal } from "../auth/principal.js";
-import { missingScopes } from "../auth/scopes.js";
+import { mayUse } from "../auth/scopes.js";
 import type { Logger } from "../log/logger.js";
 import type { CallContext, Transport } from "../pipeline/types.js";
 import { PRINCIPAL_KEY } from "./http-auth.js";
@@ -85,14 +85,12 @@ export function createMcpServerFactory(
     if (served) registerFeatures(server, served, unit);
     server.setRequestHandler("tools/list", (_request, sdkCtx) => {
       if (!auth.enabled) return { tools: [...registry.listing] };
-      // Only the tools this principal may call: the model is not shown what it cannot use.
+      // Only the tools this principal may call (the one scope rule): the model is not shown
+      // what it cannot use. Nobody, or a token that has expired since, may call nothing.
       const principal = principalOf(sdkCtx);
-      // Nobody, or a stdio token that has expired since: nothing is callable, so nothing is listed.
-      const expired = principal.expiresAt !== undefined && principal.expiresAt <= Date.now();
-      if (principal.anonymous || expired) return { tools: [] };
       const tools = registry.listing.filter((entry) => {
         const tool = registry.get(entry.name);
-        return tool !== undefined && missingScopes(tool.scopes, principal.scopes).length === 0;
+        return tool !== undefined && mayUse(principal, tool.scopes);
       });
       return { tools };
     });
