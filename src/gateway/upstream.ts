@@ -5,10 +5,6 @@
 // calls; an HTTP upstream's tools/call goes through upstream-http-call.ts (why: its
 // header); every outcome is read in upstream-outcome.ts.
 import { Client, StreamableHTTPClientTransport, type Tool } from "@modelcontextprotocol/client";
-import { ANONYMOUS_PRINCIPAL, type Principal } from "../auth/principal.js";
-import { subjectTokenOf } from "../auth/subject-token.js";
-import type { CredentialRequest } from "../backends/credential.js";
-import { ToolError } from "../errors/tool-error.js";
 import type { Logger } from "../log/logger.js";
 import type { UpstreamOptions } from "./options.js";
 import type {
@@ -27,7 +23,8 @@ import {
 import { upstreamFetch } from "./upstream-fetch.js";
 import { describe, isConnectionFailure, isUpstreamTimeout, lastLine } from "./upstream-failure.js";
 import { callHttpUpstream } from "./upstream-http-call.js";
-import { credentialOutcome, sdkOutcome } from "./upstream-outcome.js";
+import { upstreamCredentials } from "./upstream-credentials.js";
+import { sdkOutcome } from "./upstream-outcome.js";
 
 export type {
   UpstreamCall,
@@ -69,6 +66,9 @@ export function createUpstream(
   const maxResultBytes =
     options.maxResultBytes ?? defaults.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
   const upLog = log.child({ upstream: name });
+  const credentials = upstreamCredentials(name, options, connectTimeoutMs, upLog);
+  // Parsed once: a forwarded call is the hot path.
+  const url = options.url === undefined ? undefined : new URL(options.url);
 
   let state: UpstreamState = "starting";
   let client: Client | undefined;
@@ -89,22 +89,6 @@ export function createUpstream(
     events.onState?.(runtime, next);
   };
 
-  const credentialRequest = (principal: Principal, signal: AbortSignal): CredentialRequest => ({
-    principal,
-    subjectToken: subjectTokenOf(principal),
-    scope: undefined,
-    signal,
-    backend: name,
-  });
-
-  const discoveryHeaders = async (): Promise<Record<string, string>> => {
-    const credential = options.discoveryCredential ?? options.credential;
-    if (!credential) return {};
-    return credential.headers(
-      credentialRequest(ANONYMOUS_PRINCIPAL, AbortSignal.timeout(connectTimeoutMs)),
-    );
-  };
-
   const makeTransport = () => {
     if (options.stdio) {
       const transport = new BoundedStdioTransport({
@@ -122,8 +106,12 @@ export function createUpstream(
       });
       return transport;
     }
-    return new StreamableHTTPClientTransport(new URL(options.url as string), {
-      fetch: upstreamFetch({ upstream: name, maxResultBytes, headers: discoveryHeaders }),
+    return new StreamableHTTPClientTransport(url as URL, {
+      fetch: upstreamFetch({
+        upstream: name,
+        maxResultBytes,
+        headers: credentials.discoveryHeaders,
+      }),
     });
   };
 
@@ -231,23 +219,6 @@ export function createUpstream(
     events.onTools(runtime, tools);
   };
 
-  /** The gateway's credential for one call; a failure to get it means nothing was sent. */
-  const callHeaders = async (call: UpstreamCall): Promise<Record<string, string>> => {
-    if (!options.credential) return {};
-    try {
-      return await options.credential.headers(credentialRequest(call.principal, call.signal));
-    } catch (error) {
-      if (call.signal.aborted) throw error;
-      // The caller's own problem (no user token, refused for this user): theirs to fix.
-      if (error instanceof ToolError && error.type !== "internal" && error.type !== "unavailable")
-        throw error;
-      const failure = credentialOutcome(error, name);
-      if (failure instanceof UpstreamCredentialRefused)
-        upLog.error({ reason: failure.message }, "could not get the credential for a call");
-      throw failure;
-    }
-  };
-
   /**
    * What a failed HTTP call means for the connection: a refused credential is forgotten (a
    * cached token may have been revoked), a refused or dropped connection or an expired
@@ -255,7 +226,7 @@ export function createUpstream(
    */
   const afterHttpFailure = (error: unknown, current: Client, call: UpstreamCall): unknown => {
     if (error instanceof UpstreamCredentialRefused) {
-      options.credential?.invalidate?.(credentialRequest(call.principal, call.signal));
+      credentials.invalidate(call);
       upLog.error(
         { status: error.status },
         `upstream '${name}' refused the gateway's credential for a call: check the credential configured for it`,
@@ -305,17 +276,17 @@ export function createUpstream(
           runtime.retryAfterMs(),
         );
       }
-      const headers = await callHeaders(call);
+      const headers = await credentials.callHeaders(call);
       const params = {
         name: call.name,
         arguments: call.arguments,
         ...(call.meta ? { _meta: call.meta } : {}),
       };
       const http = httpTransport;
-      if (http) {
+      if (url && http) {
         try {
           return await callHttpUpstream({
-            url: new URL(options.url as string),
+            url,
             protocolVersion: http.protocolVersion,
             sessionId: http.sessionId,
             headers,
