@@ -1,6 +1,6 @@
 // The gateway's one handler: forward the validated call to its upstream and map what can
 // go wrong onto the error contract (the rules, at-most-once for writes, are in
-// forward-outcome.ts). Reads are simple: cancel at the deadline, and any failure is
+// upstream-outcome.ts). Reads are simple: cancel at the deadline, and any failure is
 // retryable. Writes: a call that was never sent is released (retry with the same key);
 // once sent, the gateway waits past the caller's deadline for the upstream's real answer
 // (the idempotency stage stores it for retries), and if none comes within the claim's
@@ -8,19 +8,16 @@
 import type { Tool } from "@modelcontextprotocol/client";
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { maskSecretsInText } from "../audit/redact.js";
-import { readWireError } from "../errors/to-result.js";
-import { ToolError } from "../errors/tool-error.js";
 import { IDEMPOTENCY_META_KEY } from "../idempotency/key.js";
 import { toolResult } from "../tool/result.js";
 import type { RawToolResult, ToolContext, ToolDefinition } from "../tool/types.js";
 import { isRecord } from "../util/is-record.js";
-import { forwardFailure, type ForwardSituation } from "./forward-outcome.js";
 import {
-  UpstreamNotSent,
-  UpstreamProtocolError,
-  UpstreamResultTooLarge,
-} from "./upstream-errors.js";
-import { shapeErrorResult } from "./upstream-result.js";
+  answerLost,
+  forwardFailure,
+  forwardResult,
+  type ForwardSituation,
+} from "./upstream-outcome.js";
 import { claimLeaseMs } from "../idempotency/options.js";
 import type { UpstreamRuntime } from "./upstream-types.js";
 
@@ -67,9 +64,11 @@ export async function forward(
   });
   const shape = (result: CallToolResult) =>
     toolResult(
-      shapeErrorResult(result, {
+      forwardResult(result, {
+        upstream: target.upstream.name,
+        tool,
+        honoursKey,
         redact: options.redactErrors !== false,
-        note: tool.sideEffect === "write" && !honoursKey ? retryNote(result, target) : undefined,
       }),
     );
 
@@ -114,16 +113,6 @@ export async function forward(
   return shape(result);
 }
 
-/** Sent, and no answer came (rather than: not sent, refused, or answered too large). */
-function answerLost(error: unknown): boolean {
-  return !(
-    error instanceof ToolError ||
-    error instanceof UpstreamNotSent ||
-    error instanceof UpstreamProtocolError ||
-    error instanceof UpstreamResultTooLarge
-  );
-}
-
 /**
  * Whether resending a write under the same derived key is safe: the config says so, or the
  * tool is a toolgate write tool that takes keys. A toolgate server lists each tool with
@@ -139,17 +128,5 @@ export function honoursIdempotencyKey(target: ForwardTarget): boolean {
     isRecord(meta) &&
     meta[SIDE_EFFECT_META_KEY] === "write" &&
     target.entry.annotations?.idempotentHint === true
-  );
-}
-
-/**
- * A retryable error from an upstream that does not deduplicate by key: the stage releases
- * the claim, so a retry sends the write again. The caller is told to check first.
- */
-function retryNote(result: CallToolResult, target: ForwardTarget): string | undefined {
-  if (readWireError(result)?.retryable !== true) return undefined;
-  return (
-    `(The upstream server '${target.upstream.name}' does not deduplicate by idempotency key: ` +
-    "a retry sends the operation again, so first check whether it took effect.)"
   );
 }

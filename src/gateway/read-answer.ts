@@ -1,9 +1,12 @@
-// Reads the answer of one direct tools/call POST (a JSON body or an SSE stream) with a
-// bound on its size: the bytes are counted as they arrive, and once they pass the bound
-// the body is dropped (its socket closed) without buffering the rest. Only the message
-// answering the request is returned; what a server streams before it (notifications) is
-// skipped, and what it keeps streaming after it is drained and dropped.
+// Reads the answer of one tools/call POST (upstream-http-call.ts): a JSON body, or an SSE
+// stream parsed by `eventsource-parser` (a maintained parser of the WHATWG event-stream
+// format: no second hand-written one here). The bytes are counted as they arrive, and once
+// they pass the bound the body is dropped (its socket closed) without buffering the rest.
+// Only the message answering the request is returned; what a server streams before it
+// (notifications, its own requests) is skipped, and what it keeps streaming after it is
+// drained and dropped. What a missing or unreadable answer means is upstream-outcome.ts's.
 import { StringDecoder } from "node:string_decoder";
+import { createParser } from "eventsource-parser";
 import type { Dispatcher } from "undici";
 import { UpstreamResultTooLarge } from "./upstream-errors.js";
 
@@ -17,88 +20,70 @@ export interface AnswerLimits {
   readonly upstream: string;
 }
 
+/** The message answering the request, or what came instead (for the error message). */
+export type Answer = { readonly message: Record<string, unknown> } | { readonly missing: string };
+
 /** How long a finished answer's stream may stay open before the gateway drops it. */
 const LINGER_MS = 1_000;
-// An SSE event ends at a blank line (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation).
-const EVENT_END = /\r?\n\r?\n/;
-/** A separator is at most 4 characters: this many of a block's end can start one. */
-const CARRY = 3;
 
 /**
- * Resolves with the JSON-RPC message answering `limits.id` (undefined if the body ends
- * without it), rejects with UpstreamResultTooLarge past `maxBytes`, or with the stream's
- * error. Read with listeners, not `for await`: leaving an async iterator early destroys
- * the stream with a fresh AbortError (and its stack trace) on every call.
+ * Resolves with the answer (or what came instead), rejects with UpstreamResultTooLarge
+ * past `maxBytes`, or with the stream's error. Read with listeners, not `for await`:
+ * leaving an async iterator early destroys the stream with a fresh AbortError (and its
+ * stack trace) on every call.
  */
-export function readAnswer(
-  body: Body,
-  sse: boolean,
-  limits: AnswerLimits,
-): Promise<Record<string, unknown> | undefined> {
+export function readAnswer(body: Body, sse: boolean, limits: AnswerLimits): Promise<Answer> {
   return new Promise((resolve, reject) => {
     let received = 0;
     let settled = false;
-    const settle = () => {
+    const finish = (answer: Answer) => {
       settled = true;
       body.off("data", onData);
       body.off("end", onEnd);
+      resolve(answer);
     };
-    // JSON: the whole body. SSE: the text of the current event block.
+    // JSON: the whole body. SSE: each event as it completes, until the answer.
     const chunks: Buffer[] = [];
-    let parts: string[] = [];
-    let carry = "";
     const decoder = new StringDecoder("utf8");
+    const parser = sse
+      ? createParser({
+          onEvent: ({ data }) => {
+            if (settled) return; // the rest of the chunk that carried the answer
+            const message = matching(data, limits.id);
+            if (!message) return;
+            finish({ message });
+            linger(body);
+          },
+        })
+      : undefined;
 
-    const onEvent = (block: string): boolean => {
-      const message = matching(eventData(block), limits.id);
-      if (!message) return false;
-      settle();
-      resolve(message);
-      linger(body);
-      return true;
-    };
-    const onText = (input: string) => {
-      let text = input;
-      while (text !== "") {
-        const probe = carry + text;
-        const end = EVENT_END.exec(probe);
-        if (!end) {
-          parts.push(text);
-          carry = probe.slice(-CARRY);
-          return;
-        }
-        // Where the block ends in `text`; negative when the separator began in the carry.
-        const cut = end.index - carry.length;
-        const block =
-          cut >= 0 ? [...parts, text.slice(0, cut)].join("") : parts.join("").slice(0, cut);
-        parts = [];
-        carry = "";
-        text = text.slice(cut + end[0].length);
-        if (onEvent(block)) return;
-      }
-    };
     const onData = (chunk: Buffer) => {
       received += chunk.length;
       if (received > limits.maxBytes) {
-        settle();
+        settled = true;
+        body.off("data", onData);
+        body.off("end", onEnd);
         drop(body);
         reject(new UpstreamResultTooLarge(limits.maxBytes, limits.upstream));
         return;
       }
-      if (sse) onText(decoder.write(chunk));
+      if (parser) parser.feed(decoder.write(chunk));
       else chunks.push(chunk);
     };
     const onEnd = () => {
-      settle();
-      if (!sse) return resolve(matching(Buffer.concat(chunks).toString("utf8"), limits.id));
-      const rest = decoder.end();
-      if (rest !== "") parts.push(rest);
-      const last = parts.join("");
-      resolve(last.trim() === "" ? undefined : matching(eventData(last), limits.id));
+      if (parser) {
+        // Lenient about a last event without its blank line (the spec drops it; a server
+        // that ends its stream right after the answer still answered).
+        parser.feed(`${decoder.end()}\n\n`);
+        if (!settled) finish({ missing: "an event stream that ended without the answer" });
+        return;
+      }
+      const message = matching(Buffer.concat(chunks).toString("utf8"), limits.id);
+      finish(message ? { message } : { missing: "a body that is not the JSON-RPC answer" });
     };
     body.on("error", (error) => {
       if (settled) return; // after the answer, or dropped on purpose: nothing to report
-      settle();
+      settled = true;
       reject(error);
     });
     body.on("data", onData);
@@ -122,7 +107,7 @@ export function discard(body: Body): void {
 }
 
 /** The JSON-RPC message with this id, if `text` is one. */
-export function matching(text: string, id: number): Record<string, unknown> | undefined {
+function matching(text: string, id: number): Record<string, unknown> | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -132,15 +117,6 @@ export function matching(text: string, id: number): Record<string, unknown> | un
   return typeof parsed === "object" && parsed !== null && (parsed as { id?: unknown }).id === id
     ? (parsed as Record<string, unknown>)
     : undefined;
-}
-
-/** The data of one SSE event block (its `data:` lines joined). */
-function eventData(block: string): string {
-  return block
-    .split(/\r?\n/)
-    .filter((line) => line.startsWith("data:"))
-    .map((line) => line.slice(5).replace(/^ /, ""))
-    .join("\n");
 }
 
 /** Drains what follows the answer; drops the stream if the server keeps it open. */

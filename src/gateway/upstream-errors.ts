@@ -1,5 +1,6 @@
 // What can go wrong with one forwarded call, as far as retrying it is concerned. The rules
-// that turn these into the error contract are in forward-outcome.ts.
+// that read the wire into these, and turn these into the error contract, are in
+// upstream-outcome.ts.
 
 /** The call was not sent: nothing can have happened upstream, so a retry is always safe. */
 export class UpstreamNotSent extends Error {

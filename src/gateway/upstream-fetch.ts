@@ -1,20 +1,16 @@
-// The fetch the SDK client's HTTP transport uses for an upstream: the gateway's credential
-// on every request, a signal of its own per request, a bound on the size of every POST
-// answer, and a refused credential told apart from an outage.
-import { ToolError } from "../errors/tool-error.js";
-import { UpstreamCredentialRefused, UpstreamResultTooLarge } from "./upstream-errors.js";
-import { firstLine } from "./upstream-failure.js";
+// The fetch the SDK client's HTTP transport uses for an upstream's initialize, tools/list and
+// notifications (a forwarded tools/call never goes through it: upstream-http-call.ts): the
+// gateway's discovery credential on every request, a signal of its own per request, a bound
+// on the size of every POST answer, and a refused credential told apart from an outage
+// (read by upstream-outcome.ts, like every other upstream outcome).
+import { credentialOutcome, statusOutcome } from "./upstream-outcome.js";
+import { UpstreamResultTooLarge } from "./upstream-errors.js";
 
 export interface UpstreamFetchOptions {
   readonly upstream: string;
   readonly maxResultBytes: number;
-  /**
-   * The headers of this request: the call's (resolved per user) when there is one, else
-   * the discovery credential's, which may throw if the credential cannot be had.
-   */
+  /** The discovery credential's headers; may throw if the credential cannot be had. */
   readonly headers: () => Record<string, string> | Promise<Record<string, string>>;
-  /** Whether the request belongs to a call (its credential is the call's, not discovery's). */
-  readonly inCall: () => boolean;
 }
 
 /**
@@ -30,36 +26,16 @@ export function upstreamFetch(options: UpstreamFetchOptions) {
     try {
       extra = await options.headers();
     } catch (error) {
-      throw credentialFailure(error, options.upstream);
+      throw credentialOutcome(error, options.upstream);
     }
     for (const [key, value] of Object.entries(extra)) headers.set(key, value);
     const response = await fetchWithOwnSignal(input, { ...init, headers }, options);
-    if (!options.inCall() && (response.status === 401 || response.status === 403)) {
+    if (response.status === 401 || response.status === 403) {
       await response.body?.cancel().catch(() => undefined);
-      throw new UpstreamCredentialRefused(
-        `The upstream server '${options.upstream}' refused the gateway's credential (HTTP ${response.status}).`,
-        0,
-        response.status,
-      );
+      throw statusOutcome(response.status, null, options.upstream);
     }
     return response;
   };
-}
-
-/**
- * A credential that could not be had. The token endpoint being down is an outage (the
- * provider's `unavailable`, passed on); anything else (a refused client, grant or scope,
- * a broken answer) is a credential an operator must fix. The provider's message names
- * the variable the secret is in, never the secret.
- */
-export function credentialFailure(error: unknown, upstream: string): Error {
-  if (error instanceof ToolError && error.type === "unavailable") return error;
-  return new UpstreamCredentialRefused(
-    `The gateway could not get its credential for upstream '${upstream}': ${firstLine(error)}`,
-    0,
-    undefined,
-    { cause: error },
-  );
 }
 
 /**

@@ -1,18 +1,10 @@
 // One upstream MCP server behind the gateway: its connection (a child process over stdio,
 // or a Streamable HTTP endpoint), its current tools/list, restarts with backoff, and the
 // forwarding of one call with a clear answer to "was it sent?", which decides whether a
-// write may be retried (see forward.ts).
-import { AsyncLocalStorage } from "node:async_hooks";
-import {
-  Client,
-  StreamableHTTPClientTransport,
-  SUPPORTED_PROTOCOL_VERSIONS,
-  type Tool,
-} from "@modelcontextprotocol/client";
-import { ANONYMOUS_PRINCIPAL, type Principal } from "../auth/principal.js";
-import { subjectTokenOf } from "../auth/subject-token.js";
-import type { CredentialRequest } from "../backends/credential.js";
-import { ToolError } from "../errors/tool-error.js";
+// write may be retried (see forward.ts). The SDK client connects, lists and carries stdio
+// calls; an HTTP upstream's tools/call goes through upstream-http-call.ts (why: its
+// header); every outcome is read in upstream-outcome.ts.
+import { Client, StreamableHTTPClientTransport, type Tool } from "@modelcontextprotocol/client";
 import type { Logger } from "../log/logger.js";
 import type { UpstreamOptions } from "./options.js";
 import type {
@@ -21,12 +13,18 @@ import type {
   UpstreamRuntime,
   UpstreamState,
 } from "./upstream-types.js";
-import { directCall } from "./direct-call.js";
 import { BoundedStdioTransport } from "./stdio-transport.js";
-import { directFailure, sdkFailure, type CallFailureContext } from "./upstream-call-failure.js";
-import { UpstreamCredentialRefused, UpstreamNotSent, findCause } from "./upstream-errors.js";
-import { credentialFailure, upstreamFetch } from "./upstream-fetch.js";
+import {
+  UpstreamCredentialRefused,
+  UpstreamLost,
+  UpstreamNotSent,
+  findCause,
+} from "./upstream-errors.js";
+import { upstreamFetch } from "./upstream-fetch.js";
 import { describe, isConnectionFailure, isUpstreamTimeout, lastLine } from "./upstream-failure.js";
+import { callHttpUpstream } from "./upstream-http-call.js";
+import { upstreamCredentials } from "./upstream-credentials.js";
+import { sdkOutcome } from "./upstream-outcome.js";
 
 export type {
   UpstreamCall,
@@ -68,13 +66,13 @@ export function createUpstream(
   const maxResultBytes =
     options.maxResultBytes ?? defaults.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
   const upLog = log.child({ upstream: name });
-  // Per-request headers of HTTP upstreams: the credential is resolved for each call (token
-  // exchange is per user), and the transport's fetch reads them from here.
-  const requestHeaders = new AsyncLocalStorage<Record<string, string>>();
+  const credentials = upstreamCredentials(name, options, connectTimeoutMs, upLog);
+  // Parsed once: a forwarded call is the hot path.
+  const url = options.url === undefined ? undefined : new URL(options.url);
 
   let state: UpstreamState = "starting";
   let client: Client | undefined;
-  // HTTP: the connected transport, whose session id and protocol version direct calls reuse.
+  // HTTP: the connected transport, whose session id and protocol version calls reuse.
   let httpTransport: StreamableHTTPClientTransport | undefined;
   let listing: readonly Tool[] | undefined;
   let version: string | undefined;
@@ -89,22 +87,6 @@ export function createUpstream(
     if (state === next) return;
     state = next;
     events.onState?.(runtime, next);
-  };
-
-  const credentialRequest = (principal: Principal, signal: AbortSignal): CredentialRequest => ({
-    principal,
-    subjectToken: subjectTokenOf(principal),
-    scope: undefined,
-    signal,
-    backend: name,
-  });
-
-  const discoveryHeaders = async (): Promise<Record<string, string>> => {
-    const credential = options.discoveryCredential ?? options.credential;
-    if (!credential) return {};
-    return credential.headers(
-      credentialRequest(ANONYMOUS_PRINCIPAL, AbortSignal.timeout(connectTimeoutMs)),
-    );
   };
 
   const makeTransport = () => {
@@ -124,12 +106,11 @@ export function createUpstream(
       });
       return transport;
     }
-    return new StreamableHTTPClientTransport(new URL(options.url as string), {
+    return new StreamableHTTPClientTransport(url as URL, {
       fetch: upstreamFetch({
         upstream: name,
         maxResultBytes,
-        headers: () => requestHeaders.getStore() ?? discoveryHeaders(),
-        inCall: () => requestHeaders.getStore() !== undefined,
+        headers: credentials.discoveryHeaders,
       }),
     });
   };
@@ -182,6 +163,9 @@ export function createUpstream(
       if (old) await closeQuietly(old);
       stderrTail = "";
       const next = new Client(CLIENT_INFO, {
+        // A 2025-era session (the SDK's default, said here because upstream-http-call.ts
+        // speaks that era's tools/call on it).
+        versionNegotiation: { mode: "legacy" },
         listChanged: {
           tools: {
             onChanged: (error, tools) => {
@@ -235,34 +219,30 @@ export function createUpstream(
     events.onTools(runtime, tools);
   };
 
-  /** The gateway's credential for one call; a failure to get it means nothing was sent. */
-  const callHeaders = async (call: UpstreamCall): Promise<Record<string, string>> => {
-    if (!options.credential) return {};
-    try {
-      return await options.credential.headers(credentialRequest(call.principal, call.signal));
-    } catch (error) {
-      if (call.signal.aborted) throw error;
-      // The caller's own problem (no user token, refused for this user): theirs to fix.
-      if (error instanceof ToolError && error.type !== "internal" && error.type !== "unavailable")
-        throw error;
-      const failure = credentialFailure(error, name);
-      if (failure instanceof UpstreamCredentialRefused)
-        upLog.error({ reason: failure.message }, "could not get the credential for a call");
-      throw failure;
+  /**
+   * What a failed HTTP call means for the connection: a refused credential is forgotten (a
+   * cached token may have been revoked), a refused or dropped connection or an expired
+   * session (404: the server restarted) reconnects, and "not sent" waits for it.
+   */
+  const afterHttpFailure = (error: unknown, current: Client, call: UpstreamCall): unknown => {
+    if (error instanceof UpstreamCredentialRefused) {
+      credentials.invalidate(call);
+      upLog.error(
+        { status: error.status },
+        `upstream '${name}' refused the gateway's credential for a call: check the credential configured for it`,
+      );
+      return error;
     }
+    const notSent = error instanceof UpstreamNotSent;
+    if (
+      (notSent && (error.status === undefined || error.status === 404)) ||
+      (error instanceof UpstreamLost && isConnectionFailure(error.cause))
+    )
+      reconnect(current, error);
+    if (!notSent) return error;
+    const wait = Math.max(error.retryAfterMs, runtime.retryAfterMs());
+    return new UpstreamNotSent(error.message, wait, error.status, { cause: error });
   };
-
-  const failureContext = (current: Client, call: UpstreamCall): CallFailureContext => ({
-    upstream: name,
-    http: options.url !== undefined,
-    maxResultBytes,
-    log: upLog,
-    retryAfterMs: () => runtime.retryAfterMs(),
-    reconnect: (error) => reconnect(current, error),
-    // A cached token may have been revoked: the next call fetches a fresh one.
-    invalidateCredential: () =>
-      options.credential?.invalidate?.(credentialRequest(call.principal, call.signal)),
-  });
 
   const runtime: UpstreamRuntime = {
     name,
@@ -296,20 +276,19 @@ export function createUpstream(
           runtime.retryAfterMs(),
         );
       }
-      const headers = await callHeaders(call);
+      const headers = await credentials.callHeaders(call);
       const params = {
         name: call.name,
         arguments: call.arguments,
         ...(call.meta ? { _meta: call.meta } : {}),
       };
-      const direct = httpTransport;
-      const version = direct?.protocolVersion;
-      if (options.url && direct && version !== undefined && LEGACY_VERSIONS.has(version)) {
+      const http = httpTransport;
+      if (url && http) {
         try {
-          return await directCall({
-            url: new URL(options.url),
-            protocolVersion: version,
-            sessionId: direct.sessionId,
+          return await callHttpUpstream({
+            url,
+            protocolVersion: http.protocolVersion,
+            sessionId: http.sessionId,
             headers,
             params,
             signal: call.signal,
@@ -318,20 +297,18 @@ export function createUpstream(
             maxResultBytes,
           });
         } catch (error) {
-          throw directFailure(error, failureContext(current, call));
+          throw afterHttpFailure(error, current, call);
         }
       }
       try {
-        return await requestHeaders.run(headers, () =>
-          current.callTool(params, {
-            signal: call.signal,
-            timeout: call.timeoutMs,
-            toolDefinition: withoutOutputSchema(call.entry),
-          }),
-        );
+        return await current.callTool(params, {
+          signal: call.signal,
+          timeout: call.timeoutMs,
+          toolDefinition: withoutOutputSchema(call.entry),
+        });
       } catch (error) {
         if (call.signal.aborted) throw error;
-        throw sdkFailure(error, failureContext(current, call));
+        throw sdkOutcome(error, name, maxResultBytes);
       }
     },
     async close() {
@@ -352,8 +329,6 @@ function withoutOutputSchema(entry: Tool): Tool {
   const { outputSchema: _dropped, ...rest } = entry;
   return rest;
 }
-
-const LEGACY_VERSIONS: ReadonlySet<string> = new Set(SUPPORTED_PROTOCOL_VERSIONS);
 
 async function closeQuietly(client: Client): Promise<void> {
   // Bounded: the transport closes a stdio child with stdin end, SIGTERM, then SIGKILL.
