@@ -10,7 +10,7 @@ import {
   unavailable,
 } from "../errors/tool-error.js";
 import { isStoredErrorType, isStoredOutcome } from "./outcome-policy.js";
-import { requireTool } from "../pipeline/stages/require-tool.js";
+import { requireDeadline, requireTool } from "../pipeline/stages/require-tool.js";
 import type { CallContext, Stage } from "../pipeline/types.js";
 import type { ToolDefinition } from "../tool/types.js";
 import {
@@ -36,8 +36,8 @@ export interface IdempotencyStageOptions {
    * process built without a store.
    */
   store?: IdempotencyStore | (() => Promise<IdempotencyStore>);
-  /** Deadline of tools that set none, to size leases and waits. Default 30 000 ms. */
-  defaultTimeoutMs?: number;
+  /** Moved to `resolveTool({ defaultTimeoutMs })`: leases and waits follow the call's deadline. */
+  defaultTimeoutMs?: never;
   /** The clock (epoch ms). For tests. */
   now?: () => number;
   /** How often a duplicate call checks whether the running one has finished. Default 50 ms. */
@@ -57,10 +57,15 @@ const storeWaitUntil = (deadlineAt: number) => Math.max(deadlineAt, Date.now() +
  */
 export function idempotency(options: IdempotencyStageOptions = {}): Stage {
   if (typeof options !== "object" || options === null)
-    throw new TypeError("idempotency expects an options object: { store?, defaultTimeoutMs? }.");
+    throw new TypeError("idempotency expects an options object: { store? }.");
+  if ((options as { defaultTimeoutMs?: unknown }).defaultTimeoutMs !== undefined) {
+    throw new TypeError(
+      "idempotency: defaultTimeoutMs moved to resolveTool({ defaultTimeoutMs }) " +
+        "(or defaultStages({ defaultTimeoutMs })): leases and waits follow the call's one deadline.",
+    );
+  }
   const now = options.now ?? Date.now;
   const pollMs = options.pollIntervalMs ?? 50;
-  const defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
   const given = options.store;
   if (given !== undefined && typeof given !== "function" && typeof given?.claim !== "function") {
     throw new TypeError(
@@ -89,10 +94,9 @@ export function idempotency(options: IdempotencyStageOptions = {}): Stage {
     const scope = scopeOf(ctx.principal, tool.name, key);
     const fingerprint = fingerprintOf(ctx.args);
     ctx.idempotencyKey = derivedKeyOf(scope);
-    const timeoutMs = tool.timeoutMs ?? defaultTimeoutMs;
-    const leaseMs = claimLeaseMs(settings, timeoutMs);
     // Waiting is measured in real time (the `now` option only dates records).
-    const deadlineAt = ctx.startedAt + timeoutMs;
+    const deadlineAt = requireDeadline(ctx, "idempotency");
+    const leaseMs = claimLeaseMs(settings, deadlineAt - ctx.startedAt);
     const waitUntil = Math.min(Date.now() + settings.waitMs, deadlineAt);
     const ownerToken = randomUUID();
     const s = await guard(store(ctx.log), "open", deadlineAt);

@@ -3,7 +3,7 @@ import { rateLimit, type RateLimitStageOptions } from "../ratelimit/stage.js";
 import { isRateLimitStore } from "../ratelimit/store.js";
 import type { ToolgateStore } from "../stores/store-types.js";
 import { authorize } from "./stages/authorize.js";
-import { execute, type ExecuteOptions } from "./stages/execute.js";
+import { execute } from "./stages/execute.js";
 import { mapErrors } from "./stages/map-errors.js";
 import { requestId } from "./stages/request-id.js";
 import { resolveTool } from "./stages/resolve-tool.js";
@@ -11,7 +11,9 @@ import { validateInput } from "./stages/validate-input.js";
 import { validateOutput } from "./stages/validate-output.js";
 import type { Stage } from "./types.js";
 
-export interface DefaultStagesOptions extends ExecuteOptions {
+export interface DefaultStagesOptions {
+  /** Deadline of tools that set no `timeoutMs` (resolveTool fixes each call's). Default 30 000 ms. */
+  defaultTimeoutMs?: number;
   /**
    * Refuse anonymous callers and enforce tool scopes. Set it to true when the server has
    * `auth` (a server with `auth` and scoped tools refuses to start without it).
@@ -46,7 +48,7 @@ export function defaultStages(options: DefaultStagesOptions = {}): Stage[] {
     idempotency: idempotencyOptions = {},
     rateLimit: rateLimitOptions = {},
     guard,
-    ...execution
+    defaultTimeoutMs,
   } = options;
   if (store !== undefined && typeof store !== "function" && !isRateLimitStore(store)) {
     throw new TypeError(
@@ -60,24 +62,14 @@ export function defaultStages(options: DefaultStagesOptions = {}): Stage[] {
   return [
     requestId(),
     mapErrors(),
-    resolveTool(),
+    resolveTool(defaultTimeoutMs === undefined ? {} : { defaultTimeoutMs }),
     authorize({ requireAuthentication }),
     ...(guard ? [guard] : []),
     ...(rateLimitOptions ? [rateLimit({ ...shared, ...rateLimitOptions })] : []),
     validateInput(),
-    ...(idempotencyOptions
-      ? [
-          idempotency({
-            ...(execution.defaultTimeoutMs === undefined
-              ? {}
-              : { defaultTimeoutMs: execution.defaultTimeoutMs }),
-            ...shared,
-            ...idempotencyOptions,
-          }),
-        ]
-      : []),
+    ...(idempotencyOptions ? [idempotency({ ...shared, ...idempotencyOptions })] : []),
     validateOutput(),
-    execute(execution),
+    execute(),
   ];
 }
 

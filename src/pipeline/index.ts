@@ -11,6 +11,7 @@ export { mapErrors } from "./stages/map-errors.js";
 export { requestId } from "./stages/request-id.js";
 export type { RequestIdOptions } from "./stages/request-id.js";
 export { resolveTool } from "./stages/resolve-tool.js";
+export type { ResolveToolOptions } from "./stages/resolve-tool.js";
 export { validateInput } from "./stages/validate-input.js";
 export { validateOutput } from "./stages/validate-output.js";
 export { authorize } from "./stages/authorize.js";

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { rateLimited } from "../errors/tool-error.js";
-import { requireTool } from "../pipeline/stages/require-tool.js";
+import { requireDeadline, requireTool } from "../pipeline/stages/require-tool.js";
 import type { Principal } from "../auth/principal.js";
 import type { Stage } from "../pipeline/types.js";
 import {
@@ -11,7 +11,6 @@ import {
 } from "./options.js";
 import { isRateLimitStore, type RateLimitOutcome, type RateLimitStore } from "./store.js";
 import { TIMED_OUT, within } from "../util/deadline.js";
-import { DEFAULT_TIMEOUT_MS } from "../pipeline/stages/execute.js";
 import { markStage } from "../pipeline/stage-roles.js";
 import type { Logger } from "../log/logger.js";
 import { sharedDefaultStore } from "../idempotency/default-store.js";
@@ -99,7 +98,7 @@ export function rateLimit(options: RateLimitStageOptions = {}): Stage {
     if (buckets.length === 0) return next();
 
     let worst: Refusal | undefined;
-    const left = ctx.startedAt + (tool.timeoutMs ?? DEFAULT_TIMEOUT_MS) - Date.now();
+    const left = requireDeadline(ctx, "rateLimit") - Date.now();
     const waitUntil = Date.now() + Math.min(STORE_WAIT_MS, Math.max(0, left / 2));
     const inTime = async <T>(work: Promise<T>): Promise<T> => {
       const outcome = await within(work, waitUntil);

@@ -202,7 +202,6 @@ export function buildToolServer(
       throw error;
     }));
   const openRateLimitStore = () => openStore() as Promise<IdempotencyStore & RateLimitStore>;
-  const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   // The server's own list leaves out the stages no tool needs (a read-only server pays
   // for no idempotency or budget stage); the gateway's has them before its tools exist.
   const stages =
@@ -210,7 +209,7 @@ export function buildToolServer(
     defaultStages({
       requireAuthentication: auth !== undefined,
       ...(internals ? { guard: internals.guard } : {}),
-      idempotency: mayWrite ? { store: options.store ?? openStore, defaultTimeoutMs } : false,
+      idempotency: mayWrite ? { store: options.store ?? openStore } : false,
       rateLimit: rateLimited
         ? {
             ...(serverRateLimit ? { server: serverRateLimit } : {}),

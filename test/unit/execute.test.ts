@@ -4,7 +4,7 @@ import { setImmediate as tick, setTimeout as sleep } from "node:timers/promises"
 import * as z from "zod";
 import { createToolServer, defineTool, notFound, toolResult } from "../../src/index.js";
 import { silentLogger } from "../../src/server/index.js";
-import { execute } from "../../src/pipeline/index.js";
+import { execute, idempotency, resolveTool } from "../../src/pipeline/index.js";
 import type { ToolContext } from "../../src/index.js";
 import type { Logger } from "../../src/server/index.js";
 import { memoryLogger } from "./helpers/memory-logger.js";
@@ -228,8 +228,13 @@ describe("execute: deadlines", () => {
 
   it("rejects a bad defaultTimeoutMs with a TypeError", () => {
     for (const defaultTimeoutMs of [0, -1, 1.5, 2 ** 31]) {
-      assert.throws(() => execute({ defaultTimeoutMs }), TypeError);
+      assert.throws(() => execute({ defaultTimeoutMs } as never), TypeError);
+      assert.throws(() => resolveTool({ defaultTimeoutMs }), /resolveTool: defaultTimeoutMs/);
     }
+    // The deadline is fixed once, by resolveTool: execute and idempotency refuse the
+    // option by name instead of ignoring it.
+    assert.throws(() => execute({ defaultTimeoutMs: 1000 } as never), /moved to resolveTool/);
+    assert.throws(() => idempotency({ defaultTimeoutMs: 1000 } as never), /moved to resolveTool/);
   });
 });
 

@@ -3,7 +3,7 @@ import { toCallToolResult } from "../../tool/result.js";
 import type { ToolContext, ToolDefinition } from "../../tool/types.js";
 import type { CallContext, Stage } from "../types.js";
 import type { CallToolResult } from "@modelcontextprotocol/server";
-import { requireTool } from "./require-tool.js";
+import { requireDeadline, requireTool } from "./require-tool.js";
 import { createClientFeatures } from "./client-features.js";
 import { LazyAbort, withLazySignal, type Cancellation } from "../../util/lazy-abort.js";
 import { CancelledByClient, DeadlineExceeded, settleBy } from "../../util/deadline.js";
@@ -12,11 +12,11 @@ import { markStage } from "../stage-roles.js";
 import { attachLateOutcome } from "../late-outcome.js";
 
 export interface ExecuteOptions {
-  /** Deadline for tools that set none. Default 30 000 ms. */
-  defaultTimeoutMs?: number;
+  /** Moved to `resolveTool({ defaultTimeoutMs })`, which fixes the call's one deadline. */
+  defaultTimeoutMs?: never;
 }
 
-export const DEFAULT_TIMEOUT_MS = 30_000;
+export { DEFAULT_TIMEOUT_MS } from "./resolve-tool.js";
 
 /**
  * A read can simply be retried, and so can an idempotent write with the same key (it runs
@@ -38,14 +38,11 @@ function timeoutMessage(tool: ToolDefinition, timeoutMs: number): string {
  * listeners are always cleared.
  */
 export function execute(options: ExecuteOptions = {}): Stage {
-  const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (
-    !Number.isInteger(defaultTimeoutMs) ||
-    defaultTimeoutMs <= 0 ||
-    defaultTimeoutMs > 2_147_483_647
-  ) {
+  if ((options as { defaultTimeoutMs?: unknown }).defaultTimeoutMs !== undefined) {
+    // Not ignored silently: the deadline is fixed once per call, by resolveTool.
     throw new TypeError(
-      "execute: defaultTimeoutMs must be a positive integer number of milliseconds.",
+      "execute: defaultTimeoutMs moved to resolveTool({ defaultTimeoutMs }) " +
+        "(or defaultStages({ defaultTimeoutMs })), which fixes each call's one deadline.",
     );
   }
   const stage: Stage = async function executeStage(ctx) {
@@ -62,9 +59,8 @@ export function execute(options: ExecuteOptions = {}): Stage {
         "call of deprecated tool",
       );
     }
-    const timeoutMs = tool.timeoutMs ?? defaultTimeoutMs;
-    const deadline = ctx.startedAt + timeoutMs;
-    ctx.deadline = deadline;
+    const deadline = requireDeadline(ctx, "execute");
+    const timeoutMs = deadline - ctx.startedAt;
 
     // A call cancelled before it starts never runs: its caller is gone, and a write must
     // not happen behind a "timeout" answer that invites a retry.

@@ -2,8 +2,32 @@ import { notFound } from "../../errors/tool-error.js";
 import type { Stage } from "../types.js";
 import { markStage } from "../stage-roles.js";
 
-/** Finds the tool the call names; an unknown name is `not_found`. */
-export function resolveTool(): Stage {
+export interface ResolveToolOptions {
+  /** Deadline of tools that set no `timeoutMs`. Default 30 000 ms. */
+  defaultTimeoutMs?: number;
+}
+
+/** The deadline of tools that set none, when the server sets none either. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+const MAX_TIMEOUT_MS = 2_147_483_647; // setTimeout's limit
+
+/**
+ * Finds the tool the call names (an unknown name is `not_found`) and fixes the call's one
+ * deadline: when the call arrived plus the tool's `timeoutMs` (or the default). Every
+ * later stage reads `ctx.deadline` (store waits, the handler's signal, an upstream's
+ * timeout); none computes its own.
+ */
+export function resolveTool(options: ResolveToolOptions = {}): Stage {
+  const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (
+    !Number.isInteger(defaultTimeoutMs) ||
+    defaultTimeoutMs <= 0 ||
+    defaultTimeoutMs > MAX_TIMEOUT_MS
+  ) {
+    throw new TypeError(
+      "resolveTool: defaultTimeoutMs must be a positive integer number of milliseconds.",
+    );
+  }
   const stage: Stage = function resolveToolStage(ctx, next) {
     const tool = ctx.lookup(ctx.toolName);
     if (!tool) {
@@ -11,6 +35,7 @@ export function resolveTool(): Stage {
       throw notFound(`No tool is named '${shown}'. Call tools/list to see the tools you can use.`);
     }
     ctx.tool = tool;
+    ctx.deadline = ctx.startedAt + (tool.timeoutMs ?? defaultTimeoutMs);
     return next();
   };
   return markStage(stage, { role: "resolveTool" });
