@@ -6,23 +6,24 @@ import { createHash } from "node:crypto";
 import { unauthenticated } from "../errors/tool-error.js";
 import type { CredentialProvider, CredentialRequest } from "./credential.js";
 import {
-  TokenCache,
-  authMethodOption,
   isScopeToken,
   knownOptions,
   normalizeScope,
-  requestToken,
-  reuseUntil,
   scopeOption,
   secretFromEnv,
   timeoutOption,
   tokenUrlOption,
+} from "./credential-options.js";
+import { TokenCache, reuseUntil } from "./token-cache.js";
+import {
+  authMethodOption,
+  requestToken,
   type ClientAuthMethod,
   type TokenEndpoint,
-} from "./token-cache.js";
+} from "./token-endpoint.js";
 import { nonEmptyString } from "../auth/claims.js";
 
-export type { ClientAuthMethod } from "./token-cache.js";
+export type { ClientAuthMethod } from "./token-endpoint.js";
 
 export interface StaticCredentialOptions {
   /** The header to set. Default "authorization". */

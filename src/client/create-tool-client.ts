@@ -2,13 +2,19 @@
 // agent harnesses. One `call` is one logical operation: every attempt of it carries the
 // same idempotency key, retries follow the error contract (or, for transport failures,
 // only what is safe to repeat), and it ends with a typed result within one deadline.
-import { randomUUID } from "node:crypto";
 import type { CallToolRequest, CallToolResult, Tool } from "@modelcontextprotocol/client";
 import { IDEMPOTENCY_ARGUMENT, IDEMPOTENCY_META_KEY } from "../idempotency/key.js";
-import { classifyThrown, type ClassifiedFailure } from "./failure.js";
+import {
+  cancelledFailure,
+  clientError,
+  deadlineFailure,
+  failureOfResult,
+  settle,
+} from "./call-failures.js";
+import { classifyThrown } from "./failure.js";
+import type { ClassifiedFailure } from "./failure-kinds.js";
 import { policyFrom, unlisted, type ToolCallPolicy } from "./policy.js";
 import {
-  errorOfResult,
   isReplay,
   valueOf,
   type ToolCallAttempt,
@@ -16,56 +22,14 @@ import {
   type ToolCallFailure,
   type ToolCallResult,
 } from "./result.js";
+import { backoff, sleep } from "./retry-wait.js";
 import { targetCalls, type SdkV2ClientTarget, type ToolClientTarget } from "./target.js";
-
-export interface RetryOptions {
-  /** `tools/call` requests per operation, the first one included. Default 4. */
-  maxAttempts?: number;
-  /** The first backoff step, doubled on each retry. Default 200 ms. */
-  initialDelayMs?: number;
-  /**
-   * The cap of one backoff wait (full jitter: a random wait up to the step). A server's
-   * `retryAfterMs` is honoured as given, bounded only by the operation's deadline.
-   * Default 5 000 ms.
-   */
-  maxDelayMs?: number;
-}
-
-export interface ToolClientOptions {
-  retry?: RetryOptions;
-  /** The deadline of one operation: every attempt and every wait. Default 60 000 ms. */
-  timeoutMs?: number;
-  /**
-   * How long one attempt may wait for its answer (never past the operation's deadline).
-   * Past it, the attempt counts as a transport timeout (it may have been applied).
-   * Default 30 000 ms.
-   */
-  attemptTimeoutMs?: number;
-  /** Makes the idempotency key of a new operation. Default `crypto.randomUUID()`. */
-  generateKey?: () => string;
-  /**
-   * Treat `idempotentHint: true` on another server's write tool as retry-safe. Default
-   * false: annotations from a server you do not control are hints, not guarantees.
-   */
-  trustIdempotentHint?: boolean;
-  /** The jitter source, a number in [0, 1). For tests. Default `Math.random`. */
-  random?: () => number;
-}
-
-export interface ToolCallOptions {
-  /**
-   * The operation's idempotency key (1-255 printable ASCII characters). Pass the
-   * `idempotencyKey` of an earlier result to resume that operation: the server replays
-   * its result instead of applying it again. Default: a new key per `call`.
-   */
-  operationId?: string;
-  /** Cancels the operation: the attempt in flight and any wait. */
-  signal?: AbortSignal;
-  /** This operation's deadline instead of the client's `timeoutMs`. */
-  timeoutMs?: number;
-  /** More `params._meta` for every attempt (e.g. `traceparent`). */
-  meta?: Record<string, unknown>;
-}
+import {
+  positive,
+  resolveSettings,
+  type ToolCallOptions,
+  type ToolClientOptions,
+} from "./tool-client-options.js";
 
 export interface ToolClient {
   /**
@@ -87,17 +51,6 @@ export interface ToolClient {
 }
 
 const KEY_FORMAT = /^[\x20-\x7E]{1,255}$/;
-
-interface Settings {
-  maxAttempts: number;
-  initialDelayMs: number;
-  maxDelayMs: number;
-  timeoutMs: number;
-  attemptTimeoutMs: number;
-  generateKey: () => string;
-  trustIdempotentHint: boolean;
-  random: () => number;
-}
 
 // The first overload types a target written inline (`callTool(params, options)`, as v2's);
 // the second takes a `Client` of either SDK.
@@ -308,121 +261,4 @@ export function createToolClient(
       cache = undefined;
     },
   };
-}
-
-/**
- * The kit's verdict on a failure: `retryable` only when calling again cannot apply the
- * operation twice (a retry-safe call, or a failure that proves nothing ran).
- */
-function settle(failure: ClassifiedFailure, policy: ToolCallPolicy): ToolCallError {
-  const error = { ...failure.error };
-  if (error.retryable && !policy.retrySafe && failure.applied !== "no") {
-    error.retryable = false;
-    error.applied = "unknown";
-  }
-  return error;
-}
-
-function cancelledFailure(signal: AbortSignal | undefined, what: string): ClassifiedFailure {
-  const reason: unknown = signal?.reason;
-  const why =
-    reason instanceof Error ? reason.message : typeof reason === "string" ? reason : undefined;
-  return {
-    error: {
-      type: "cancelled",
-      message: `${what} was cancelled by the caller${why ? ` (${why})` : ""}; if it was already sent, it may or may not have taken effect.`,
-      retryable: false,
-      source: "client",
-      applied: "unknown",
-    },
-    applied: "unknown",
-    transient: false,
-  };
-}
-
-function deadlineFailure(name: string, timeoutMs: number): ClassifiedFailure {
-  return {
-    error: {
-      type: "timeout",
-      message: `${name} did not finish within its deadline of ${timeoutMs} ms; it may or may not have taken effect.`,
-      retryable: true,
-      details: { cause: "DEADLINE" },
-      source: "client",
-      applied: "unknown",
-    },
-    applied: "unknown",
-    // The operation's time is spent: no further attempt.
-    transient: false,
-  };
-}
-
-function clientError(message: string): ToolCallError {
-  return { type: "invalid_input", message, retryable: false, source: "client", applied: "no" };
-}
-
-/**
- * A failed result: `rate_limited` is refused before anything runs; other errors may follow
- * a run. A replayed error (`_meta["toolgate/idempotent-replay"]`) is the stored answer of
- * this operation: the same key gets it again, so no retry can help, whatever the stored
- * error's `retryable` said (an older server stored retryable errors too).
- */
-function failureOfResult(result: CallToolResult): ClassifiedFailure {
-  const error = errorOfResult(result);
-  const replayed = isReplay(result);
-  if (replayed) error.retryable = false;
-  return {
-    error,
-    applied: error.type === "rate_limited" && !replayed ? "no" : "unknown",
-    transient: error.retryable,
-  };
-}
-
-/** Exponential backoff with full jitter: a random wait up to min(maxDelay, initial * 2^(n-1)). */
-function backoff(settings: Settings, retry: number): number {
-  const step = Math.min(settings.maxDelayMs, settings.initialDelayMs * 2 ** (retry - 1));
-  return Math.floor(settings.random() * step);
-}
-
-/** Waits `ms`; resolves true when `signal` aborted first. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (aborted: boolean) => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      resolve(aborted);
-    };
-    const onAbort = () => done(true);
-    const timer = setTimeout(() => done(false), ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-function resolveSettings(options: ToolClientOptions): Settings {
-  const retry = options.retry ?? {};
-  const maxAttempts = retry.maxAttempts ?? 4;
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
-    throw new TypeError("createToolClient: retry.maxAttempts must be an integer >= 1.");
-  }
-  const initialDelayMs = retry.initialDelayMs ?? 200;
-  if (!Number.isFinite(initialDelayMs) || initialDelayMs < 0) {
-    throw new TypeError("createToolClient: retry.initialDelayMs must be a number >= 0.");
-  }
-  return {
-    maxAttempts,
-    initialDelayMs,
-    maxDelayMs: positive(retry.maxDelayMs ?? 5_000, "retry.maxDelayMs"),
-    timeoutMs: positive(options.timeoutMs ?? 60_000, "timeoutMs"),
-    attemptTimeoutMs: positive(options.attemptTimeoutMs ?? 30_000, "attemptTimeoutMs"),
-    generateKey: options.generateKey ?? randomUUID,
-    trustIdempotentHint: options.trustIdempotentHint ?? false,
-    random: options.random ?? Math.random,
-  };
-}
-
-function positive(value: number, name: string): number {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new TypeError(`createToolClient: ${name} must be a positive number of milliseconds.`);
-  }
-  return value;
 }

@@ -1,13 +1,12 @@
 // `toolgate/client`: retry-safe tool calls for hosts and agent harnesses, over the
 // official SDK `Client`: v2 (`@modelcontextprotocol/client`, an optional peer dependency of
 // toolgate needed only by this entry point) or v1 (`@modelcontextprotocol/sdk`).
+export { createToolClient, type ToolClient } from "./create-tool-client.js";
 export {
-  createToolClient,
   type RetryOptions,
   type ToolCallOptions,
-  type ToolClient,
   type ToolClientOptions,
-} from "./create-tool-client.js";
+} from "./tool-client-options.js";
 export { policyFrom, type ToolCallPolicy } from "./policy.js";
 export {
   type SdkV1ClientTarget,
