@@ -1,6 +1,6 @@
 // `toolgate/audit`: the auditor, its event types, the sinks (memory, file, stdout,
-// logger, SQLite) with the SQLite reader, and the redactor. The PostgreSQL sink and
-// reader are toolgate/audit/postgres (an optional peer).
+// logger, SQLite) with the SQLite reader, followAudit, and the redactor. The PostgreSQL
+// sink and reader are toolgate/audit/postgres (an optional peer).
 export { createAuditor } from "./auditor.js";
 export type { Auditor, AuditorOptions, SinkStatus } from "./auditor.js";
 export type {
@@ -20,5 +20,7 @@ export type { MemoryAuditSink } from "./sinks/memory-sink.js";
 export { fileAuditSink } from "./sinks/file-sink.js";
 export { stdoutAuditSink } from "./sinks/stdout-sink.js";
 export { sqliteAuditSink, sqliteAuditReader } from "./sinks/sqlite-sink.js";
+export { followAudit } from "./follow.js";
+export type { FollowAuditOptions } from "./follow.js";
 export type { SqliteAuditReaderOptions, SqliteAuditSinkOptions } from "./sinks/sqlite-sink.js";
 export { createRedactor, REDACTED } from "./redact.js";

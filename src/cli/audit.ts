@@ -1,9 +1,10 @@
 // `toolgate audit`: reads the audit log (SQLite file or PostgreSQL table) and prints the
 // matching events as a table for people or JSON lines for machines; --follow keeps
-// printing new ones. Queries live in the readers; this file parses flags and prints.
+// printing new ones. Queries live in the readers, following in src/audit/follow.ts; this
+// file parses flags and prints.
 import { parseArgs } from "node:util";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { AuditEvent } from "../audit/event.js";
+import { followAudit } from "../audit/follow.js";
 import type { AuditQuery } from "../audit/sink.js";
 import { postgresAuditReader } from "../audit/sinks/postgres-sink.js";
 import { DEFAULT_AUDIT_TABLE, type SqlAuditReader } from "../audit/sinks/sql-schema.js";
@@ -171,88 +172,25 @@ export function parseTime(flag: string, text: string, now: number): number {
   return parsed;
 }
 
-// How long a missing seq may still show up: PostgreSQL assigns seqs at insert and commits
-// later, so concurrent writers commit out of seq order. A seq also goes missing for good
-// (a duplicate skipped by ON CONFLICT, a rolled-back batch); after this long we stop asking.
-const GAP_GRACE_MS = 60_000;
-// Bounds the memory and the query for missing seqs; beyond it the oldest are given up.
-const MAX_GAPS = 10_000;
-const PAGE = 1000;
-
 /**
- * Prints the matches of `query`, then polls for rows added after: new seqs above the
- * highest seen, plus seqs that were missing below it (not committed yet when first looked
- * for). Ends when `signal` aborts or on SIGINT/SIGTERM.
+ * Prints the matches of `query`, then the events added after (src/audit/follow.ts), until
+ * `signal` aborts or on SIGINT/SIGTERM.
  */
 async function follow(
   reader: SqlAuditReader,
   query: AuditQuery,
   printer: Printer,
-  interval: number,
+  intervalMs: number,
   signal: AbortSignal | undefined,
 ): Promise<void> {
   const stop = new AbortController();
   const onSignal = () => stop.abort();
+  if (signal?.aborted) return;
   signal?.addEventListener("abort", onSignal, { once: true });
   process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
-  const { until: _until, limit: _limit, ...filters } = query;
-  const gaps = new Map<number, number>(); // seq -> when first found missing (insertion order = age)
-  const printed = new Set<number>(); // seqs printed at start that may come up again as gaps or new
-
-  const missing = (from: number, to: number, at: number) => {
-    // A jump of the sequence far past MAX_GAPS is not rows in flight; track only its top.
-    for (let seq = Math.max(from, to - MAX_GAPS + 1); seq <= to; seq += 1) gaps.set(seq, at);
-    for (const seq of gaps.keys()) {
-      if (gaps.size <= MAX_GAPS) break;
-      gaps.delete(seq);
-    }
-  };
-
   try {
-    if (signal?.aborted) return;
-    // Look for missing seqs before the first query, so nothing committed between them is lost.
-    let known = await reader.latestSeq();
-    const recentFrom = Math.max(0, known - PAGE);
-    const recent = await reader.tail({ ...filters, after: recentFrom, limit: PAGE });
-    let next = recentFrom + 1;
-    for (const row of recent.filter((r) => r.seq <= known)) {
-      missing(next, row.seq - 1, Date.now());
-      next = row.seq + 1;
-    }
-    missing(next, known, Date.now());
-
-    const rows = await reader.query(query);
-    for (const row of rows) printed.add(row.seq);
-    printer.print(rows.map((row) => row.event));
-
-    while (!stop.signal.aborted) {
-      await sleep(interval, undefined, { signal: stop.signal }).catch(() => undefined);
-      if (stop.signal.aborted) break;
-      const now = Date.now();
-      for (const [seq, at] of gaps) {
-        if (now - at < GAP_GRACE_MS) break;
-        gaps.delete(seq);
-      }
-      const found = [];
-      if (gaps.size > 0) {
-        const seqs = [...gaps.keys()];
-        found.push(...(await reader.tail({ ...filters, seqs, limit: seqs.length })));
-      }
-      for (;;) {
-        const page = await reader.tail({ ...filters, after: known, limit: PAGE });
-        for (const row of page) {
-          missing(known + 1, row.seq - 1, now);
-          known = row.seq;
-        }
-        found.push(...page);
-        if (page.length < PAGE) break;
-      }
-      found.sort((a, b) => a.seq - b.seq);
-      const events: AuditEvent[] = [];
-      for (const row of found) {
-        gaps.delete(row.seq);
-        if (row.event && !printed.delete(row.seq)) events.push(row.event);
-      }
+    // `query` has no `until`: run() refuses --until with --follow.
+    for await (const events of followAudit(reader, { query, intervalMs, signal: stop.signal })) {
       printer.print(events);
     }
   } finally {

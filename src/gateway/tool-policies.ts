@@ -2,7 +2,7 @@
 // typo (`wirte_file`, `move-file`) would otherwise leave the real tool on the upstream's
 // laxer `defaults`: a token without `files:write` could write files. The gateway checks
 // the entries against every tools/list: at startup a mismatch refuses to start, later it
-// quarantines the upstream's tools that have no entry of their own (see create-gateway.ts).
+// quarantines the upstream's tools that have no entry of their own (see tool-set.ts).
 import type { Logger } from "../log/logger.js";
 import type { ToolDefinition } from "../tool/types.js";
 import { closestKey } from "./config/suggest.js";

@@ -8,6 +8,8 @@ import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { ToolDefinition, ToolServer, ToolServerOptions, ToolSpec } from "../../src/index.js";
 import type { AuditOptions, AuditSink, MemoryAuditSink } from "../../src/audit/index.js";
 import type { createAuditor, memoryAuditSink, sqliteAuditSink } from "../../src/audit/index.js";
+import type { AuditEvent, FollowAuditOptions } from "../../src/audit/index.js";
+import type { followAudit, sqliteAuditReader } from "../../src/audit/index.js";
 import type { AuthError, AuthOption, TokenVerifier } from "../../src/auth/index.js";
 import type { BackendUse } from "../../src/backends/index.js";
 import type { ContractLock, ContractReport, ToolContract } from "../../src/contract/index.js";
@@ -100,6 +102,7 @@ export type AuditValues = Expect<
     | "createRedactor"
     | "DEFAULT_AUDIT_FILE"
     | "fileAuditSink"
+    | "followAudit"
     | "loggerAuditSink"
     | "memoryAuditSink"
     | "REDACTED"
@@ -151,6 +154,16 @@ export type ServerAudit = Expect<
   Equal<ToolServerOptions["audit"], AuditOptions | false | undefined>
 >;
 export type Auditor = Expect<Extends<Parameters<typeof createAuditor>[0], object>>;
+// followAudit follows what sqliteAuditReader (or postgresAuditReader) reads, in batches.
+export type FollowsReader = Expect<
+  Extends<ReturnType<typeof sqliteAuditReader>, Parameters<typeof followAudit>[0]>
+>;
+export type FollowOptions = Expect<
+  Equal<Parameters<typeof followAudit>[1], FollowAuditOptions | undefined>
+>;
+export type FollowYields = Expect<
+  Equal<ReturnType<typeof followAudit>, AsyncGenerator<AuditEvent[], void, undefined>>
+>;
 
 // toolgate/auth: a custom verifier fails with AuthError; the auth option takes it.
 export type VerifierIsAuthOption = Expect<Extends<TokenVerifier, AuthOption>>;

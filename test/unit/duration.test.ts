@@ -3,7 +3,7 @@
 // bare integer is milliseconds in both places.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseTimeout } from "../../src/cli/contract.js";
+import { parseTimeout } from "../../src/cli/contract-source.js";
 import { UsageError } from "../../src/cli/command.js";
 import { MAX_DURATION_MS, parseDuration } from "../../src/util/duration.js";
 
