@@ -1,4 +1,6 @@
-// The one way toolgate bounds work in time. Two shapes, because there are two kinds of work:
+// The one way toolgate races work against a deadline (outbound HTTP requests need no race:
+// they are bounded by aborting the request itself, through undici's signal). Two shapes,
+// because there are two kinds of work:
 // - `settleBy`: work that can be told to stop (a handler, a verifier, a resource read). At
 //   the deadline, or when the caller cancels, its abort fires with a typed reason and the
 //   caller is answered at once, even if the work ignores its signal.
