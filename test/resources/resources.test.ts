@@ -186,6 +186,26 @@ for (const mode of CLIENT_MODES) {
       assert.equal(aborted.length, before + 1, "the read's signal aborted at the deadline");
     });
 
+    test("a read whose client goes away is aborted, and is no incident", async () => {
+      const own = await connectClient(running.url, mode);
+      const before = aborted.length;
+      const loggedBefore = logs.lines().length;
+      const reading = own.client.readResource({ uri: "test://slow" }).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await own.close(); // drops the HTTP connection of the running read
+      await reading;
+      for (let i = 0; i < 100 && aborted.length === before; i++)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(aborted.length, before + 1, "the read's signal aborted");
+      // Past the read's deadline too: a cancelled read is neither an incident nor a timeout.
+      await new Promise((resolve) => setTimeout(resolve, SLOW_TIMEOUT_MS + 100));
+      const incidents = logs
+        .lines()
+        .slice(loggedBefore)
+        .filter((line) => line["level"] === 50 && /test:\/\/slow/.test(String(line["msg"])));
+      assert.deepEqual(incidents, []);
+    });
+
     test("completes a template variable", async () => {
       const result = await connected.client.complete({
         ref: { type: "ref/resource", uri: "test://template/{id}/data" },
