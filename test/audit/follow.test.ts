@@ -7,9 +7,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import Database from "better-sqlite3";
 import type { AuditEvent } from "../../src/audit/index.js";
 import { followAudit, sqliteAuditReader, sqliteAuditSink } from "../../src/audit/index.js";
+import { insertAuditRowAt } from "../helpers/audit-rows.js";
 
 const bob = { issuer: "https://auth.example.com", subject: "bob", anonymous: false };
 
@@ -29,28 +29,6 @@ function event(overrides: Partial<AuditEvent> = {}): AuditEvent {
     backendCalls: [],
     ...overrides,
   };
-}
-
-/** Writes `e` with the given seq by hand: a row whose seq was allocated earlier. */
-function insertAt(file: string, seq: number, e: AuditEvent): void {
-  const raw = new Database(file);
-  try {
-    raw
-      .prepare(
-        "INSERT INTO toolgate_audit (seq, request_id, time_ms, subject, tool, outcome, event) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      )
-      .run(
-        seq,
-        e.requestId,
-        Date.parse(e.time),
-        e.principal.subject,
-        e.tool,
-        e.outcome,
-        JSON.stringify(e),
-      );
-  } finally {
-    raw.close();
-  }
 }
 
 /** The next batch, or a failure instead of a hang. */
@@ -130,7 +108,7 @@ describe("followAudit", () => {
     await sink.close();
     // Seqs 2 and 4 are "allocated but not committed yet": write around them by hand.
     const [e2, e3, e4, e5, e6] = [event(), event(), event({ principal: bob }), event(), event()];
-    insertAt(file, 3, e3);
+    insertAuditRowAt(file, 3, e3);
     const reader = sqliteAuditReader({ path: file });
     const controller = new AbortController();
     const batches = followAudit(reader, {
@@ -140,11 +118,11 @@ describe("followAudit", () => {
     });
     try {
       assert.deepEqual(await idsUntil(batches, e3), ids(e1, e3));
-      insertAt(file, 5, e5);
+      insertAuditRowAt(file, 5, e5);
       assert.deepEqual(await idsUntil(batches, e5), ids(e5));
-      insertAt(file, 2, e2); // below rows already yielded: a tail by "seq > last" skips it
-      insertAt(file, 4, e4); // bob's: fills the gap, not yielded
-      insertAt(file, 6, e6);
+      insertAuditRowAt(file, 2, e2); // below rows already yielded: a tail by "seq > last" skips it
+      insertAuditRowAt(file, 4, e4); // bob's: fills the gap, not yielded
+      insertAuditRowAt(file, 6, e6);
       const later = await idsUntil(batches, e6);
       assert.deepEqual(later, ids(e2, e6));
     } finally {

@@ -4,10 +4,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import Database from "better-sqlite3";
 import type { AuditEvent } from "../../src/audit/event.js";
 import { sqliteAuditSink } from "../../src/audit/sinks/sqlite-sink.js";
 import { runCli } from "../../src/cli/run.js";
+import { insertAuditRowAt } from "../helpers/audit-rows.js";
 
 const NOW = Date.now();
 const MIN = 60_000;
@@ -269,21 +269,7 @@ describe("toolgate audit --follow", () => {
     await sink.write([EVENTS[0]!]);
     await sink.close();
     // Seqs 2 and 4 are "allocated but not committed yet": write around them by hand.
-    const raw = new Database(file);
-    const insert = (seq: number, e: AuditEvent) =>
-      raw
-        .prepare(
-          "INSERT INTO toolgate_audit (seq, request_id, time_ms, subject, tool, outcome, event) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .run(
-          seq,
-          e.requestId,
-          Date.parse(e.time),
-          e.principal.subject,
-          e.tool,
-          e.outcome,
-          JSON.stringify(e),
-        );
+    const insert = (seq: number, e: AuditEvent) => insertAuditRowAt(file, seq, e);
     const [a, b, c, d] = [event(0), event(0), event(0), event(0)];
     insert(3, a);
     const run = follow(["--db", file]);
@@ -295,7 +281,6 @@ describe("toolgate audit --follow", () => {
     await run.wait((out) => out.includes(b.requestId) && out.includes(d.requestId));
     run.stop();
     assert.equal(await run.done, 0, run.err());
-    raw.close();
     const lines = run.out().trimEnd().split("\n");
     assert.match(lines[0]!, /^TIME/);
     assert.equal(lines.filter((line) => line.startsWith("TIME")).length, 1);
