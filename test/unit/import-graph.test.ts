@@ -91,6 +91,44 @@ export function cycles(graph: ReadonlyMap<string, readonly string[]>): string[][
 
 const topFolder = (file: string) => file.split(path.sep)[0]!;
 
+/**
+ * A subpath entry (`src/<folder>/index.ts`, published as `toolgate/<folder>`) is a façade
+ * of the package, not a module of its folder's layer: it gathers the public names users
+ * import from that subpath wherever they live (`toolgate/pipeline` exports `defaultStages`
+ * and the idempotency stage, which are built on the pipeline, not part of it). No module of
+ * src/ imports one (checked below), so a façade's imports never make a loop between layers
+ * and it is left out of the folder graph. It still counts for the file-level checks.
+ */
+const isFacade = (file: string) => /^[^/\\]+[/\\]index\.ts$/.test(file);
+
+/**
+ * Edges left out of the folder check, each for a reason, by the file imported. A tool
+ * declares its idempotency and rate-limit options (`defineTool({ idempotency, rateLimit })`),
+ * so tool/ reads their option types and key rules, which sit beside the stage that enforces
+ * them (the architecture page's layout); those files import nothing from pipeline/ or tool/.
+ */
+const ALLOWED_TARGETS = new Set(
+  ["idempotency/key.ts", "idempotency/options.ts", "ratelimit/options.ts"].map((f) =>
+    f.split("/").join(path.sep),
+  ),
+);
+
+/** Top-level folder -> the top-level folders it imports (façades and allowed edges left out). */
+export function folderGraph(graph: ReadonlyMap<string, readonly string[]>): Map<string, string[]> {
+  const folders = new Map<string, Set<string>>();
+  for (const [file, targets] of graph) {
+    if (isFacade(file) || !file.includes(path.sep)) continue; // src/index.ts: the root façade
+    const from = topFolder(file);
+    const to = folders.get(from) ?? new Set<string>();
+    folders.set(from, to);
+    for (const target of targets) {
+      if (ALLOWED_TARGETS.has(target) || !target.includes(path.sep)) continue;
+      if (topFolder(target) !== from) to.add(topFolder(target));
+    }
+  }
+  return new Map([...folders].map(([folder, to]) => [folder, [...to].sort()]));
+}
+
 describe("the import graph of src/", () => {
   const graph = importGraph();
 
@@ -119,6 +157,31 @@ describe("the import graph of src/", () => {
         .map((t) => `${file} -> ${t}`);
     });
     assert.deepEqual(wrong, [], "an inner module imports an outer one");
+  });
+
+  it("has no loops between the top-level folders of src/ (each layer imports only inward)", () => {
+    const folders = folderGraph(graph);
+    const loops = cycles(folders).map((loop) => {
+      // Name the files behind each edge of the loop, so the message says what to move.
+      const edges = [...graph].flatMap(([file, targets]) =>
+        isFacade(file)
+          ? []
+          : targets
+              .filter((t) => !ALLOWED_TARGETS.has(t))
+              .filter((t) => topFolder(t) !== topFolder(file))
+              .filter((t) => loop.includes(topFolder(file)) && loop.includes(topFolder(t)))
+              .map((t) => `${file} -> ${t}`),
+      );
+      return `${loop.join(" <-> ")}: ${edges.join(", ")}`;
+    });
+    assert.deepEqual(loops, [], "folders that import each other: move the module to its layer");
+  });
+
+  it("imports no subpath entry (index.ts) from inside src/, so façades stay out of the layers", () => {
+    const wrong = [...graph].flatMap(([file, targets]) =>
+      targets.filter((t) => isFacade(t) && file !== "index.ts").map((t) => `${file} -> ${t}`),
+    );
+    assert.deepEqual(wrong, []);
   });
 
   it("finds a cycle and a self-import when there is one (the check can fail)", () => {
