@@ -22,12 +22,11 @@ import {
   scopeOf,
 } from "./key.js";
 import { claimLeaseMs, type ResolvedIdempotency } from "./options.js";
-import type { IdempotencyRecord, IdempotencyStore } from "./store.js";
+import type { IdempotencyRecord, IdempotencyStore, StoreLease } from "./store.js";
 import { TIMED_OUT, within } from "../util/deadline.js";
 import { markStage } from "../pipeline/stage-roles.js";
 import { lateOutcomeOf } from "../pipeline/late-outcome.js";
 import type { Logger } from "../log/logger.js";
-import { sharedDefaultStore } from "./default-store.js";
 
 export interface IdempotencyStageOptions {
   /**
@@ -54,8 +53,16 @@ const storeWaitUntil = (deadlineAt: number) => Math.max(deadlineAt, Date.now() +
  * atomically, run once, persist the result before answering, replay it to duplicates.
  * Every store failure fails closed: the handler does not run, the caller gets
  * `unavailable` and may retry with the same key.
+ *
+ * `fallback` is the store used without `options.store`: the public `idempotency()`
+ * (stages/store-stages.ts) passes a lease on the default store, which this stage takes on
+ * first use and gives back in its `close` (stage-roles). A store of the options is never
+ * closed here.
  */
-export function idempotency(options: IdempotencyStageOptions = {}): Stage {
+export function makeIdempotencyStage(
+  options: IdempotencyStageOptions = {},
+  fallback?: StoreLease<IdempotencyStore>,
+): Stage {
   if (typeof options !== "object" || options === null)
     throw new TypeError("idempotency expects an options object: { store? }.");
   if ((options as { defaultTimeoutMs?: unknown }).defaultTimeoutMs !== undefined) {
@@ -72,11 +79,14 @@ export function idempotency(options: IdempotencyStageOptions = {}): Stage {
       "idempotency: store must be an IdempotencyStore or a function that opens one.",
     );
   }
+  if (given === undefined && fallback === undefined) {
+    throw new TypeError("idempotency: pass a store (toolgate/pipeline's idempotency() has one).");
+  }
   let opened: Promise<IdempotencyStore> | undefined;
   const store = (log: Logger) =>
     (opened ??= (
       given === undefined
-        ? sharedDefaultStore(log)
+        ? fallback!.open(log)
         : typeof given === "function"
           ? given()
           : Promise.resolve(given)
@@ -155,7 +165,12 @@ export function idempotency(options: IdempotencyStageOptions = {}): Stage {
   // A store given as an object is open from the start; an opener's, once it has run.
   const openedStore = () =>
     opened ?? (typeof given === "object" ? Promise.resolve(given) : undefined);
-  return markStage(stage, { role: "idempotency", openedStore });
+  const close = async () => {
+    if (given !== undefined) return; // the user's store: theirs to close
+    opened = undefined;
+    await fallback?.release();
+  };
+  return markStage(stage, { role: "idempotency", openedStore, close });
 }
 
 function keyOf(ctx: CallContext, tool: ToolDefinition, settings: ResolvedIdempotency): string {

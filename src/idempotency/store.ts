@@ -15,6 +15,8 @@
  *
  * Every write is one atomic conditional operation: never read-then-write.
  */
+import type { Logger } from "../log/logger.js";
+
 export type RecordState = "in_progress" | "completed";
 
 export interface IdempotencyRecord {
@@ -86,4 +88,15 @@ export interface IdempotencyStore {
 /** A store failure (connection lost, timeout...). The layer fails closed on it: `unavailable`. */
 export class StoreUnavailable extends Error {
   override readonly name = "StoreUnavailable";
+}
+
+/**
+ * A hold on a store whose lifetime several stages share (the default store): the first
+ * `open` takes the hold (opening the store if nobody holds it), `release` gives it back,
+ * and the store closes when its last holder releases. A store passed in by the user is
+ * never leased: toolgate does not close it.
+ */
+export interface StoreLease<S> {
+  open(log: Logger): Promise<S>;
+  release(): Promise<void>;
 }

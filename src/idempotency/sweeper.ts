@@ -1,7 +1,9 @@
 import type { Logger } from "../log/logger.js";
 import { stageProvides } from "../pipeline/stage-roles.js";
 import type { Stage } from "../pipeline/types.js";
-import { SWEEP_INTERVAL_MS } from "./default-store.js";
+
+/** How often expired records are removed from the stores the stages opened. */
+export const SWEEP_INTERVAL_MS = 10 * 60_000;
 
 interface Sweepable {
   sweep(now: number): Promise<number>;

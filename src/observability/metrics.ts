@@ -1,7 +1,14 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { SinkStatus } from "../audit/auditor.js";
 import type { AuditOutcome, IdempotencyDisposition } from "../audit/event.js";
-import type { BreakerState } from "../backends/http-backend.js";
+
+/**
+ * The breaker states metrics can plot. Spelled here, not imported from backends/: backends
+ * call into observability (runBackendCall), so observability reads nothing of backends (no
+ * loop between the two folders). The server hands backends' states in, so a state added
+ * there without a value here fails to compile at that call.
+ */
+type BreakerState = "closed" | "half-open" | "open";
 
 export interface MetricsOptions {
   /** Serve Prometheus text at this path of the HTTP listener. Default `/metrics`. */

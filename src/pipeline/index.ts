@@ -2,8 +2,10 @@
 // the default stages, each stage factory with its options, and the Stage and CallContext
 // types for writing your own stage.
 export { compose } from "./compose.js";
-export { defaultStages } from "./default-stages.js";
-export type { DefaultStagesOptions } from "./default-stages.js";
+// defaultStages, idempotency and rateLimit are built above pipeline/ (src/stages/); this
+// subpath entry is the package's façade and gathers them (test/unit/import-graph.test.ts).
+export { defaultStages } from "../stages/default-stages.js";
+export type { DefaultStagesOptions } from "../stages/default-stages.js";
 export type { CallContext, Next, Stage, Transport } from "./types.js";
 export { execute, DEFAULT_TIMEOUT_MS } from "./stages/execute.js";
 export type { ExecuteOptions } from "./stages/execute.js";
@@ -16,9 +18,8 @@ export { validateInput } from "./stages/validate-input.js";
 export { validateOutput } from "./stages/validate-output.js";
 export { authorize } from "./stages/authorize.js";
 export type { AuthorizeOptions } from "./stages/authorize.js";
-export { idempotency } from "../idempotency/stage.js";
+export { idempotency, rateLimit } from "../stages/store-stages.js";
 export type { IdempotencyStageOptions } from "../idempotency/stage.js";
 export type { IdempotencyOptions } from "../idempotency/options.js";
-export { rateLimit } from "../ratelimit/stage.js";
 export type { RateLimitStageOptions } from "../ratelimit/stage.js";
 export type { RateLimitOptions, RateSpec } from "../ratelimit/options.js";

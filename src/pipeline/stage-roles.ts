@@ -21,6 +21,11 @@ export interface StageProvides {
    * it (never opens it), so the server running the stage can sweep expired records.
    */
   readonly openedStore?: () => Promise<unknown> | undefined;
+  /**
+   * Lets go of what the stage opened itself (its hold on the default store; never a store
+   * it was given). The stage still works afterwards: its next call opens again.
+   */
+  readonly close?: () => Promise<void>;
 }
 
 // Symbol.for: a stage built by another copy of toolgate in the same process still counts.
@@ -38,4 +43,20 @@ export function markStage<S extends Stage>(stage: S, provides: StageProvides): S
 /** What a stage provides, if a built-in factory made it. */
 export function stageProvides(stage: Stage): StageProvides | undefined {
   return (stage as unknown as Record<symbol, StageProvides | undefined>)[PROVIDES];
+}
+
+/**
+ * Releases what each stage of a list opened itself, each stage once (a list may hold one
+ * stage twice). The server calls it on close for the list it runs, the default one or
+ * yours, so a stage factory owns its store's lifetime and the server opens nothing.
+ */
+export async function closeStages(stages: readonly Stage[]): Promise<void> {
+  const closes = [...new Set(stages)].flatMap((stage) => {
+    const close = stageProvides(stage)?.close;
+    return close ? [close] : [];
+  });
+  const failed = (await Promise.allSettled(closes.map((close) => close()))).find(
+    (outcome): outcome is PromiseRejectedResult => outcome.status === "rejected",
+  );
+  if (failed) throw failed.reason;
 }

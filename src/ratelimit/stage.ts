@@ -13,7 +13,7 @@ import { isRateLimitStore, type RateLimitOutcome, type RateLimitStore } from "./
 import { TIMED_OUT, within } from "../util/deadline.js";
 import { markStage } from "../pipeline/stage-roles.js";
 import type { Logger } from "../log/logger.js";
-import { sharedDefaultStore } from "../idempotency/default-store.js";
+import type { StoreLease } from "../idempotency/store.js";
 
 /**
  * The longest a call waits for the budget store (and at most half the time left before
@@ -61,8 +61,15 @@ interface Bucket {
  * callers only if those allowed the call: a caller hammering past its own budget must not
  * use up a tool's shared budget with calls that are refused anyway. A refused call may
  * still have used a unit of another budget consumed with it (the store has no refund).
+ *
+ * `fallback` is the store used without `options.store`: the public `rateLimit()`
+ * (stages/store-stages.ts) passes a lease on the default store, taken on first use and
+ * given back in the stage's `close`. A store of the options is never closed here.
  */
-export function rateLimit(options: RateLimitStageOptions = {}): Stage {
+export function makeRateLimitStage(
+  options: RateLimitStageOptions = {},
+  fallback?: StoreLease<RateLimitStore>,
+): Stage {
   if (typeof options !== "object" || options === null) {
     throw new TypeError("rateLimit expects an options object: { server?, store?, now? }.");
   }
@@ -71,6 +78,9 @@ export function rateLimit(options: RateLimitStageOptions = {}): Stage {
     throw new TypeError(
       "rateLimit: store must be a RateLimitStore (every built-in store is one) or a function that opens one.",
     );
+  }
+  if (given === undefined && fallback === undefined) {
+    throw new TypeError("rateLimit: pass a store (toolgate/pipeline's rateLimit() has one).");
   }
   if (options.now !== undefined && typeof options.now !== "function") {
     throw new TypeError("rateLimit: now must be a function returning epoch ms.");
@@ -81,7 +91,7 @@ export function rateLimit(options: RateLimitStageOptions = {}): Stage {
   const store = (log: Logger) =>
     (opened ??= (
       given === undefined
-        ? openSharedRateLimitStore(log)
+        ? openFallback(fallback!, log)
         : typeof given === "function"
           ? given()
           : Promise.resolve(given)
@@ -144,7 +154,12 @@ export function rateLimit(options: RateLimitStageOptions = {}): Stage {
   // A store given as an object is open from the start; an opener's, once it has run.
   const openedStore = () =>
     opened ?? (typeof given === "object" ? Promise.resolve(given) : undefined);
-  return markStage(stage, { role: "rateLimit", openedStore });
+  const close = async () => {
+    if (given !== undefined) return; // the user's store: theirs to close
+    opened = undefined;
+    await fallback?.release();
+  };
+  return markStage(stage, { role: "rateLimit", openedStore, close });
 }
 
 interface Refusal {
@@ -225,8 +240,8 @@ function retryText(ms: number): string {
 }
 
 /** The default store (SQLite) is a rate-limit store too, as every built-in store is. */
-async function openSharedRateLimitStore(log: Logger): Promise<RateLimitStore> {
-  const store = await sharedDefaultStore(log);
+async function openFallback(fallback: StoreLease<RateLimitStore>, log: Logger) {
+  const store = await fallback.open(log);
   if (!isRateLimitStore(store)) throw new Error("the default store cannot count rate limits");
   return store;
 }

@@ -61,11 +61,10 @@ export function buildToolServer(
   // The gateway states its own auth choices (auth is required there, `none` is explicit).
   if (!internals && auth === undefined) warnUnenforcedScopes(registry.tools, log);
   const backends = createBackendRegistry(options.backends, registry.tools);
-  const { stages, closeOwnStore } = serverStages(
+  const { stages, close: closeStages } = serverStages(
     options,
     registry,
     auth !== undefined,
-    log,
     internals,
   );
   const stopSweeper = startSweeper(stages, log);
@@ -229,7 +228,7 @@ export function buildToolServer(
       // After the listeners: the calls they were finishing still get their events written.
       await auditor?.close();
       await backends.close();
-      await closeOwnStore();
+      await closeStages();
     },
   };
 }

@@ -5,7 +5,7 @@ export { memoryStore } from "./memory-store.js";
 export { sqliteStore } from "./sqlite-store.js";
 export type { SqliteStoreOptions } from "./sqlite-store.js";
 export type { ToolgateStore } from "./store-types.js";
-export { DEFAULT_STORE_PATH } from "../idempotency/default-store.js";
+export { DEFAULT_STORE_PATH } from "./default-store.js";
 export { StoreUnavailable } from "../idempotency/store.js";
 export type {
   ClaimInput,

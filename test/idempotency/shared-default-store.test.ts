@@ -9,13 +9,15 @@ import { createToolServer, defineTool } from "../../src/index.js";
 import { silentLogger } from "../../src/server/index.js";
 import { defaultStages } from "../../src/pipeline/index.js";
 import { IDEMPOTENCY_ARGUMENT, REPLAY_META_KEY } from "../../src/client/index.js";
-import { sharedDefaultStore } from "../../src/idempotency/default-store.js";
+import { leaseDefaultStore } from "../../src/stores/default-store.js";
 
 test("one default store per file per process, however often it is asked for", async () => {
   const log = silentLogger();
-  const [a, b] = await Promise.all([sharedDefaultStore(log), sharedDefaultStore(log)]);
+  const [first, second] = [leaseDefaultStore(), leaseDefaultStore()];
+  const [a, b] = await Promise.all([first.open(log), second.open(log)]);
   assert.equal(a, b);
-  assert.equal(await sharedDefaultStore(log), a);
+  assert.equal(await first.open(log), a);
+  await Promise.all([first.release(), second.release()]);
 });
 
 test("two servers running defaultStages() share the records: the second replays", async () => {

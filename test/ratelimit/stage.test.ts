@@ -18,13 +18,14 @@ import {
   execute,
   mapErrors,
   requestId,
+  rateLimit,
   resolveTool,
   validateInput,
   validateOutput,
 } from "../../src/pipeline/index.js";
 import { memoryStore } from "../../src/stores/index.js";
 import { resolveRateLimits, type RateLimitOptions } from "../../src/ratelimit/options.js";
-import { keyOf, rateLimit } from "../../src/ratelimit/stage.js";
+import { keyOf } from "../../src/ratelimit/stage.js";
 import type {
   RateLimitInput,
   RateLimitOutcome,

@@ -1,15 +1,22 @@
-import { idempotency, type IdempotencyStageOptions } from "../idempotency/stage.js";
-import { rateLimit, type RateLimitStageOptions } from "../ratelimit/stage.js";
+// The default stage list. It composes stages from pipeline/, idempotency/ and ratelimit/
+// with the default store of stores/, so it sits in a layer above all of them (stages/),
+// not in pipeline/: pipeline/ is the inner layer those stages are built on, and a list
+// there would make pipeline/ and idempotency/ import each other. Not in server/ either:
+// it is public API for assembling your own list (toolgate/pipeline exports it) and the
+// gateway's and a server's lists are built from it; server/ is the wiring onto transports.
+import type { IdempotencyStageOptions } from "../idempotency/stage.js";
+import { authorize } from "../pipeline/stages/authorize.js";
+import { execute } from "../pipeline/stages/execute.js";
+import { mapErrors } from "../pipeline/stages/map-errors.js";
+import { requestId } from "../pipeline/stages/request-id.js";
+import { resolveTool } from "../pipeline/stages/resolve-tool.js";
+import { validateInput } from "../pipeline/stages/validate-input.js";
+import { validateOutput } from "../pipeline/stages/validate-output.js";
+import type { Stage } from "../pipeline/types.js";
+import type { RateLimitStageOptions } from "../ratelimit/stage.js";
 import { isRateLimitStore } from "../ratelimit/store.js";
 import type { ToolgateStore } from "../stores/store-types.js";
-import { authorize } from "./stages/authorize.js";
-import { execute } from "./stages/execute.js";
-import { mapErrors } from "./stages/map-errors.js";
-import { requestId } from "./stages/request-id.js";
-import { resolveTool } from "./stages/resolve-tool.js";
-import { validateInput } from "./stages/validate-input.js";
-import { validateOutput } from "./stages/validate-output.js";
-import type { Stage } from "./types.js";
+import { idempotency, rateLimit } from "./store-stages.js";
 
 export interface DefaultStagesOptions {
   /** Deadline of tools that set no `timeoutMs` (resolveTool fixes each call's). Default 30 000 ms. */
@@ -21,8 +28,9 @@ export interface DefaultStagesOptions {
   requireAuthentication?: boolean;
   /**
    * Where idempotency records and rate-limit budgets live (any built-in store holds both).
-   * Default: SQLite at `.toolgate/idempotency.sqlite`, opened on first use and shared by
-   * every stage of this process built without a store.
+   * Default: SQLite at `.toolgate/idempotency.sqlite`, opened on first use, shared by
+   * every stage of this process built without a store, and closed when the servers running
+   * those stages have all closed. A store (or opener) you pass is yours: never closed here.
    */
   store?: ToolgateStore | (() => Promise<ToolgateStore>);
   /** The idempotency stage's options (`store` overrides the one above). */
