@@ -52,7 +52,10 @@ const works = (store: ToolgateStore) =>
     })
     .then(
       () => true,
-      (error: unknown) => (error instanceof StoreUnavailable ? false : Promise.reject(error)),
+      (error: unknown) => {
+        if (error instanceof StoreUnavailable) return false;
+        throw error;
+      },
     );
 
 /** The default store this process has open now (a hold taken and given back at once). */
