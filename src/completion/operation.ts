@@ -52,7 +52,7 @@ function build(target: Completable, name: string): ToolDefinition {
       const completer = Object.hasOwn(target.complete, argument.name)
         ? target.complete[argument.name]
         : undefined;
-      if (!completer) return EMPTY as unknown as Record<string, unknown>;
+      if (!completer) return EMPTY;
       const completionCtx: CompletionContext = {
         arguments: { ...context?.arguments },
         principal: ctx.principal,
@@ -63,7 +63,7 @@ function build(target: Completable, name: string): ToolDefinition {
       return thenMap(completer(argument.value, completionCtx), (values) => {
         if (!Array.isArray(values))
           throw new TypeError("a completer must return an array of strings");
-        return completionResult(values as readonly unknown[]) as unknown as Record<string, unknown>;
+        return completionResult(values as readonly unknown[]);
       });
     },
   });
