@@ -5,7 +5,6 @@ import { createLogger } from "../log/logger.js";
 import { startSweeper } from "../idempotency/sweeper.js";
 import { compose } from "../pipeline/compose.js";
 import { checkOwnStageOptions, checkStages } from "../pipeline/check-stages.js";
-import { DEFAULT_TIMEOUT_MS } from "../pipeline/stages/execute.js";
 import type { ToolDefinition } from "../tool/types.js";
 import type { JsonSchema } from "../validation/json-schema.js";
 import { checkHttpOptions, startHttpServer, type HttpServerHandle } from "./http-server.js";
@@ -148,7 +147,6 @@ export function buildToolServer(
           resources: resourceRegistry,
           prompts: promptRegistry,
           subscriptions,
-          defaultTimeoutMs: options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS,
         }
       : undefined,
   );
