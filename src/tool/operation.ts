@@ -36,7 +36,8 @@ const ANY_OBJECT = Object.freeze({ type: "object" });
 
 /** An operation as a ToolDefinition the stages can run. Not listed by tools/list. */
 export function defineOperation(spec: OperationSpec): ToolDefinition {
-  const wrap = (value: Record<string, unknown>) => toolResult({ content: [], structuredContent: value });
+  const wrap = (value: Record<string, unknown>) =>
+    toolResult({ content: [], structuredContent: value });
   return Object.freeze({
     name: spec.name,
     // Resources and prompts have no contract version of their own.
