@@ -26,6 +26,17 @@ export interface BackendCallRecord {
 export interface CallContext {
   requestId: string;
   readonly toolName: string;
+  /**
+   * What the call is: a `tools/call` ("tool", also when absent), or the operation behind
+   * resources/read ("resource"), prompts/get ("prompt") or completion/complete
+   * ("completion"), which run the same stages (src/tool/operation.ts).
+   */
+  readonly kind?: "tool" | "resource" | "prompt" | "completion";
+  /**
+   * How messages name the target when it is not the tool's name: "Resource test://x",
+   * "Prompt 'review'" (the read URI, not the template's operation name).
+   */
+  readonly label?: string;
   /** The arguments exactly as the client sent them. Untrusted. */
   readonly rawArguments: unknown;
   /** `params._meta` of the request, if any. Untrusted. */

@@ -9,7 +9,7 @@ import {
   checkOptionalString,
   checkScopes,
   checkTimeout,
-} from "../resources/serving.js";
+} from "../resources/definition-checks.js";
 import { checkCompleters, type Completer } from "../completion/completer.js";
 import { deepFreeze } from "../util/deep-freeze.js";
 import { isZodSchema } from "../validation/json-schema.js";

@@ -19,7 +19,7 @@ import {
   checkOptionalString,
   checkScopes,
   checkTimeout,
-} from "./serving.js";
+} from "./definition-checks.js";
 
 /** What a `read` receives. */
 export interface ResourceContext {

@@ -6,15 +6,11 @@ import {
   type ReadResourceResult,
   type Server,
 } from "@modelcontextprotocol/server";
-import { toContents, type ResourceContext } from "./define-resource.js";
+import type { Principal } from "../auth/principal.js";
+import { accessDenial } from "../auth/scopes.js";
+import { resourceOperation } from "./operation.js";
 import type { ResourceRegistry } from "./resource-registry.js";
-import {
-  assertAllowed,
-  internalError,
-  isVisible,
-  runGuarded,
-  type ServingDeps,
-} from "./serving.js";
+import { isVisible, serveOperation, type ServingDeps } from "./serving.js";
 import { MAX_SUBSCRIPTIONS_PER_UNIT, type UnitSubscriptions } from "./subscriptions.js";
 
 /**
@@ -50,33 +46,27 @@ export function registerResourceHandlers(
     "resources/read",
     async (request, sdkCtx): Promise<ReadResourceResult> => {
       const { uri } = request.params;
+      // Routing, as the SDK routes methods: a URI nothing serves reaches no operation.
       const found = registry.resolve(uri);
       // SDK: the wire code is -32602 with data { uri } on every revision (SEP-2164).
       if (!found) throw new ResourceNotFoundError(uri);
-      const { definition } = found;
-      const principal = deps.principalOf(sdkCtx);
-      const what = `Reading ${uri}`;
-      assertAllowed(deps, principal, definition.scopes, `Resource ${uri}`);
-      const log = deps.log.child({ resource: uri });
-      const ctx: Omit<ResourceContext, "signal"> = { uri, principal, log };
-      const value = await runGuarded(
-        (signal) =>
-          found.variables === undefined
-            ? found.definition.read({ ...ctx, signal })
-            : found.definition.read(uri, found.variables, { ...ctx, signal }),
+      const output = await serveOperation(
+        deps,
         {
-          signal: sdkCtx.mcpReq.signal,
-          timeoutMs: definition.timeoutMs ?? deps.defaultTimeoutMs,
-          log,
-          what,
+          kind: "resource",
+          operation: resourceOperation(found.definition),
+          label: `Resource ${uri}`,
+          rawArguments: { uri },
+          meta: request.params._meta,
+          log: deps.log.child({ resource: uri }),
+        },
+        sdkCtx,
+        {
+          what: `Reading ${uri}`,
           notFound: (message) => new ResourceNotFoundError(uri, message),
         },
       );
-      try {
-        return { contents: toContents(value, uri, definition.mimeType) };
-      } catch (error) {
-        throw internalError(log, what, error);
-      }
+      return output as ReadResourceResult;
     },
   );
 
@@ -85,7 +75,7 @@ export function registerResourceHandlers(
     // A URI no resource serves yet may be subscribed to (it may appear later); one that a
     // scoped resource serves needs that resource's scopes.
     const scopes = registry.resolve(uri)?.definition.scopes ?? [];
-    assertAllowed(deps, deps.principalOf(sdkCtx), scopes, `Resource ${uri}`);
+    assertMaySubscribe(deps, deps.principalOf(sdkCtx), scopes, `Resource ${uri}`);
     if (!subscriptions.add(uri)) {
       throw new ProtocolError(
         ProtocolErrorCode.InvalidRequest,
@@ -98,5 +88,24 @@ export function registerResourceHandlers(
   server.setRequestHandler("resources/unsubscribe", (request) => {
     subscriptions.delete(request.params.uri);
     return {};
+  });
+}
+
+/**
+ * A subscription is no call (nothing runs, nothing is answered but `{}`): like a listing, it
+ * asks the one scope rule (auth/scopes.ts) directly, and refuses as resources/read would.
+ */
+function assertMaySubscribe(
+  deps: ServingDeps,
+  principal: Principal,
+  scopes: readonly string[],
+  what: string,
+): void {
+  if (!deps.authEnabled) return;
+  const denial = accessDenial(principal, scopes, what);
+  if (!denial) return;
+  throw new ProtocolError(ProtocolErrorCode.InvalidRequest, denial.message, {
+    type: denial.type,
+    ...(denial.type === "forbidden" ? { requiredScopes: [...denial.requiredScopes] } : {}),
   });
 }

@@ -1,82 +1,48 @@
-// What resources, prompts and completion share when they are served: who may see what
-// (the same scope rule as tools), deadlines, and turning whatever a handler throws into a
-// JSON-RPC error that says what went wrong without leaking how.
+// How resources/read, prompts/get and completion/complete are served: as adapters of the
+// one pipeline (architecture page, "One pipeline, thin adapters"). Each handler turns its
+// request into one operation call (src/tool/operation.ts); the server runs its composed
+// stages on it (authorization, the one deadline, validation, error mapping, audit), and
+// what comes back is written out here in JSON-RPC terms: the operation's output as the
+// result, a typed error of the contract as the JSON-RPC error clients already know. Nothing
+// here decides anything about the call; listings (isVisible) are not calls.
 import { randomUUID } from "node:crypto";
-import { ProtocolError, ProtocolErrorCode, type ServerContext } from "@modelcontextprotocol/server";
+import {
+  ProtocolError,
+  ProtocolErrorCode,
+  type CallToolResult,
+  type ServerContext,
+} from "@modelcontextprotocol/server";
 import type { Principal } from "../auth/principal.js";
-import { accessDenial, mayUse } from "../auth/scopes.js";
-import { isToolError } from "../errors/tool-error.js";
-import { CancelledByClient, DeadlineExceeded, runBy } from "../util/deadline.js";
-import { cancellationOf } from "../util/lazy-abort.js";
+import { mayUse } from "../auth/scopes.js";
+import { readWireError, type WireError } from "../errors/to-result.js";
 import type { Logger } from "../log/logger.js";
+import type { CallContext } from "../pipeline/types.js";
+import type { ToolDefinition } from "../tool/types.js";
+
+/** One request of a resource, prompt or completion, as its handler hands it to the pipeline. */
+export interface OperationCall {
+  readonly kind: NonNullable<CallContext["kind"]>;
+  /** The definition's operation (resourceOperation, promptOperation, completionOperation). */
+  readonly operation: ToolDefinition;
+  /** How refusals and timeouts name it: "Resource test://x", "Prompt 'p'". */
+  readonly label: string;
+  /** The request's parameters, untrusted: validateInput parses them with the operation. */
+  readonly rawArguments: unknown;
+  /** `params._meta` of the request. */
+  readonly meta: Readonly<Record<string, unknown>> | undefined;
+  /** The server log bound to this request ({ resource }, { prompt }...). */
+  readonly log: Logger;
+}
 
 /** Everything the resource, prompt and completion handlers need from the serving unit. */
 export interface ServingDeps {
-  /** Whether an auth verifier is configured (scopes enforced, anonymous refused). */
+  /** Whether an auth verifier is configured (listings filtered by scopes). */
   readonly authEnabled: boolean;
   /** The caller of one MCP request (the factory's `principalOf`). */
   readonly principalOf: (sdkCtx: ServerContext) => Principal;
   readonly log: Logger;
-  /** Deadline of a `read`, `get` or completer that sets no `timeoutMs`. */
-  readonly defaultTimeoutMs: number;
-}
-
-// RFC 6749 section 3.3 scope-token, as for tools.
-const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
-export const MAX_TIMEOUT_MS = 2_147_483_647; // setTimeout's limit
-
-/** Checks `scopes` of a definition: an array of scope names, `[]` (the default) for none. */
-export function checkScopes(scopes: unknown, where: string): readonly string[] {
-  if (scopes === undefined) return Object.freeze([]);
-  if (
-    !Array.isArray(scopes) ||
-    !(scopes as unknown[]).every((s) => typeof s === "string" && SCOPE.test(s))
-  ) {
-    throw new TypeError(
-      `${where}: scopes must be an array of scope names without spaces ([] for none).`,
-    );
-  }
-  return Object.freeze([...new Set(scopes as string[])]);
-}
-
-export function checkTimeout(timeoutMs: unknown, where: string): number | undefined {
-  if (timeoutMs === undefined) return undefined;
-  if (
-    typeof timeoutMs !== "number" ||
-    !Number.isInteger(timeoutMs) ||
-    timeoutMs <= 0 ||
-    timeoutMs > MAX_TIMEOUT_MS
-  ) {
-    throw new TypeError(`${where}: timeoutMs must be a positive integer number of milliseconds.`);
-  }
-  return timeoutMs;
-}
-
-export function checkOptionalString(
-  value: unknown,
-  field: string,
-  where: string,
-): asserts value is string | undefined {
-  if (value !== undefined && typeof value !== "string")
-    throw new TypeError(`${where}: ${field} must be a string.`);
-}
-
-/** A typo in an option name is a TypeError, not an option silently ignored. */
-export function checkKnownKeys(spec: object, known: readonly string[], where: string): void {
-  const unknown = Object.keys(spec).filter((key) => !known.includes(key));
-  if (unknown.length > 0) {
-    throw new TypeError(`${where}: unknown option '${unknown[0]}' (known: ${known.join(", ")}).`);
-  }
-}
-
-// MIME type: type "/" subtype, optional parameters (RFC 6838 section 4.2, leniently).
-const MIME_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\s*;.*)?$/;
-
-export function checkMimeType(value: unknown, where: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "string" || !MIME_TYPE.test(value))
-    throw new TypeError(`${where}: mimeType must be a MIME type such as "text/plain".`);
-  return value;
+  /** Runs one operation call through the server's composed, observed pipeline. */
+  readonly runOperation: (call: OperationCall, sdkCtx: ServerContext) => Promise<CallToolResult>;
 }
 
 /** Whether a definition guarded by `scopes` is listed to this caller (same rule as tools/list). */
@@ -84,103 +50,94 @@ export function isVisible(deps: ServingDeps, principal: Principal, scopes: reado
   return !deps.authEnabled || mayUse(principal, scopes);
 }
 
-/**
- * Refuses a request for a definition the caller may not use (the one scope rule,
- * auth/scopes.ts). The JSON-RPC code is Invalid Request (-32600, as toolgate's HTTP
- * refusals); `data.type` carries the error type of the tool error contract
- * (`unauthenticated`, `forbidden`), and a forbidden refusal names every scope needed.
- */
-export function assertAllowed(
-  deps: ServingDeps,
-  principal: Principal,
-  scopes: readonly string[],
-  what: string,
-): void {
-  if (!deps.authEnabled) return;
-  const denial = accessDenial(principal, scopes, what);
-  if (!denial) return;
-  throw new ProtocolError(ProtocolErrorCode.InvalidRequest, denial.message, {
-    type: denial.type,
-    ...(denial.type === "forbidden" ? { requiredScopes: [...denial.requiredScopes] } : {}),
-  });
-}
-
-export interface GuardOptions {
-  /** The SDK's signal of the request (client cancel, disconnect). */
-  readonly signal: AbortSignal;
-  readonly timeoutMs: number;
-  readonly log: Logger;
-  /** For messages: "Reading test://x", "Prompt 'p'", "Completing ...". */
+export interface Rendering {
+  /** For messages of unexpected failures: "Reading test://x", "Prompt 'p'". */
   readonly what: string;
-  /** The error for a handler's `notFound(...)`: ResourceNotFoundError for resources. */
+  /** The error for `not_found`: ResourceNotFoundError for resources, Invalid Params otherwise. */
   readonly notFound: (message: string) => ProtocolError;
 }
 
 /**
- * Runs a user handler under a deadline, with a signal that aborts at the deadline or when
- * the client cancels. What it throws becomes a JSON-RPC error:
- *
- * - a `ProtocolError` (e.g. `ResourceNotFoundError`) passes as is: the author chose it;
- * - a `ToolError` keeps its message (written for the client by contract): `not_found` as
- *   `notFound`, `invalid_input` as Invalid Params, `unauthenticated`/`forbidden` as
- *   Invalid Request, anything else as Internal Error, with `data.type` (and `retryable`);
- * - anything else is Internal Error with an incident id; the cause (stack, message) goes
- *   to the server log only.
+ * Runs `call` through the pipeline and returns the operation's output (the result's
+ * `structuredContent`, the very object the definition's function produced), or throws the
+ * JSON-RPC error for the typed error the pipeline answered with.
  */
-export async function runGuarded<T>(
-  run: (signal: AbortSignal) => T | Promise<T>,
-  options: GuardOptions,
-): Promise<T> {
+export async function serveOperation(
+  deps: ServingDeps,
+  call: OperationCall,
+  sdkCtx: ServerContext,
+  rendering: Rendering,
+): Promise<Record<string, unknown>> {
+  let result: CallToolResult;
   try {
-    return await runBy(run, {
-      until: Date.now() + options.timeoutMs,
-      cancellation: cancellationOf(options.signal),
-    });
-  } catch (thrown) {
-    throw toProtocolError(thrown, options);
+    result = await deps.runOperation(call, sdkCtx);
+  } catch (error) {
+    // Only a stage list without mapErrors rejects; its cause must not reach the client.
+    throw internalError(call.log, rendering.what, error);
   }
-}
-
-function toProtocolError(thrown: unknown, options: GuardOptions): ProtocolError {
-  if (thrown instanceof ProtocolError) return thrown;
-  // The client cancelled or went away: nobody reads this answer, and it is no incident.
-  if (thrown instanceof CancelledByClient) {
-    return new ProtocolError(ProtocolErrorCode.InternalError, `${options.what} was cancelled.`, {
-      type: "timeout",
-      retryable: true,
-    });
-  }
-  if (thrown instanceof DeadlineExceeded) {
-    return new ProtocolError(
-      ProtocolErrorCode.InternalError,
-      `${options.what} did not finish within ${options.timeoutMs} ms. Retry later.`,
-      { type: "timeout", retryable: true },
+  if (result.isError !== true) {
+    const output: unknown = result.structuredContent;
+    if (typeof output === "object" && output !== null) return output as Record<string, unknown>;
+    throw internalError(
+      call.log,
+      rendering.what,
+      new TypeError(`a stage answered ${call.operation.name} without the operation's output`),
     );
   }
-  if (isToolError(thrown)) {
-    if (thrown.cause !== undefined)
-      options.log.warn({ errorType: thrown.type, err: thrown.cause }, "handler error with cause");
-    const data: Record<string, unknown> = { type: thrown.type, retryable: thrown.retryable };
-    if (thrown.retryAfterMs !== undefined) data["retryAfterMs"] = thrown.retryAfterMs;
-    if (thrown.details !== undefined) data["details"] = { ...thrown.details };
-    switch (thrown.type) {
-      case "not_found":
-        return options.notFound(thrown.message);
-      case "invalid_input":
-        return new ProtocolError(ProtocolErrorCode.InvalidParams, thrown.message, data);
-      case "unauthenticated":
-      case "forbidden":
-        return new ProtocolError(ProtocolErrorCode.InvalidRequest, thrown.message, data);
-      default:
-        if (thrown.incidentId !== undefined) data["incidentId"] = thrown.incidentId;
-        return new ProtocolError(ProtocolErrorCode.InternalError, thrown.message, data);
-    }
+  const wire = readWireError(result);
+  if (!wire) {
+    throw internalError(
+      call.log,
+      rendering.what,
+      new TypeError(`a stage answered ${call.operation.name} with an untyped error result`),
+    );
   }
-  return internalError(options.log, options.what, thrown);
+  throw toProtocolError(wire, rendering);
+}
+
+/**
+ * The JSON-RPC error for a typed error of the contract: `not_found` as `notFound`,
+ * `invalid_input` as Invalid Params, `unauthenticated`/`forbidden` as Invalid Request
+ * (-32600, as toolgate's HTTP refusals, a forbidden one naming every scope needed),
+ * anything else as Internal Error; `data.type` carries the contract's type.
+ */
+function toProtocolError(wire: WireError, rendering: Rendering): ProtocolError {
+  const data: Record<string, unknown> = { type: wire.type, retryable: wire.retryable };
+  if (wire.retryAfterMs !== undefined) data["retryAfterMs"] = wire.retryAfterMs;
+  if (wire.details !== undefined) data["details"] = wire.details;
+  switch (wire.type) {
+    case "not_found":
+      return rendering.notFound(wire.message);
+    case "invalid_input": {
+      // Prompt argument issues ({ argument, message }) where prompts/get has always had them.
+      const issues = wire.details?.["issues"];
+      return new ProtocolError(ProtocolErrorCode.InvalidParams, wire.message, {
+        ...data,
+        ...(Array.isArray(issues) ? { issues } : {}),
+      });
+    }
+    case "unauthenticated":
+    case "forbidden": {
+      const scopes = wire.details?.["requiredScopes"];
+      return new ProtocolError(ProtocolErrorCode.InvalidRequest, wire.message, {
+        type: wire.type,
+        ...(Array.isArray(scopes) ? { requiredScopes: scopes } : {}),
+      });
+    }
+    default:
+      if (wire.incidentId === undefined)
+        return new ProtocolError(ProtocolErrorCode.InternalError, wire.message, data);
+      // The incident is the pipeline's (mapErrors logged the cause under this id).
+      return new ProtocolError(
+        ProtocolErrorCode.InternalError,
+        `${rendering.what} failed unexpectedly. Report incident ${wire.incidentId} if this keeps happening.`,
+        { ...data, incidentId: wire.incidentId },
+      );
+  }
 }
 
 /** Internal Error with a fresh incident id; the cause is logged, never sent. */
-export function internalError(log: Logger, what: string, cause: unknown): ProtocolError {
+function internalError(log: Logger, what: string, cause: unknown): ProtocolError {
   const incidentId = randomUUID();
   log.error({ incidentId, err: cause }, `${what} failed unexpectedly`);
   return new ProtocolError(

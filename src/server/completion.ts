@@ -7,15 +7,10 @@ import {
   type CompleteResult,
   type Server,
 } from "@modelcontextprotocol/server";
-import { completionResult, type Completer } from "../completion/completer.js";
+import { completionOperation } from "../completion/operation.js";
 import type { PromptRegistry } from "../prompts/prompt-registry.js";
 import type { ResourceRegistry } from "../resources/resource-registry.js";
-import {
-  assertAllowed,
-  internalError,
-  runGuarded,
-  type ServingDeps,
-} from "../resources/serving.js";
+import { serveOperation, type ServingDeps } from "../resources/serving.js";
 
 const EMPTY: CompleteResult = { completion: { values: [], total: 0, hasMore: false } };
 
@@ -23,10 +18,10 @@ export { MAX_COMPLETION_VALUES } from "../completion/completer.js";
 export type { Completer, CompletionContext } from "../completion/completer.js";
 
 /**
- * Registers `completion/complete` on one serving unit. An unknown prompt or template is
- * Invalid Params (the spec's error for an invalid prompt name); a known one whose argument
- * has no completer answers no values. The caller must be allowed to use the prompt or
- * template itself (its scopes), exactly as for prompts/get and resources/read.
+ * Registers `completion/complete` on one serving unit: an adapter of the pipeline, like
+ * prompts/get and resources/read (the caller needs the prompt's or template's scopes,
+ * checked by authorize). An unknown prompt or template is Invalid Params (the spec's error
+ * for an invalid prompt name); a known one whose argument has no completer answers no values.
  */
 export function registerCompletionHandler(
   server: Server,
@@ -36,19 +31,15 @@ export function registerCompletionHandler(
 ): void {
   server.setRequestHandler("completion/complete", async (request, sdkCtx) => {
     const { ref, argument } = request.params;
-    const principal = deps.principalOf(sdkCtx);
-    let completer: Completer | undefined;
-    let timeoutMs: number | undefined;
-    let what: string;
+    let operation;
+    let label: string;
     if (ref.type === "ref/prompt") {
       const prompt = prompts?.get(ref.name);
       if (!prompt) {
         throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt '${ref.name}'.`);
       }
-      what = `Prompt '${prompt.name}'`;
-      assertAllowed(deps, principal, prompt.scopes, what);
-      completer = prompt.complete[argument.name];
-      timeoutMs = prompt.timeoutMs;
+      label = `Prompt '${prompt.name}'`;
+      operation = completionOperation(prompt, `completion:prompt:${prompt.name}`);
     } else if (ref.type === "ref/resource") {
       const template = resources?.template(ref.uri);
       if (!template) {
@@ -59,40 +50,34 @@ export function registerCompletionHandler(
           `Unknown resource template '${ref.uri}'.`,
         );
       }
-      what = `Resource template '${template.uriTemplate}'`;
-      assertAllowed(deps, principal, template.scopes, what);
-      completer = template.complete[argument.name];
-      timeoutMs = template.timeoutMs;
+      label = `Resource template '${template.uriTemplate}'`;
+      operation = completionOperation(
+        template,
+        `completion:resource-template:${template.uriTemplate}`,
+      );
     } else {
       throw new ProtocolError(
         ProtocolErrorCode.InvalidParams,
         "Unknown completion reference type.",
       );
     }
-    if (!completer) return EMPTY;
-    const run = completer;
-    const values = await runGuarded(
-      (signal) =>
-        run(argument.value, {
-          arguments: { ...request.params.context?.arguments },
-          signal,
-          principal,
-        }),
+    const what = `Completing ${argument.name} of ${label}`;
+    const output = await serveOperation(
+      deps,
       {
-        signal: sdkCtx.mcpReq.signal,
-        timeoutMs: timeoutMs ?? deps.defaultTimeoutMs,
-        log: deps.log.child({ completion: what, argument: argument.name }),
-        what: `Completing ${argument.name} of ${what}`,
-        notFound: (message) => new ProtocolError(ProtocolErrorCode.InvalidParams, message),
+        kind: "completion",
+        operation,
+        label,
+        rawArguments: {
+          argument,
+          ...(request.params.context ? { context: request.params.context } : {}),
+        },
+        meta: request.params._meta,
+        log: deps.log.child({ completion: label, argument: argument.name }),
       },
+      sdkCtx,
+      { what, notFound: (message) => new ProtocolError(ProtocolErrorCode.InvalidParams, message) },
     );
-    if (!Array.isArray(values)) {
-      throw internalError(
-        deps.log,
-        `Completing ${argument.name} of ${what}`,
-        new TypeError("a completer must return an array of strings"),
-      );
-    }
-    return completionResult(values as readonly unknown[]);
+    return output as CompleteResult;
   });
 }

@@ -4,8 +4,7 @@ import { ANONYMOUS_PRINCIPAL, type Principal } from "../auth/principal.js";
 import { createLogger } from "../log/logger.js";
 import { startSweeper } from "../idempotency/sweeper.js";
 import { compose } from "../pipeline/compose.js";
-import { checkOwnStageOptions } from "../pipeline/check-stages.js";
-import { DEFAULT_TIMEOUT_MS } from "../pipeline/stages/execute.js";
+import { checkOwnStageOptions, checkStages } from "../pipeline/check-stages.js";
 import type { ToolDefinition } from "../tool/types.js";
 import type { JsonSchema } from "../validation/json-schema.js";
 import { checkHttpOptions, startHttpServer, type HttpServerHandle } from "./http-server.js";
@@ -26,6 +25,7 @@ import { createBackendRegistry } from "../backends/registry.js";
 import { createPromptRegistry } from "../prompts/prompt-registry.js";
 import { createResourceRegistry } from "../resources/resource-registry.js";
 import { createSubscriptionHub } from "../resources/subscriptions.js";
+import { servedOperations } from "./served-operations.js";
 
 export type { CallOptions, ToolServer, ToolServerOptions } from "./server-options.js";
 
@@ -66,6 +66,13 @@ export function buildToolServer(
     registry,
     auth !== undefined,
     internals,
+  );
+  // Resources and prompts declare scopes too, and run on the same stages: a list of your
+  // own that cannot enforce them refuses to start as it would for a scoped tool.
+  checkStages(
+    stages,
+    { tools: servedOperations(resourceRegistry, promptRegistry), auth: auth !== undefined },
+    "createToolServer",
   );
   const stopSweeper = startSweeper(stages, log);
   const auditOptions = options.audit === false ? undefined : (options.audit ?? {});
@@ -139,7 +146,6 @@ export function buildToolServer(
           resources: resourceRegistry,
           prompts: promptRegistry,
           subscriptions,
-          defaultTimeoutMs: options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS,
         }
       : undefined,
   );

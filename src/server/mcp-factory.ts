@@ -11,7 +11,7 @@ import type { PromptRegistry } from "../prompts/prompt-registry.js";
 import { registerPromptHandlers } from "../prompts/prompt-handlers.js";
 import type { ResourceRegistry } from "../resources/resource-registry.js";
 import { registerResourceHandlers } from "../resources/resource-handlers.js";
-import type { ServingDeps } from "../resources/serving.js";
+import type { OperationCall, ServingDeps } from "../resources/serving.js";
 import { createSubscriptionHub, type SubscriptionHub } from "../resources/subscriptions.js";
 import { registerCompletionHandler } from "./completion.js";
 import { LazyAbort, withLazySignal } from "../util/lazy-abort.js";
@@ -37,8 +37,11 @@ export interface FactoryFeatures {
   prompts?: PromptRegistry | undefined;
   /** Where resources/subscribe records subscriptions (default: one of this factory's own). */
   subscriptions?: SubscriptionHub | undefined;
-  /** Deadline of a read, get or completer that sets none. */
-  defaultTimeoutMs: number;
+  /**
+   * Not read: a read, get or completer that sets no `timeoutMs` gets the pipeline's default
+   * deadline (resolveTool's, which `createToolServer({ defaultTimeoutMs })` sets).
+   */
+  defaultTimeoutMs?: number;
 }
 
 /**
@@ -62,6 +65,26 @@ export function createMcpServerFactory(
     const principal = sdkCtx.http.authInfo?.extra?.[PRINCIPAL_KEY];
     return (principal as Principal | undefined) ?? ANONYMOUS_PRINCIPAL;
   };
+  /** The call context of one resource, prompt or completion request (as tools/call's below). */
+  const operationContext = (call: OperationCall, sdkCtx: ServerContext): CallContext => {
+    const { operation } = call;
+    return createCallContext({
+      toolName: operation.name,
+      kind: call.kind,
+      label: call.label,
+      rawArguments: call.rawArguments,
+      meta: call.meta,
+      transport: sdkCtx.http?.req ? "http" : "stdio",
+      headers: sdkCtx.http?.req?.headers,
+      signal: sdkCtx.mcpReq.signal,
+      // The one operation this request targets; nothing else resolves.
+      lookup: (name) => (name === operation.name ? operation : undefined),
+      log: call.log,
+      principal: principalOf(sdkCtx),
+      backends,
+      sdk: sdkCtx,
+    });
+  };
   const serverOptions = {
     // `logging`: tools send `notifications/message` (ctx.clientLog); declaring it makes the
     // SDK's Server register its built-in `logging/setLevel` handler and honour the level.
@@ -77,7 +100,8 @@ export function createMcpServerFactory(
       authEnabled: auth.enabled,
       principalOf,
       log,
-      defaultTimeoutMs: features.defaultTimeoutMs,
+      // resources/read, prompts/get and completion/complete run the same pipeline as tools/call.
+      runOperation: (call, sdkCtx) => runCall(operationContext(call, sdkCtx)),
     },
   };
   return function createMcpServer(unit?: McpRequestContext): Server {
@@ -164,6 +188,10 @@ function registerFeatures(
 
 export interface CallContextInit {
   toolName: string;
+  /** What the call is (absent: a tool call); see CallContext. */
+  kind?: CallContext["kind"];
+  /** How messages name the target, when not by the tool's name. */
+  label?: string | undefined;
   rawArguments: unknown;
   meta?: Record<string, unknown> | undefined;
   transport: Transport;
@@ -183,6 +211,8 @@ export function createCallContext(init: CallContextInit): CallContext {
   const ctx: Omit<CallContext, "signal"> = {
     requestId: "",
     toolName: init.toolName,
+    ...(init.kind === undefined ? {} : { kind: init.kind }),
+    ...(init.label === undefined ? {} : { label: init.label }),
     rawArguments: init.rawArguments,
     meta: init.meta,
     transport: init.transport,

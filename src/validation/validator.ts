@@ -4,7 +4,10 @@ import * as formatsModule from "ajv-formats";
 import type { FieldIssue } from "../errors/tool-error.js";
 import type { JsonSchema } from "./json-schema.js";
 
-export type ValidationOutcome<T> = { ok: true; value: T } | { ok: false; issues: FieldIssue[] };
+export type ValidationOutcome<T> =
+  | { ok: true; value: T }
+  /** `message`: the whole refusal in the definition's own words (prompts), instead of a summary. */
+  | { ok: false; issues: FieldIssue[]; message?: string };
 
 export interface CompiledValidator {
   readonly schema: JsonSchema;

@@ -14,6 +14,8 @@ import { devIssuer, type DevIssuer, type Principal } from "../../src/index.js";
 import { silentLogger } from "../../src/server/index.js";
 import { ANONYMOUS_PRINCIPAL } from "../../src/auth/index.js";
 import { createMcpServerFactory } from "../../src/server/mcp-factory.js";
+import { compose } from "../../src/pipeline/compose.js";
+import { defaultStages } from "../../src/pipeline/default-stages.js";
 import { createToolRegistry } from "../../src/server/tool-registry.js";
 import { createPromptRegistry } from "../../src/prompts/prompt-registry.js";
 import { createResourceRegistry } from "../../src/resources/resource-registry.js";
@@ -174,7 +176,8 @@ describe("the stdio identity (in process)", () => {
     const factory = createMcpServerFactory(
       { name: "stdio-auth", version: "0.0.1" },
       createToolRegistry([]),
-      () => Promise.reject(new Error("no tools here")),
+      // The server's pipeline: resources, prompts and completions run through it too.
+      compose(defaultStages({ requireAuthentication: true, idempotency: false, rateLimit: false })),
       log,
       { enabled: true, stdioPrincipal: () => principal },
       undefined,

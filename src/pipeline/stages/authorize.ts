@@ -24,7 +24,7 @@ export function authorize(options: AuthorizeOptions): Stage {
     if (!requireAuthentication) return next();
     const tool = requireTool(ctx, "authorize");
     // On HTTP the token was verified (expiry included) when the request arrived.
-    const denial = accessDenial(ctx.principal, tool.scopes, tool.name, {
+    const denial = accessDenial(ctx.principal, tool.scopes, ctx.label ?? tool.name, {
       verifiedOnArrival: ctx.transport === "http",
     });
     if (denial?.type === "forbidden") throw forbidden(denial.message, [...denial.requiredScopes]);

@@ -22,8 +22,8 @@ export { DEFAULT_TIMEOUT_MS } from "./resolve-tool.js";
  * A read can simply be retried, and so can an idempotent write with the same key (it runs
  * at most once). A write without keys may still have happened: the model must check.
  */
-function timeoutMessage(tool: ToolDefinition, timeoutMs: number): string {
-  const base = `${tool.name} did not finish within ${timeoutMs} ms.`;
+function timeoutMessage(tool: ToolDefinition, label: string, timeoutMs: number): string {
+  const base = `${label} did not finish within ${timeoutMs} ms.`;
   if (tool.sideEffect === "read")
     return `${base} It is safe to retry; if it keeps timing out, try again later.`;
   if (tool.idempotency)
@@ -72,7 +72,7 @@ export function execute(options: ExecuteOptions = {}): Stage {
     if (Date.now() >= deadline) {
       throw new ToolError(
         "timeout",
-        `${tool.name} could not start within its ${timeoutMs} ms deadline; nothing ran. It is safe to retry.`,
+        `${ctx.label ?? tool.name} could not start within its ${timeoutMs} ms deadline; nothing ran. It is safe to retry.`,
       );
     }
     // The handler's signal is created only if the handler (or a feature) reads it.
@@ -186,7 +186,7 @@ async function settleWithin(
       // The handler's own abort error (e.g. fetch's AbortError) is the same event.
       if (error === controller.reason || controller.reason instanceof DeadlineExceeded) {
         throw attachLateOutcome(
-          new ToolError("timeout", timeoutMessage(tool, timeoutMs), {
+          new ToolError("timeout", timeoutMessage(tool, ctx.label ?? tool.name, timeoutMs), {
             cause: error === controller.reason ? undefined : error,
           }),
           late,

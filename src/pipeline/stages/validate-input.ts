@@ -17,8 +17,10 @@ export function validateInput(): Stage {
     const notJson = nonJsonIssue(ctx.rawArguments);
     if (notJson) throw invalidInput(summarize(tool.name, [notJson]), [notJson]);
     const outcome = tool.parseInput(ctx.rawArguments ?? {});
-    if (!outcome.ok)
-      throw invalidInput(summarize(tool.name, outcome.issues), outcome.issues.slice(0, MAX_ISSUES));
+    if (!outcome.ok) {
+      const message = outcome.message ?? summarize(tool.name, outcome.issues);
+      throw invalidInput(message, outcome.issues.slice(0, MAX_ISSUES));
+    }
     ctx.args = outcome.value;
     return next();
   };
