@@ -15,7 +15,7 @@ import { silentLogger } from "../../src/server/index.js";
 import { ANONYMOUS_PRINCIPAL } from "../../src/auth/index.js";
 import { createMcpServerFactory } from "../../src/server/mcp-factory.js";
 import { compose } from "../../src/pipeline/compose.js";
-import { defaultStages } from "../../src/pipeline/default-stages.js";
+import { defaultStages } from "../../src/stages/default-stages.js";
 import { createToolRegistry } from "../../src/server/tool-registry.js";
 import { createPromptRegistry } from "../../src/prompts/prompt-registry.js";
 import { createResourceRegistry } from "../../src/resources/resource-registry.js";
