@@ -242,7 +242,7 @@ async function send(a: Attempt): Promise<Response> {
     budget,
   );
   timer.unref(); // a late handler's request must not keep the process alive
-  a.ctx.cleanups.push(() => clearTimeout(timer));
+  a.ctx.record.cleanups.push(() => clearTimeout(timer));
   const signal = AbortSignal.any([a.signal, controller.signal]);
   let response: Response;
   try {
