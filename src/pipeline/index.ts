@@ -4,14 +4,7 @@
 export { compose } from "./compose.js";
 export { defaultStages } from "./default-stages.js";
 export type { DefaultStagesOptions } from "./default-stages.js";
-export type {
-  CallContext,
-  CallRecord,
-  CallState,
-  Next,
-  Stage,
-  Transport,
-} from "./types.js";
+export type { CallContext, CallRecord, CallState, Next, Stage, Transport } from "./types.js";
 export { withState } from "./context.js";
 export { execute, DEFAULT_TIMEOUT_MS } from "./stages/execute.js";
 export type { ExecuteOptions } from "./stages/execute.js";

@@ -18,13 +18,7 @@ import type { WireError } from "../../src/errors/index.js";
 import type { readWireError, toErrorResult } from "../../src/errors/index.js";
 import type { Gateway, GatewayOptions, LoadedConfig } from "../../src/gateway/index.js";
 import type { createGateway, loadGatewayConfig } from "../../src/gateway/index.js";
-import type {
-  CallContext,
-  CallRecord,
-  CallState,
-  Next,
-  Stage,
-} from "../../src/pipeline/index.js";
+import type { CallContext, CallRecord, CallState, Next, Stage } from "../../src/pipeline/index.js";
 import type { compose, defaultStages, withState } from "../../src/pipeline/index.js";
 import type { HttpOptions, ListeningAddress, Logger } from "../../src/server/index.js";
 import type { IdempotencyStore, RateLimitStore, ToolgateStore } from "../../src/stores/index.js";

@@ -127,7 +127,7 @@ describe("withState", () => {
     const ctx = callContext();
     for (const key of ["toolName", "record", "signal", "rawArguments"]) {
       assert.throws(
-        () => withState(ctx, { [key]: "x" } as never),
+        () => withState(ctx, { [key]: "x" }),
         (error: unknown) => error instanceof TypeError && error.message.includes(`'${key}'`),
       );
     }
