@@ -142,7 +142,7 @@ function startRuntime(name: string, s: Settings): BackendRuntime {
           // The operation's derived key goes downstream, so the backend deduplicates too.
           const keyed = ctx.idempotencyKey !== undefined && !SAFE_METHODS.has(method);
           if (keyed && !headers.has("idempotency-key"))
-            headers.set("idempotency-key", ctx.idempotencyKey!);
+            headers.set("idempotency-key", ctx.idempotencyKey);
           const credentialRequest: CredentialRequest = {
             principal: ctx.principal,
             subjectToken: subjectTokenOf(ctx.principal),
@@ -242,7 +242,7 @@ async function send(a: Attempt): Promise<Response> {
     budget,
   );
   timer.unref(); // a late handler's request must not keep the process alive
-  a.ctx.cleanups.push(() => clearTimeout(timer));
+  a.ctx.record.cleanups.push(() => clearTimeout(timer));
   const signal = AbortSignal.any([a.signal, controller.signal]);
   let response: Response;
   try {

@@ -89,7 +89,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     if (pending) throw notYet(pending);
     const entry = published.get(ctx.toolName);
     if (entry) {
-      ctx.upstream = entry.upstream.name;
+      ctx.record.upstream = entry.upstream.name;
       if (entry.upstream.state() !== "ready") {
         throw unavailable(
           `The upstream server '${entry.upstream.name}' is unavailable (restarting). Nothing was sent; retry shortly.`,

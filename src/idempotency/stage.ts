@@ -11,6 +11,7 @@ import {
 } from "../errors/tool-error.js";
 import { isStoredErrorType, isStoredOutcome } from "./outcome-policy.js";
 import { requireDeadline, requireTool } from "../pipeline/stages/require-tool.js";
+import { withState } from "../pipeline/context.js";
 import type { CallContext, Stage } from "../pipeline/types.js";
 import type { ToolDefinition } from "../tool/types.js";
 import {
@@ -103,7 +104,7 @@ export function makeIdempotencyStage(
     const key = keyOf(ctx, tool, settings);
     const scope = scopeOf(ctx.principal, tool.name, key);
     const fingerprint = fingerprintOf(ctx.args);
-    ctx.idempotencyKey = derivedKeyOf(scope);
+    const idempotencyKey = derivedKeyOf(scope);
     // Waiting is measured in real time (the `now` option only dates records).
     const deadlineAt = requireDeadline(ctx, "idempotency");
     const leaseMs = claimLeaseMs(settings, deadlineAt - ctx.startedAt);
@@ -131,8 +132,8 @@ export function makeIdempotencyStage(
       if (claim.kind === "claimed") {
         if (claim.takeover)
           ctx.log.warn("took over an idempotency claim whose lease had ended (its owner crashed?)");
-        ctx.idempotency = "executed";
-        return runOnce(ctx, next, s, {
+        ctx.record.idempotency = "executed";
+        return runOnce(ctx, () => next(withState(ctx, { idempotencyKey })), s, {
           scope,
           ownerToken,
           retentionMs: settings.retentionMs,
@@ -144,16 +145,16 @@ export function makeIdempotencyStage(
       }
       const { record } = claim;
       if (record.fingerprint !== fingerprint) {
-        ctx.idempotency = "conflict";
+        ctx.record.idempotency = "conflict";
         throw reusedKey(tool.name);
       }
       if (record.state === "completed") {
-        ctx.idempotency = "replayed";
+        ctx.record.idempotency = "replayed";
         return replay(record);
       }
       // The same operation is running elsewhere: wait for it (bounded), then replay.
       if (Date.now() + pollMs > waitUntil || ctx.signal.aborted) {
-        ctx.idempotency = "in_progress";
+        ctx.record.idempotency = "in_progress";
         throw inProgress(
           `The same ${tool.name} operation is still running. Retry with the same key shortly to get its result.`,
           Math.max(pollMs, Math.min(1000, record.leaseExpiresAt - now())),

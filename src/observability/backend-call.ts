@@ -24,7 +24,7 @@ export async function runBackendCall<T>(
   if (typeof name !== "string" || name === "")
     throw new TypeError("backendCall: name must be a non-empty string.");
   if (typeof run !== "function") throw new TypeError("backendCall: run must be a function.");
-  const { span, context } = startBackendSpan(ctx.traceContext ?? ROOT_CONTEXT, name);
+  const { span, context } = startBackendSpan(ctx.record.traceContext ?? ROOT_CONTEXT, name);
   const started = performance.now();
   let status: BackendCallRecord["status"] = "error";
   try {
@@ -36,7 +36,8 @@ export async function runBackendCall<T>(
     throw error;
   } finally {
     const ms = Math.round((performance.now() - started) * 100) / 100;
-    if (ctx.backendCalls.length < MAX_RECORDED) ctx.backendCalls.push({ name, status, ms });
+    const calls = ctx.record.backendCalls;
+    if (calls.length < MAX_RECORDED) calls.push({ name, status, ms });
     if (typeof status === "number") span.setAttribute("http.response.status_code", status);
     if (
       status === "error" ||

@@ -45,9 +45,7 @@ export function observeCalls(run: RunCall, options: ObserveOptions): RunCall {
       meta: ctx.meta,
       headers: ctx.headers,
     });
-    ctx.traceContext = span.context;
-    // Refusals before the request-id stage still need an id for their event.
-    ctx.requestId ||= requestIdV7();
+    ctx.record.traceContext = span.context;
     let result: CallToolResult | undefined;
     try {
       if (options.failClosed && tool?.sideEffect === "write" && auditor && !auditor.healthy()) {
@@ -84,16 +82,18 @@ function observe(
 ): void {
   // A stage list without mapErrors may throw: that is an internal failure, still audited.
   const outcome: CallOutcome = result ? outcomeOf(result) : { outcome: "internal" };
+  const record = ctx.record;
   options.metrics.callFinished(
     tool ? tool.name : UNKNOWN_TOOL,
     outcome.outcome,
     latencyMs / 1000,
-    ctx.idempotency,
+    record.idempotency,
   );
-  span.end(outcome.outcome, ctx.idempotency);
+  span.end(outcome.outcome, record.idempotency);
   options.auditor?.record({
     time: new Date().toISOString(),
-    requestId: ctx.requestId,
+    // Refusals before the request-id stage still need an id for their event.
+    requestId: record.requestId ?? (ctx.requestId || requestIdV7()),
     server: options.server,
     transport: ctx.transport,
     principal: auditPrincipal(ctx.principal),
@@ -101,10 +101,10 @@ function observe(
     toolVersion: tool?.version ?? null,
     arguments: options.redact(ctx.rawArguments, tool?.inputSchema, tool),
     ...outcome,
-    ...(ctx.idempotency ? { idempotency: ctx.idempotency } : {}),
+    ...(record.idempotency ? { idempotency: record.idempotency } : {}),
     latencyMs: round(latencyMs),
-    backendCalls: [...ctx.backendCalls],
-    ...(ctx.upstream ? { upstream: ctx.upstream } : {}),
+    backendCalls: [...record.backendCalls],
+    ...(record.upstream ? { upstream: record.upstream } : {}),
     ...(span.traceId ? { traceId: span.traceId } : {}),
   });
 }

@@ -6,7 +6,8 @@ export { compose } from "./compose.js";
 // subpath entry is the package's façade and gathers them (test/unit/import-graph.test.ts).
 export { defaultStages } from "../stages/default-stages.js";
 export type { DefaultStagesOptions } from "../stages/default-stages.js";
-export type { CallContext, Next, Stage, Transport } from "./types.js";
+export type { CallContext, CallRecord, CallState, Next, Stage, Transport } from "./types.js";
+export { withState } from "./context.js";
 export { execute, DEFAULT_TIMEOUT_MS } from "./stages/execute.js";
 export type { ExecuteOptions } from "./stages/execute.js";
 export { mapErrors } from "./stages/map-errors.js";

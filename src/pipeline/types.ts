@@ -20,23 +20,64 @@ export interface BackendCallRecord {
 }
 
 /**
- * The state of one `tools/call` as it passes the stages. Stages fill the optional
- * fields in order: `tool` (resolve), `args` (validate input), `deadline` (execute).
+ * What the stages have learned about a call so far. A stage passes what it learns on to
+ * the stages after it as a new context, `next(withState(ctx, { tool, deadline }))`; the
+ * context it was given stays as it was.
  */
-export interface CallContext {
-  requestId: string;
+export interface CallState {
+  /** The call's id (request-id stage); "" before it. */
+  readonly requestId: string;
+  /** The call's logger (the request-id stage binds the id and tool name to it). */
+  readonly log: Logger;
+  readonly principal: Principal;
+  /** The tool the call names (resolve-tool stage). */
+  readonly tool?: ToolDefinition;
+  /** The validated arguments (validate-input stage). */
+  readonly args?: unknown;
+  /** The call's one deadline, epoch ms (resolve-tool stage). */
+  readonly deadline?: number;
+  /** The derived idempotency key (idempotency stage), handed to the handler. */
+  readonly idempotencyKey?: string;
+}
+
+/**
+ * What happened during one call, read by the audit log, metrics and traces after the
+ * pipeline. Not request state: it is the one mutable object of a call, shared by every
+ * context derived from it, so an observation made deep in the pipeline reaches the
+ * wrapper that built the call.
+ */
+export interface CallRecord {
+  /** The id the call's audit event carries (request-id stage; the audit makes one without it). */
+  requestId: string | undefined;
+  /** What the idempotency stage did with a write call. */
+  idempotency: IdempotencyDisposition | undefined;
+  /** Gateway: the upstream server that served the call. */
+  upstream: string | undefined;
+  /** The OpenTelemetry context of the call's span: parent of backend spans. */
+  traceContext: TraceContext | undefined;
+  /** Backend calls made so far. */
+  readonly backendCalls: BackendCallRecord[];
+  /** Run when the call's handler stage ends (timers of backend requests, client features). */
+  readonly cleanups: (() => void)[];
+}
+
+/**
+ * One `tools/call` as a stage sees it: the request as the adapter built it (immutable),
+ * the state earlier stages learned (`CallState`), and the call's `record`.
+ */
+export interface CallContext extends CallState {
   readonly toolName: string;
   /**
    * What the call is: a `tools/call` ("tool", also when absent), or the operation behind
    * resources/read ("resource"), prompts/get ("prompt") or completion/complete
    * ("completion"), which run the same stages (src/tool/operation.ts).
    */
-  readonly kind?: "tool" | "resource" | "prompt" | "completion";
+  readonly kind?: "tool" | "resource" | "prompt" | "completion" | undefined;
   /**
    * How messages name the target when it is not the tool's name: "Resource test://x",
    * "Prompt 'review'" (the read URI, not the template's operation name).
    */
-  readonly label?: string;
+  readonly label?: string | undefined;
   /** The arguments exactly as the client sent them. Untrusted. */
   readonly rawArguments: unknown;
   /** `params._meta` of the request, if any. Untrusted. */
@@ -53,27 +94,12 @@ export interface CallContext {
   readonly cancellation?: Cancellation | undefined;
   readonly startedAt: number;
   readonly lookup: (name: string) => ToolDefinition | undefined;
-  log: Logger;
-  principal: Principal;
-  tool?: ToolDefinition;
-  args?: unknown;
-  deadline?: number;
-  /** The derived idempotency key (idempotency stage), handed to the handler. */
-  idempotencyKey?: string;
-  /** What the idempotency stage did (audited). */
-  idempotency?: IdempotencyDisposition;
-  /** Backend calls made so far (audited). */
-  readonly backendCalls: BackendCallRecord[];
-  /** The OpenTelemetry context of the call's span: parent of backend spans. */
-  traceContext?: TraceContext;
-  /** Gateway: the upstream server that served the call (audited). */
-  upstream?: string;
   /** The server's backends (`ctx.backend(name)` in handlers). */
   readonly backends: CallBackends | undefined;
-  /** Run when the call's handler stage ends (timers of backend requests). */
-  readonly cleanups: (() => void)[];
   /** The SDK's context of the MCP request (progress, client logging...); undefined in-process. */
   readonly sdk: ServerContext | undefined;
+  /** What happened during the call (audited); shared by all contexts of the call. */
+  readonly record: CallRecord;
 }
 
 /**
@@ -92,7 +118,11 @@ export interface CallBackends {
   ): Promise<T>;
 }
 
-export type Next = () => Promise<CallToolResult>;
+/**
+ * Runs the rest of the pipeline: with the same context, or with one derived from it
+ * (`withState`) that carries what this stage learned.
+ */
+export type Next = (ctx?: CallContext) => Promise<CallToolResult>;
 
 /** One box of the pipeline. Built by a factory that checks its options when called. */
 export type Stage = (ctx: CallContext, next: Next) => Promise<CallToolResult>;

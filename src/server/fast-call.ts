@@ -129,7 +129,7 @@ export function createFastCall(
       .then(
         (result) =>
           finish({
-            result: project(result, ctx.tool?.outputSchema),
+            result: project(result, registry.get(call.name)?.outputSchema),
             jsonrpc: "2.0",
             id: call.id,
           }),

@@ -14,7 +14,8 @@ import { registerResourceHandlers } from "../resources/resource-handlers.js";
 import type { OperationCall, ServingDeps } from "../resources/serving.js";
 import { createSubscriptionHub, type SubscriptionHub } from "../resources/subscriptions.js";
 import { registerCompletionHandler } from "./completion.js";
-import { LazyAbort, withLazySignal } from "../util/lazy-abort.js";
+import { LazyAbort } from "../util/lazy-abort.js";
+import { newCallContext } from "../pipeline/context.js";
 
 export interface FactoryAuth {
   /** Whether tools/list is filtered by the caller's scopes. */
@@ -134,7 +135,8 @@ export function createMcpServerFactory(
         sdk: sdkCtx,
       });
       const result = await runCall(ctx);
-      return server.projectCallToolResult(result, ctx.tool?.outputSchema);
+      // The tool the pipeline resolved is its own state; the registry answers the same.
+      return server.projectCallToolResult(result, registry.get(params.name)?.outputSchema);
     });
     server.onerror = (error: Error) => log.debug({ reason: error.message }, "MCP protocol error");
     return server;
@@ -208,26 +210,34 @@ export interface CallContextInit {
 export function createCallContext(init: CallContextInit): CallContext {
   const given = init.signal;
   const lazy = given instanceof LazyAbort ? given : given ? undefined : new LazyAbort();
-  const ctx: Omit<CallContext, "signal"> = {
-    requestId: "",
-    toolName: init.toolName,
-    ...(init.kind === undefined ? {} : { kind: init.kind }),
-    ...(init.label === undefined ? {} : { label: init.label }),
-    rawArguments: init.rawArguments,
-    meta: init.meta,
-    transport: init.transport,
-    headers: init.headers,
-    cancellation: lazy,
-    startedAt: Date.now(),
-    lookup: init.lookup,
-    log: init.log,
-    principal: init.principal ?? ANONYMOUS_PRINCIPAL,
-    backendCalls: [],
-    backends: init.backends,
-    cleanups: [],
-    sdk: init.sdk,
-  };
-  // A LazyAbort's signal is created on first read (most calls never read it).
-  if (lazy) return withLazySignal(ctx, lazy);
-  return Object.assign(ctx, { signal: given as AbortSignal });
+  // The request as the adapter built it; stages pass what they learn on in derived contexts.
+  return newCallContext(
+    {
+      requestId: "",
+      toolName: init.toolName,
+      kind: init.kind,
+      label: init.label,
+      rawArguments: init.rawArguments,
+      meta: init.meta,
+      transport: init.transport,
+      headers: init.headers,
+      cancellation: lazy,
+      startedAt: Date.now(),
+      lookup: init.lookup,
+      log: init.log,
+      principal: init.principal ?? ANONYMOUS_PRINCIPAL,
+      backends: init.backends,
+      sdk: init.sdk,
+      record: {
+        requestId: undefined,
+        idempotency: undefined,
+        upstream: undefined,
+        traceContext: undefined,
+        backendCalls: [],
+        cleanups: [],
+      },
+    },
+    // A LazyAbort's signal is created on first read (most calls never read it).
+    lazy ?? { signal: given as AbortSignal },
+  );
 }

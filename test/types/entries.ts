@@ -18,8 +18,8 @@ import type { WireError } from "../../src/errors/index.js";
 import type { readWireError, toErrorResult } from "../../src/errors/index.js";
 import type { Gateway, GatewayOptions, LoadedConfig } from "../../src/gateway/index.js";
 import type { createGateway, loadGatewayConfig } from "../../src/gateway/index.js";
-import type { CallContext, Next, Stage } from "../../src/pipeline/index.js";
-import type { compose, defaultStages } from "../../src/pipeline/index.js";
+import type { CallContext, CallRecord, CallState, Next, Stage } from "../../src/pipeline/index.js";
+import type { compose, defaultStages, withState } from "../../src/pipeline/index.js";
 import type { HttpOptions, ListeningAddress, Logger } from "../../src/server/index.js";
 import type { IdempotencyStore, RateLimitStore, ToolgateStore } from "../../src/stores/index.js";
 import type { memoryStore, sqliteStore } from "../../src/stores/index.js";
@@ -85,6 +85,7 @@ export type PipelineValues = Expect<
     | "resolveTool"
     | "validateInput"
     | "validateOutput"
+    | "withState"
   >
 >;
 export type StoresValues = Expect<
@@ -139,6 +140,31 @@ export type Compose = Expect<
   Equal<typeof compose, (stages: readonly Stage[]) => (ctx: CallContext) => Promise<CallToolResult>>
 >;
 export type ServerStages = Expect<Equal<ToolServerOptions["stages"], Stage[] | undefined>>;
+// `next` continues with the same context, or with one that carries what the stage learned.
+export type NextShape = Expect<Equal<Next, (ctx?: CallContext) => Promise<CallToolResult>>>;
+export type WithState = Expect<
+  Equal<typeof withState, (ctx: CallContext, state: Partial<CallState>) => CallContext>
+>;
+export type ContextCarriesState = Expect<Extends<CallContext, CallState>>;
+export type ContextRecord = Expect<Equal<CallContext["record"], CallRecord>>;
+
+// The request is immutable: a stage derives a new context instead of writing a field.
+export function immutableContext(ctx: CallContext, state: CallState): void {
+  // @ts-expect-error: the request's fields are readonly
+  ctx.toolName = "other";
+  // @ts-expect-error: learned state is readonly too; pass it on with withState
+  ctx.tool = state.tool;
+  // @ts-expect-error: so is the call's id
+  ctx.requestId = "r";
+  // @ts-expect-error: the record is one object per call; its fields are what may change
+  ctx.record = { ...ctx.record };
+  // @ts-expect-error: stages may not derive request fields
+  withState(ctx, { toolName: "other" });
+  // What happened during the call is written to the record (the audit reads it).
+  ctx.record.upstream = "upstream";
+  ctx.record.idempotency = "executed";
+  ctx.record.backendCalls.push({ name: "db", status: "ok", ms: 1 });
+}
 
 // toolgate/stores: one store holds idempotency records and rate-limit counters.
 export type StoreIsBoth = Expect<Extends<ToolgateStore, IdempotencyStore & RateLimitStore>>;

@@ -78,7 +78,7 @@ export function createClientFeatures(
 ): ClientFeatures {
   const sdk = ctx.sdk;
   let finished = false;
-  ctx.cleanups.push(() => {
+  ctx.record.cleanups.push(() => {
     finished = true;
   });
   const ended = () => finished || abort.aborted;

@@ -142,7 +142,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 function runCleanups(ctx: CallContext): void {
-  for (const cleanup of ctx.cleanups.splice(0)) cleanup();
+  for (const cleanup of ctx.record.cleanups.splice(0)) cleanup();
 }
 
 /**

@@ -1,5 +1,5 @@
 import { errorResultForTool, toErrorResult, toToolError } from "../../errors/to-result.js";
-import type { Stage } from "../types.js";
+import type { CallContext, Stage } from "../types.js";
 import { markStage } from "../stage-roles.js";
 
 /**
@@ -16,9 +16,17 @@ export function mapErrors(): Stage {
       result = await next();
     } catch (thrown) {
       const error = toToolError(thrown, ctx.log, { tool: ctx.toolName });
-      return toErrorResult(error, { structured: ctx.tool?.outputSchema === undefined });
+      return toErrorResult(error, { structured: toolOf(ctx)?.outputSchema === undefined });
     }
-    return errorResultForTool(result, ctx.tool);
+    return result.isError === true ? errorResultForTool(result, toolOf(ctx)) : result;
   };
   return markStage(stage, { role: "mapErrors" });
+}
+
+/**
+ * The tool the call names. This stage runs before resolveTool, so the tool that stage
+ * passes on never reaches it: it asks the same lookup (a failed result is the only use).
+ */
+function toolOf(ctx: CallContext) {
+  return ctx.tool ?? ctx.lookup(ctx.toolName);
 }

@@ -1,6 +1,7 @@
 import { requestIdV7 } from "../../util/request-id.js";
 import type { Stage } from "../types.js";
 import { markStage } from "../stage-roles.js";
+import { withState } from "../context.js";
 
 export interface RequestIdOptions {
   /** Makes the id of one call. Default: a time-ordered UUID (version 7). */
@@ -13,9 +14,12 @@ export function requestId(options: RequestIdOptions = {}): Stage {
   if (typeof generate !== "function")
     throw new TypeError("requestId: generate must be a function.");
   const stage: Stage = function requestIdStage(ctx, next) {
-    ctx.requestId = generate();
-    ctx.log = ctx.log.child({ requestId: ctx.requestId, tool: ctx.toolName });
-    return next();
+    const id = generate();
+    // The audit event carries the id the call's log lines carry.
+    ctx.record.requestId = id;
+    return next(
+      withState(ctx, { requestId: id, log: ctx.log.child({ requestId: id, tool: ctx.toolName }) }),
+    );
   };
   return markStage(stage, { role: "requestId" });
 }

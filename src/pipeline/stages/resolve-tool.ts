@@ -1,6 +1,7 @@
 import { notFound } from "../../errors/tool-error.js";
 import type { Stage } from "../types.js";
 import { markStage } from "../stage-roles.js";
+import { withState } from "../context.js";
 
 export interface ResolveToolOptions {
   /** Deadline of tools that set no `timeoutMs`. Default 30 000 ms. */
@@ -34,9 +35,9 @@ export function resolveTool(options: ResolveToolOptions = {}): Stage {
       const shown = ctx.toolName.length > 128 ? `${ctx.toolName.slice(0, 128)}...` : ctx.toolName;
       throw notFound(`No tool is named '${shown}'. Call tools/list to see the tools you can use.`);
     }
-    ctx.tool = tool;
-    ctx.deadline = ctx.startedAt + (tool.timeoutMs ?? defaultTimeoutMs);
-    return next();
+    return next(
+      withState(ctx, { tool, deadline: ctx.startedAt + (tool.timeoutMs ?? defaultTimeoutMs) }),
+    );
   };
   return markStage(stage, { role: "resolveTool" });
 }

@@ -3,6 +3,7 @@ import type { Stage } from "../types.js";
 import { requireTool } from "./require-tool.js";
 import { nonJsonIssue } from "../../validation/json-value.js";
 import { markStage } from "../stage-roles.js";
+import { withState } from "../context.js";
 
 const MAX_ISSUES = 50;
 
@@ -21,8 +22,7 @@ export function validateInput(): Stage {
       const message = outcome.message ?? summarize(tool.name, outcome.issues);
       throw invalidInput(message, outcome.issues.slice(0, MAX_ISSUES));
     }
-    ctx.args = outcome.value;
-    return next();
+    return next(withState(ctx, { args: outcome.value }));
   };
   return markStage(stage, { role: "validateInput" });
 }
