@@ -3,7 +3,8 @@
 // same idempotency key, retries follow the error contract (or, for transport failures,
 // only what is safe to repeat), and it ends with a typed result within one deadline.
 import type { CallToolRequest, CallToolResult, Tool } from "@modelcontextprotocol/client";
-import { IDEMPOTENCY_ARGUMENT, IDEMPOTENCY_META_KEY } from "../idempotency/key.js";
+import { IDEMPOTENCY_META_KEY } from "../idempotency/key.js";
+import { IDEMPOTENCY_ARGUMENT } from "../tool/idempotency-options.js";
 import {
   cancelledFailure,
   clientError,

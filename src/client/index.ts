@@ -30,4 +30,5 @@ export {
 } from "./result.js";
 export { errorForModel } from "./agent-text.js";
 export { ERROR_META_KEY } from "../errors/to-result.js";
-export { IDEMPOTENCY_ARGUMENT, IDEMPOTENCY_META_KEY, REPLAY_META_KEY } from "../idempotency/key.js";
+export { IDEMPOTENCY_META_KEY, REPLAY_META_KEY } from "../idempotency/key.js";
+export { IDEMPOTENCY_ARGUMENT } from "../tool/idempotency-options.js";

@@ -1,7 +1,7 @@
 // How the kit treats one tool, read from its `tools/list` entry: whether each operation
 // gets an idempotency key, where the key goes, and whether repeating an attempt is safe.
 import type { Tool } from "@modelcontextprotocol/client";
-import { IDEMPOTENCY_ARGUMENT } from "../idempotency/key.js";
+import { IDEMPOTENCY_ARGUMENT } from "../tool/idempotency-options.js";
 import { isRecord } from "../util/is-record.js";
 
 /** How the kit treats one tool, from its `tools/list` entry. */

@@ -18,7 +18,7 @@ import {
   forwardResult,
   type ForwardSituation,
 } from "./upstream-outcome.js";
-import { claimLeaseMs } from "../idempotency/options.js";
+import { claimLeaseMs } from "../idempotency/lease.js";
 import type { UpstreamRuntime } from "./upstream-types.js";
 
 // The late answer must be stored before the claim (claimLeaseMs, the idempotency stage's)

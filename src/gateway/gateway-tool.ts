@@ -6,9 +6,9 @@
 // the gateway, decides what it accepts.
 import type { Tool } from "@modelcontextprotocol/client";
 import type { ToolAnnotations } from "@modelcontextprotocol/server";
-import { IDEMPOTENCY_ARGUMENT } from "../idempotency/key.js";
-import { addKeyArgument, resolveIdempotency } from "../idempotency/options.js";
-import { resolveRateLimits } from "../ratelimit/options.js";
+import { IDEMPOTENCY_ARGUMENT } from "../tool/idempotency-options.js";
+import { addKeyArgument, resolveIdempotency } from "../tool/idempotency-options.js";
+import { resolveRateLimits } from "../tool/rate-limit-options.js";
 import type { ToolContext, ToolDefinition, SideEffect } from "../tool/types.js";
 import { deepFreeze } from "../util/deep-freeze.js";
 import { isRecord } from "../util/is-record.js";

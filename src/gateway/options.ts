@@ -7,7 +7,7 @@ import type { CredentialProvider } from "../backends/credential.js";
 import type { IdempotencyStore } from "../idempotency/store.js";
 import type { Logger } from "../log/logger.js";
 import type { MetricsOptions } from "../observability/metrics.js";
-import type { RateLimitOptions } from "../ratelimit/options.js";
+import type { RateLimitOptions } from "../tool/rate-limit-options.js";
 import type { HttpOptions } from "../server/http-server.js";
 import type { SideEffect } from "../tool/types.js";
 

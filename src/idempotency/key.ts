@@ -2,29 +2,15 @@ import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
 import type { Principal } from "../auth/principal.js";
 import { invalidInput } from "../errors/tool-error.js";
+import { IDEMPOTENCY_ARGUMENT } from "../tool/idempotency-options.js";
 
 /** `params._meta` key a host or harness sets (first in precedence). */
 export const IDEMPOTENCY_META_KEY = "toolgate/idempotency-key";
-/** The tool argument toolgate adds to write tools (last in precedence). */
-export const IDEMPOTENCY_ARGUMENT = "idempotency_key";
 /** `_meta` flag on a replayed result. */
 export const REPLAY_META_KEY = "toolgate/idempotent-replay";
 
 // 1-255 printable ASCII characters (the design page; the IETF draft's key is a string).
 const KEY_FORMAT = /^[\x20-\x7E]{1,255}$/;
-
-/** The schema of the injected argument, with a description that makes models reuse keys. */
-export const IDEMPOTENCY_ARGUMENT_SCHEMA = Object.freeze({
-  type: "string",
-  minLength: 1,
-  maxLength: 255,
-  pattern: "^[\\x20-\\x7E]+$",
-  // A model told "unique per request" mints a new key per retry and pays twice.
-  description:
-    "Idempotency key for this operation: make up a new random value (e.g. a UUID) for each NEW " +
-    "operation, and send the SAME value again when you retry the same operation after a " +
-    "timeout or error, so it is carried out at most once.",
-});
 
 export interface KeySources {
   meta: Readonly<Record<string, unknown>> | undefined;

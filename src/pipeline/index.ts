@@ -21,6 +21,6 @@ export { authorize } from "./stages/authorize.js";
 export type { AuthorizeOptions } from "./stages/authorize.js";
 export { idempotency, rateLimit } from "../stages/store-stages.js";
 export type { IdempotencyStageOptions } from "../idempotency/stage.js";
-export type { IdempotencyOptions } from "../idempotency/options.js";
+export type { IdempotencyOptions } from "../tool/idempotency-options.js";
 export type { RateLimitStageOptions } from "../ratelimit/stage.js";
-export type { RateLimitOptions, RateSpec } from "../ratelimit/options.js";
+export type { RateLimitOptions, RateSpec } from "../tool/rate-limit-options.js";

@@ -8,7 +8,7 @@ import {
   type Rate,
   type RateLimitOptions,
   type ResolvedRateLimits,
-} from "./options.js";
+} from "../tool/rate-limit-options.js";
 import { isRateLimitStore, type RateLimitOutcome, type RateLimitStore } from "./store.js";
 import { TIMED_OUT, within } from "../util/deadline.js";
 import { markStage } from "../pipeline/stage-roles.js";

@@ -11,7 +11,7 @@ import type { Logger } from "../log/logger.js";
 import type { MetricsOptions, ToolMetrics } from "../observability/metrics.js";
 import type { Stage } from "../pipeline/types.js";
 import type { PromptDefinition } from "../prompts/define-prompt.js";
-import type { RateLimitOptions } from "../ratelimit/options.js";
+import type { RateLimitOptions } from "../tool/rate-limit-options.js";
 import type {
   ResourceDefinition,
   ResourceTemplateDefinition,

@@ -4,7 +4,7 @@
 import { checkStages } from "../pipeline/check-stages.js";
 import { closeStages } from "../pipeline/stage-roles.js";
 import type { Stage } from "../pipeline/types.js";
-import { resolveRateLimits } from "../ratelimit/options.js";
+import { resolveRateLimits } from "../tool/rate-limit-options.js";
 import { isRateLimitStore } from "../ratelimit/store.js";
 import type { ServerInternals, ToolServerOptions } from "./server-options.js";
 import type { ToolRegistry } from "./tool-registry.js";

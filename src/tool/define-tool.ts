@@ -5,9 +5,8 @@ import { isZodSchema, toJsonSchema, type SchemaInput } from "../validation/json-
 import { compileValidator, type ValidationOutcome } from "../validation/validator.js";
 import type { BackendUse, ToolDefinition, ToolSpec } from "./types.js";
 import { deepFreeze } from "../util/deep-freeze.js";
-import { IDEMPOTENCY_ARGUMENT } from "../idempotency/key.js";
-import { addKeyArgument, resolveIdempotency } from "../idempotency/options.js";
-import { resolveRateLimits } from "../ratelimit/options.js";
+import { IDEMPOTENCY_ARGUMENT, addKeyArgument, resolveIdempotency } from "./idempotency-options.js";
+import { resolveRateLimits } from "./rate-limit-options.js";
 import type { Deprecation } from "./deprecation.js";
 
 // https://modelcontextprotocol.io/specification/2025-11-25/server/tools#tool-names

@@ -24,7 +24,7 @@ import {
   validateOutput,
 } from "../../src/pipeline/index.js";
 import { memoryStore } from "../../src/stores/index.js";
-import { resolveRateLimits, type RateLimitOptions } from "../../src/ratelimit/options.js";
+import { resolveRateLimits, type RateLimitOptions } from "../../src/tool/rate-limit-options.js";
 import { keyOf } from "../../src/ratelimit/stage.js";
 import type {
   RateLimitInput,

@@ -101,19 +101,7 @@ const topFolder = (file: string) => file.split(path.sep)[0]!;
  */
 const isFacade = (file: string) => /^[^/\\]+[/\\]index\.ts$/.test(file);
 
-/**
- * Edges left out of the folder check, each for a reason, by the file imported. A tool
- * declares its idempotency and rate-limit options (`defineTool({ idempotency, rateLimit })`),
- * so tool/ reads their option types and key rules, which sit beside the stage that enforces
- * them (the architecture page's layout); those files import nothing from pipeline/ or tool/.
- */
-const ALLOWED_TARGETS = new Set(
-  ["idempotency/key.ts", "idempotency/options.ts", "ratelimit/options.ts"].map((f) =>
-    f.split("/").join(path.sep),
-  ),
-);
-
-/** Top-level folder -> the top-level folders it imports (façades and allowed edges left out). */
+/** Top-level folder -> the top-level folders it imports (façades left out). */
 export function folderGraph(graph: ReadonlyMap<string, readonly string[]>): Map<string, string[]> {
   const folders = new Map<string, Set<string>>();
   for (const [file, targets] of graph) {
@@ -122,7 +110,7 @@ export function folderGraph(graph: ReadonlyMap<string, readonly string[]>): Map<
     const to = folders.get(from) ?? new Set<string>();
     folders.set(from, to);
     for (const target of targets) {
-      if (ALLOWED_TARGETS.has(target) || !target.includes(path.sep)) continue;
+      if (!target.includes(path.sep)) continue;
       if (topFolder(target) !== from) to.add(topFolder(target));
     }
   }
@@ -167,7 +155,6 @@ describe("the import graph of src/", () => {
         isFacade(file)
           ? []
           : targets
-              .filter((t) => !ALLOWED_TARGETS.has(t))
               .filter((t) => topFolder(t) !== topFolder(file))
               .filter((t) => loop.includes(topFolder(file)) && loop.includes(topFolder(t)))
               .map((t) => `${file} -> ${t}`),

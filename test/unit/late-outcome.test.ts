@@ -8,7 +8,8 @@ import * as z from "zod";
 import { createToolServer, defineTool } from "../../src/index.js";
 import { silentLogger } from "../../src/server/index.js";
 import { readWireError } from "../../src/errors/to-result.js";
-import { IDEMPOTENCY_ARGUMENT, REPLAY_META_KEY } from "../../src/idempotency/key.js";
+import { REPLAY_META_KEY } from "../../src/idempotency/key.js";
+import { IDEMPOTENCY_ARGUMENT } from "../../src/tool/idempotency-options.js";
 import { memoryStore } from "../../src/stores/memory-store.js";
 
 function slowRefund(shape: "right" | "wrong") {

@@ -3,7 +3,7 @@
 // expected in their messages, and carry the reference's text in `.meta()`. Issues go to
 // issues.ts, which turns them into ConfigIssues at the value's (or key's) line.
 import { z } from "zod";
-import { resolveRateLimits } from "../../ratelimit/options.js";
+import { resolveRateLimits } from "../../tool/rate-limit-options.js";
 import { DURATION_EXPECTED, parseDuration } from "../../util/duration.js";
 import { isPlainObject } from "./interpolate.js";
 import { closestKey } from "./suggest.js";

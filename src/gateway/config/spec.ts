@@ -10,7 +10,7 @@ import type {
   TokenExchangeOptions,
 } from "../../backends/credentials.js";
 import type { MetricsOptions } from "../../observability/metrics.js";
-import type { RateLimitOptions } from "../../ratelimit/options.js";
+import type { RateLimitOptions } from "../../tool/rate-limit-options.js";
 import type { HttpOptions } from "../../server/http-server.js";
 import type { PinningOptions, UpstreamOptions } from "../options.js";
 import type { Path } from "./yaml-source.js";

@@ -1,5 +1,22 @@
-import { IDEMPOTENCY_ARGUMENT, IDEMPOTENCY_ARGUMENT_SCHEMA } from "./key.js";
+// What a write tool declares about idempotency (`defineTool({ idempotency })`) and the key
+// argument it publishes: part of the tool's contract, so it lives with the tool (tool/);
+// the stage that enforces it (idempotency/) reads it from here.
 import type { JsonSchema } from "../validation/json-schema.js";
+
+/** The tool argument toolgate adds to write tools (last in precedence). */
+export const IDEMPOTENCY_ARGUMENT = "idempotency_key";
+/** The schema of the injected argument, with a description that makes models reuse keys. */
+export const IDEMPOTENCY_ARGUMENT_SCHEMA = Object.freeze({
+  type: "string",
+  minLength: 1,
+  maxLength: 255,
+  pattern: "^[\\x20-\\x7E]+$",
+  // A model told "unique per request" mints a new key per retry and pays twice.
+  description:
+    "Idempotency key for this operation: make up a new random value (e.g. a UUID) for each NEW " +
+    "operation, and send the SAME value again when you retry the same operation after a " +
+    "timeout or error, so it is carried out at most once.",
+});
 
 /** Per-tool idempotency settings of a write tool (`defineTool({ idempotency })`). */
 export interface IdempotencyOptions {
@@ -93,14 +110,4 @@ export function addKeyArgument(
     ];
   }
   return validation;
-}
-
-// A claim outlives the call's deadline by this margin, so a handler (or an upstream) that
-// answers right at the deadline can still persist its result before the claim may be
-// taken over by a retry.
-const LEASE_MARGIN_MS = 5_000;
-
-/** How long a claim is held: the tool's lease, and at least its deadline plus the margin. */
-export function claimLeaseMs(settings: ResolvedIdempotency, timeoutMs: number): number {
-  return Math.max(settings.leaseMs, timeoutMs + LEASE_MARGIN_MS);
 }
