@@ -66,24 +66,35 @@ export function createMcpServerFactory(
     const principal = sdkCtx.http.authInfo?.extra?.[PRINCIPAL_KEY];
     return (principal as Principal | undefined) ?? ANONYMOUS_PRINCIPAL;
   };
-  /** The call context of one resource, prompt or completion request (as tools/call's below). */
+  /** The call context of one MCP request: what its adapter read, plus the request's transport. */
+  const sdkCallContext = (
+    sdkCtx: ServerContext,
+    call: Pick<
+      CallContextInit,
+      "toolName" | "kind" | "label" | "rawArguments" | "meta" | "lookup" | "log"
+    >,
+  ): CallContext =>
+    createCallContext({
+      ...call,
+      transport: sdkCtx.http?.req ? "http" : "stdio",
+      headers: sdkCtx.http?.req?.headers,
+      signal: sdkCtx.mcpReq.signal,
+      principal: principalOf(sdkCtx),
+      backends,
+      sdk: sdkCtx,
+    });
+  /** A resource, prompt or completion request, as tools/call's below. */
   const operationContext = (call: OperationCall, sdkCtx: ServerContext): CallContext => {
     const { operation } = call;
-    return createCallContext({
+    return sdkCallContext(sdkCtx, {
       toolName: operation.name,
       kind: call.kind,
       label: call.label,
       rawArguments: call.rawArguments,
       meta: call.meta,
-      transport: sdkCtx.http?.req ? "http" : "stdio",
-      headers: sdkCtx.http?.req?.headers,
-      signal: sdkCtx.mcpReq.signal,
       // The one operation this request targets; nothing else resolves.
       lookup: (name) => (name === operation.name ? operation : undefined),
       log: call.log,
-      principal: principalOf(sdkCtx),
-      backends,
-      sdk: sdkCtx,
     });
   };
   const serverOptions = {
@@ -121,18 +132,12 @@ export function createMcpServerFactory(
     });
     server.setRequestHandler("tools/call", async (request, sdkCtx) => {
       const params = request.params;
-      const ctx = createCallContext({
+      const ctx = sdkCallContext(sdkCtx, {
         toolName: params.name,
         rawArguments: params.arguments,
         meta: params._meta,
-        transport: sdkCtx.http?.req ? "http" : "stdio",
-        headers: sdkCtx.http?.req?.headers,
-        signal: sdkCtx.mcpReq.signal,
         lookup: registry.get,
         log,
-        principal: principalOf(sdkCtx),
-        backends,
-        sdk: sdkCtx,
       });
       const result = await runCall(ctx);
       // The tool the pipeline resolved is its own state; the registry answers the same.
