@@ -14,6 +14,8 @@ export interface StageDemands {
   readonly mayWrite?: boolean;
   /** Tools with budgets may come later (the gateway). */
   readonly mayRateLimit?: boolean;
+  /** What the messages call the definitions (`tools` are also resources' and prompts' operations). */
+  readonly noun?: readonly [one: string, many: string];
 }
 
 /** Throws a TypeError naming every tool whose declaration the stage list cannot honour. */
@@ -46,11 +48,12 @@ export function checkStages(stages: readonly Stage[], demands: StageDemands, whe
         "rateLimit stage before execute(). Pass defaultStages(), or add rateLimit({ store }) after authorize()",
     );
   }
+  const [one, many] = demands.noun ?? ["tool", "tools"];
   const scoped = names(demands.tools.filter((t) => t.scopes.length > 0));
   const enforcing = before.some((p) => p?.role === "authorize" && p.enforcesScopes === true);
   if (demands.auth && scoped.length > 0 && !enforcing) {
     problems.push(
-      `${declare(scoped, "tool", "tools")} scopes and the server verifies callers (auth), ` +
+      `${declare(scoped, one, many)} scopes and the server verifies callers (auth), ` +
         "but no stage before execute() enforces them. Pass defaultStages({ requireAuthentication: true }), " +
         "or add authorize({ requireAuthentication: true }) after resolveTool()",
     );

@@ -71,7 +71,11 @@ export function buildToolServer(
   // own that cannot enforce them refuses to start as it would for a scoped tool.
   checkStages(
     stages,
-    { tools: servedOperations(resourceRegistry, promptRegistry), auth: auth !== undefined },
+    {
+      tools: servedOperations(resourceRegistry, promptRegistry),
+      auth: auth !== undefined,
+      noun: ["resource or prompt", "resources and prompts"],
+    },
     "createToolServer",
   );
   const stopSweeper = startSweeper(stages, log);

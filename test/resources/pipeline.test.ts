@@ -292,7 +292,7 @@ describe("scopes of resources are enforced by the authorize stage", () => {
           audit: false,
           stages: [requestId(), mapErrors(), resolveTool(), validateInput(), execute()],
         }),
-      /'resource:test:\/\/secret' declares scopes/,
+      /Resource or prompt 'resource:test:\/\/secret' declares scopes/,
     );
   });
 });
