@@ -10,7 +10,7 @@ import type { Principal } from "../auth/principal.js";
 import { accessDenial } from "../auth/scopes.js";
 import { resourceOperation } from "./operation.js";
 import type { ResourceRegistry } from "./resource-registry.js";
-import { isVisible, serveOperation, type ServingDeps } from "./serving.js";
+import { isVisible, refusal, serveOperation, type ServingDeps } from "./serving.js";
 import { MAX_SUBSCRIPTIONS_PER_UNIT, type UnitSubscriptions } from "./subscriptions.js";
 
 /**
@@ -104,8 +104,9 @@ function assertMaySubscribe(
   if (!deps.authEnabled) return;
   const denial = accessDenial(principal, scopes, what);
   if (!denial) return;
-  throw new ProtocolError(ProtocolErrorCode.InvalidRequest, denial.message, {
-    type: denial.type,
-    ...(denial.type === "forbidden" ? { requiredScopes: [...denial.requiredScopes] } : {}),
-  });
+  throw refusal(
+    denial.type,
+    denial.message,
+    denial.type === "forbidden" ? denial.requiredScopes : undefined,
+  );
 }

@@ -119,10 +119,7 @@ function toProtocolError(wire: WireError, rendering: Rendering): ProtocolError {
     case "unauthenticated":
     case "forbidden": {
       const scopes = wire.details?.["requiredScopes"];
-      return new ProtocolError(ProtocolErrorCode.InvalidRequest, wire.message, {
-        type: wire.type,
-        ...(Array.isArray(scopes) ? { requiredScopes: scopes } : {}),
-      });
+      return refusal(wire.type, wire.message, Array.isArray(scopes) ? scopes : undefined);
     }
     default:
       if (wire.incidentId === undefined)
@@ -134,6 +131,22 @@ function toProtocolError(wire: WireError, rendering: Rendering): ProtocolError {
         { ...data, incidentId: wire.incidentId },
       );
   }
+}
+
+/**
+ * A caller refused (the one scope rule said no): Invalid Request (-32600, as toolgate's HTTP
+ * refusals), `data.type` the contract's type, and a forbidden one names every scope needed.
+ * Shared by calls (the authorize stage's answer) and subscriptions (no call runs).
+ */
+export function refusal(
+  type: "unauthenticated" | "forbidden",
+  message: string,
+  requiredScopes: readonly unknown[] | undefined,
+): ProtocolError {
+  return new ProtocolError(ProtocolErrorCode.InvalidRequest, message, {
+    type,
+    ...(requiredScopes ? { requiredScopes: [...requiredScopes] } : {}),
+  });
 }
 
 /** Internal Error with a fresh incident id; the cause is logged, never sent. */

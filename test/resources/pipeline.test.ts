@@ -296,3 +296,30 @@ describe("scopes of resources are enforced by the authorize stage", () => {
     );
   });
 });
+
+describe("the server's budgets count resource reads", () => {
+  test("a third read past a 2/min per-caller budget is refused as rate_limited", async () => {
+    // The default list and store (SQLite in the test's data directory): nothing custom.
+    const running = await startServer([], {
+      resources: createResources(),
+      rateLimit: { perPrincipal: "2/min" },
+      audit: false,
+    });
+    try {
+      const connected = await connectClient(running.url, CLIENT_MODES[0]!);
+      try {
+        await connected.client.readResource({ uri: "test://static-text" });
+        await connected.client.readResource({ uri: "test://static-text" });
+        const error = await rpcError(connected.client.readResource({ uri: "test://static-text" }));
+        const data = error.data as { type?: unknown; retryable?: unknown; retryAfterMs?: unknown };
+        assert.equal(data.type, "rate_limited");
+        assert.equal(data.retryable, true);
+        assert.ok(typeof data.retryAfterMs === "number" && data.retryAfterMs > 0);
+      } finally {
+        await connected.close();
+      }
+    } finally {
+      await running.close();
+    }
+  });
+});
