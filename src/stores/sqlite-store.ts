@@ -3,12 +3,12 @@
 // buckets live in a second table of the same file.
 //
 // Group commit: the writes (claim, complete, release, consume) asked for in one turn of
-// the event loop are committed together, one IMMEDIATE transaction with a savepoint per
-// write, at the end of that turn. Every commit appends each page it changed to the WAL;
+// the event loop are committed together, one IMMEDIATE transaction, at the end of that
+// turn. Every commit appends each page it changed to the WAL;
 // under load most of a write call's cost was that per-commit work, and calls arriving
 // together now share it. Each write still commits before its promise resolves (results
-// are persisted before a call returns), and one failing write rolls back only its own
-// savepoint. A write waits at most one turn of the loop.
+// are persisted before a call returns), and one failing write undoes only its own
+// statement. A write waits at most one turn of the loop.
 // https://www.sqlite.org/wal.html  https://www.sqlite.org/lang_upsert.html
 import type BetterSqlite3 from "better-sqlite3";
 import {
@@ -120,13 +120,14 @@ const SELECT_BUCKET = `SELECT tat, tat_rem FROM ${RATE_TABLE} WHERE key = ?`;
 const SWEEP_BUCKETS = `DELETE FROM ${RATE_TABLE} WHERE expires_at <= ?`;
 
 interface Prepared {
+  /** Only inside `group` (its transaction). */
   claim(input: ClaimInput): ClaimOutcome;
   consume(input: RateLimitInput): RateLimitOutcome;
   select: BetterSqlite3.Statement<[string, number], RecordRow>;
   complete: BetterSqlite3.Statement<[Record<string, string | number>]>;
   release: BetterSqlite3.Statement<[string, string]>;
   sweep(now: number): number;
-  /** Runs each write in its own savepoint, all in one IMMEDIATE transaction. */
+  /** Runs the writes in one IMMEDIATE transaction; each settles with its own outcome. */
   group(writes: QueuedWrite[]): void;
 }
 
@@ -179,9 +180,11 @@ export function sqliteStore(options: SqliteStoreOptions): ToolgateStore {
     conn.transaction(() => migrate(conn)).immediate();
     const claim = conn.prepare<[Record<string, string | number>], { takeovers: number }>(CLAIM);
     const select = conn.prepare<[string, number], RecordRow>(SELECT);
-    // Upsert and read in one IMMEDIATE transaction: the row reported as existing is the
-    // one that blocked the claim.
-    const claimTx = conn.transaction((input: ClaimInput): ClaimOutcome => {
+    // Upsert and read in one transaction (the group's, in the write's own savepoint): the
+    // row reported as existing is the one that blocked the claim. Plain functions, not
+    // nested transactions: nested, each would be a second savepoint inside the write's
+    // (two more statements per claim, for no more atomicity).
+    const claimOp = (input: ClaimInput): ClaimOutcome => {
       const { scope, fingerprint, ownerToken, now } = input;
       const leaseExpiresAt = now + input.leaseMs;
       const expiresAt = now + input.retentionMs;
@@ -190,11 +193,11 @@ export function sqliteStore(options: SqliteStoreOptions): ToolgateStore {
       const row = select.get(scope, now);
       if (!row) throw new Error("sqlite idempotency store: claim found no row and no winner");
       return { kind: "existing", record: toRecord(row) };
-    });
+    };
     const consume = conn.prepare<[Record<string, string | number>], RateLimitRow>(CONSUME);
     const bucket = conn.prepare<[string], RateLimitRow>(SELECT_BUCKET);
     // The upsert decides; a refusal reads the TAT that refused it in the same transaction.
-    const consumeTx = conn.transaction((input: RateLimitInput): RateLimitOutcome => {
+    const consumeOp = (input: RateLimitInput): RateLimitOutcome => {
       const { key, now, limit, windowMs } = input;
       const first = gcraFirst(input);
       const expiresAt = gcraExpiresAt(first);
@@ -208,26 +211,31 @@ export function sqliteStore(options: SqliteStoreOptions): ToolgateStore {
       const step = row && gcraStep({ tat: Number(row.tat), rem: Number(row.tat_rem) }, input);
       if (!step || step.allowed) throw new Error("sqlite store: consume refused without a reason");
       return gcraOutcome(input, step);
-    });
+    };
     const sweepRecords = conn.prepare<[number]>(SWEEP);
     const sweepBuckets = conn.prepare<[number]>(SWEEP_BUCKETS);
     const sweepTx = conn.transaction(
       (now: number) => sweepRecords.run(now).changes + sweepBuckets.run(now).changes,
     );
-    // Nested inside `groupTx`, a transaction function is a savepoint.
-    const savepoint = conn.transaction((write: QueuedWrite) => write.op(prepared));
+    // No savepoint per write: each op either changes the database with its first
+    // statement and stops, or changes nothing (a lost claim reads the row that won), and
+    // a statement that fails is undone by SQLite alone (statement journal), leaving the
+    // transaction to the others. A savepoint per write was two more statements each, for
+    // no more atomicity. An error that ends the whole transaction (disk full, I/O) fails
+    // every write of the group: none of them was committed.
     const groupTx = conn.transaction((writes: QueuedWrite[]) => {
       for (const write of writes) {
         try {
-          write.outcome = { ok: true, value: savepoint(write) };
+          write.outcome = { ok: true, value: write.op(prepared) };
         } catch (error) {
+          if (!conn.inTransaction) throw error;
           write.outcome = { ok: false, error };
         }
       }
     });
     const prepared: Prepared = {
-      claim: (input) => claimTx.immediate(input),
-      consume: (input) => consumeTx.immediate(input),
+      claim: claimOp,
+      consume: consumeOp,
       select,
       complete: conn.prepare(COMPLETE),
       release: conn.prepare(RELEASE),
