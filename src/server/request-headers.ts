@@ -34,7 +34,7 @@ export class RequestHeaders extends Headers {
     if (raw === undefined) return;
     self.#raw = undefined;
     for (const name of Object.keys(raw)) {
-      const value = raw[name.toLowerCase()];
+      const value = raw[name];
       if (typeof value === "string") base.append.call(self, name, value);
       else if (Array.isArray(value)) for (const item of value) base.append.call(self, name, item);
     }
