@@ -31,10 +31,10 @@ const B64URL = /^[A-Za-z0-9_-]*$/;
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /**
- * Strict base64url (RFC 7515 §2): its alphabet only, no padding, no whitespace, and the
- * unused low bits of the last character zero. Stricter than jose on Node 20 (its atob
- * path takes "=" padding, spaces and non-zero spare bits in the signature): those give
- * one signature many spellings, so one token many cache and revocation keys.
+ * Strict base64url (RFC 7515 §2: no padding, no whitespace): its alphabet only, and the
+ * unused low bits of the last character zero, so each segment has one spelling. jose on
+ * Node 20 decodes with atob, which also takes "=" padding, whitespace and non-zero spare
+ * bits: a valid token with "==" or a space added to its signature verified there.
  */
 function decodeSegment(segment: string): Buffer | undefined {
   const spare = segment.length % 4;
