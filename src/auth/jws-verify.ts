@@ -95,7 +95,7 @@ const CURVES: Readonly<Record<string, string>> = {
  * Ed25519 for EdDSA. Fixed keys are picked by this; JWKS keys were picked by jose by
  * `kty`/`crv` and are checked again here.
  */
-export function keyFitsAlgorithm(key: KeyObject, alg: string): boolean {
+function keyFitsAlgorithm(key: KeyObject, alg: string): boolean {
   const type = key.asymmetricKeyType;
   if (alg.startsWith("RS")) return type === "rsa";
   if (alg.startsWith("PS")) return type === "rsa" || type === "rsa-pss";
