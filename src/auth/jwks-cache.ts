@@ -6,12 +6,10 @@ import {
   createRemoteJWKSet,
   errors,
   jwksCache,
-  jwtVerify,
   type ExportedJWKSCache,
   type JSONWebKeySet,
   type JWKSCacheInput,
   type JWTVerifyGetKey,
-  type JWTVerifyOptions,
 } from "jose";
 
 /** The signing keys could not be obtained (endpoint down, slow, or answering garbage). */
@@ -145,24 +143,6 @@ export function toPublicKeyObject(input: PublicKeyInput, where: string): KeyObje
   return key;
 }
 
-const CURVES: Readonly<Record<string, string>> = {
-  ES256: "prime256v1",
-  ES384: "secp384r1",
-  ES512: "secp521r1",
-};
-
-/** Whether `key` can verify a JWS with `alg`: the static-key analogue of a JWK's `kty`/`crv`. */
-function keyFitsAlgorithm(key: KeyObject, alg: unknown): boolean {
-  if (typeof alg !== "string") return false;
-  const type = key.asymmetricKeyType;
-  if (alg.startsWith("RS")) return type === "rsa";
-  if (alg.startsWith("PS")) return type === "rsa" || type === "rsa-pss";
-  const curve = CURVES[alg];
-  if (curve !== undefined) return type === "ec" && key.asymmetricKeyDetails?.namedCurve === curve;
-  if (alg === "EdDSA" || alg === "Ed25519") return type === "ed25519";
-  return false;
-}
-
 /** Checks the fixed key set at construction: public keys only, and well formed. */
 export function localKeySet(jwks: JSONWebKeySet): JWTVerifyGetKey {
   if (typeof jwks !== "object" || jwks === null || !Array.isArray(jwks.keys)) {
@@ -180,29 +160,4 @@ export function localKeySet(jwks: JSONWebKeySet): JWTVerifyGetKey {
   } catch {
     throw new TypeError("jwtVerifier: jwks is not a valid JSON Web Key Set.");
   }
-}
-
-/** Fixed keys carry no `kid`: try each one that fits the token's `alg`. */
-export async function verifyWithKeys(
-  token: string,
-  keys: readonly KeyObject[],
-  options: JWTVerifyOptions,
-) {
-  let failure: unknown = new errors.JWKSNoMatchingKey();
-  for (const key of keys) {
-    try {
-      return await jwtVerify(
-        token,
-        (header) => {
-          if (!keyFitsAlgorithm(key, header.alg)) throw new errors.JWKSNoMatchingKey();
-          return key;
-        },
-        options,
-      );
-    } catch (err) {
-      if (err instanceof errors.JWSSignatureVerificationFailed) failure = err;
-      else if (!(err instanceof errors.JWKSNoMatchingKey)) throw err;
-    }
-  }
-  throw failure;
 }

@@ -1,15 +1,7 @@
 import type { KeyObject } from "node:crypto";
-import {
-  errors,
-  jwtVerify,
-  type JSONWebKeySet,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-  type JWTVerifyOptions,
-} from "jose";
+import { errors, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
 import {
   cancelled,
-  claimError,
   endpointOption,
   intOption,
   nonEmptyString,
@@ -23,9 +15,10 @@ import {
   localKeySet,
   remoteKeySet,
   toPublicKeyObject,
-  verifyWithKeys,
   type PublicKeyInput,
 } from "./jwks-cache.js";
+import { checkClaims, type ClaimRules } from "./jwt-claims-check.js";
+import { malformedToken, unknownSigningKey, verifyJws, type JwsKeySource } from "./jws-verify.js";
 import type { Principal } from "./principal.js";
 import { PrincipalCache } from "./principal-cache.js";
 import { AuthError, type TokenVerifier, type VerifyOptions } from "./verifier.js";
@@ -118,15 +111,10 @@ function resolveAlgorithms(value: readonly string[] | undefined): string[] {
   return value.map(String);
 }
 
-const CLAIM_PROBLEMS: Readonly<Record<string, string>> = {
-  iss: "is not an accepted issuer",
-  aud: "does not name this resource",
-  nbf: "is in the future: the token is not valid yet",
-  iat: "is in the future",
-  sub: "is malformed",
-};
-
-/** Safe messages only: claim names, never values, the token or key material. */
+/**
+ * The token's own faults are AuthErrors already (jws-verify.ts, jwt-claims-check.ts);
+ * what is left comes from the key source. Safe messages only: never the token or keys.
+ */
 function toAuthError(err: unknown): AuthError {
   if (err instanceof AuthError) return err;
   if (err instanceof KeySetUnavailable || err instanceof errors.JWKSTimeout) {
@@ -134,31 +122,11 @@ function toAuthError(err: unknown): AuthError {
       "The authorization server's signing keys could not be fetched; try again later.";
     return new AuthError("unavailable", message, { cause: err });
   }
-  // jose's claim errors carry the payload: they are not passed on as `cause`.
-  if (err instanceof errors.JWTExpired) {
-    return new AuthError("invalid_token", "The token has expired.");
-  }
-  if (err instanceof errors.JWTClaimValidationFailed) {
-    const { claim, reason } = err;
-    if (claim === "typ") {
-      return new AuthError("invalid_token", 'The token\'s "typ" header is not accepted here.');
-    }
-    // jose names only registered claims; anything else is reported without a name.
-    if (!Object.hasOwn(CLAIM_PROBLEMS, claim) && claim !== "exp") {
-      return new AuthError("invalid_token", "The token's claims are not valid.");
-    }
-    if (reason === "missing") {
-      return new AuthError("invalid_token", `The token has no "${claim}" claim.`);
-    }
-    return claimError(claim, CLAIM_PROBLEMS[claim] ?? "is not valid");
-  }
   if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) {
-    return new AuthError("invalid_token", "The token is signed with an unknown signing key.");
+    return unknownSigningKey();
   }
-  if (err instanceof errors.JOSEAlgNotAllowed) {
-    return new AuthError("invalid_token", "The token's signing algorithm is not accepted.");
-  }
-  return new AuthError("invalid_token", "The token is malformed or its signature is not valid.");
+  // e.g. a JWK the key set holds but WebCrypto cannot import.
+  return malformedToken();
 }
 
 /**
@@ -221,37 +189,21 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     );
   }
 
-  const joseOptions: JWTVerifyOptions = {
-    issuer: [...issuers],
+  // Signature with node:crypto, keys found by jose (jws-verify.ts); then the claims.
+  const source: JwsKeySource = getKey ? { getKey } : { keys };
+  const allowed: ReadonlySet<string> = new Set(algorithms);
+  const rules: ClaimRules = {
+    issuers,
     audience,
-    algorithms,
-    clockTolerance: toleranceSec,
-    requiredClaims: ["exp", "iat", "sub"],
-    ...(typ === undefined ? {} : { typ }),
+    toleranceSec,
+    maxLifetimeSec,
+    typ,
   };
 
   async function check(token: string): Promise<Principal> {
-    const { payload } = getKey
-      ? await jwtVerify(token, getKey, joseOptions)
-      : await verifyWithKeys(token, keys, joseOptions);
-    return principalOf(payload);
-  }
-
-  function principalOf(payload: JWTPayload): Principal {
-    const { iss, sub, exp, iat } = payload;
-    // jose checked presence, types of exp/iat/nbf, iss membership and aud; the rest is ours.
-    if (typeof sub !== "string" || sub === "") throw claimError("sub", "is malformed");
-    if (typeof iss !== "string" || typeof exp !== "number" || typeof iat !== "number") {
-      throw new AuthError("invalid_token", "The token's claims are not valid.");
-    }
-    if (iat > Date.now() / 1000 + toleranceSec) throw claimError("iat", "is in the future");
-    if (exp - iat > maxLifetimeSec) {
-      throw new AuthError(
-        "invalid_token",
-        `The token's lifetime (exp - iat) is over the ${maxLifetimeSec} s this server accepts.`,
-      );
-    }
-    return toPrincipal(payload, { issuer: iss, subject: sub, exp }, mapping);
+    const { header, payload } = await verifyJws(token, allowed, source);
+    const { claims, issuer, subject, exp } = checkClaims(header, payload, rules);
+    return toPrincipal(claims, { issuer, subject, exp }, mapping);
   }
 
   const cacheTtlMs = int("cacheTtlSec", 60, 0) * 1000;
