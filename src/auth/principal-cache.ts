@@ -1,5 +1,10 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { Principal } from "./principal.js";
+
+/** How long evictions are counted to tell a thrashing cache (see PrincipalCache.set). */
+const THRASH_WINDOW_MS = 60_000;
+/** A thrashing cache admits one new key in this many. */
+const ADMIT_ONE_IN = 8;
 
 /**
  * Verified principals by token hash, each until a deadline the verifier chose (never past
@@ -12,10 +17,15 @@ import type { Principal } from "./principal.js";
  */
 export class PrincipalCache {
   readonly #entries = new Map<string, { principal: Principal; until: number; used: boolean }>();
+  // Evictions in the current and the last window (see set), and new keys turned away.
+  #windowStart = 0;
+  #evictions = 0;
+  #lastEvictions = 0;
+  #declined = 0;
   constructor(readonly maxEntries: number) {}
 
   static keyOf(token: string): string {
-    return createHash("sha256").update(token).digest("base64url");
+    return hash("sha256", token, "base64url");
   }
 
   get(key: string, now: number): Principal | undefined {
@@ -29,13 +39,42 @@ export class PrincipalCache {
     return entry.principal;
   }
 
-  set(key: string, principal: Principal, until: number): void {
+  /**
+   * Remembers `principal` until `until`. A cache that turns over completely within a
+   * window (more distinct tokens in use than it holds) admits only one new key in
+   * ADMIT_ONE_IN: with the working set larger than the cache, admitting every token
+   * raised no hit rate (with 100,000 tokens in rotation, 10,000 entries hit ~10% either
+   * way) but evicted a still-good entry per call, and every evicted entry had lived long
+   * enough to reach V8's old generation: at full load ~1 KB of old-generation garbage per
+   * call, a 267 MB peak RSS in the 100,000-principal soak. Keys in the cache stay; a
+   * cache that is not thrashing admits everything (least recently used goes first).
+   */
+  set(key: string, principal: Principal, until: number, now = Date.now()): void {
+    if (
+      this.#entries.size >= this.maxEntries &&
+      !this.#entries.has(key) &&
+      this.#thrashing(now) &&
+      ++this.#declined % ADMIT_ONE_IN !== 0
+    ) {
+      return;
+    }
     this.#entries.delete(key);
     this.#entries.set(key, { principal, until, used: false });
     while (this.#entries.size > this.maxEntries) this.#evictOne();
   }
 
+  /** Whether this or the last window saw as many evictions as the cache holds. */
+  #thrashing(now: number): boolean {
+    if (now - this.#windowStart >= THRASH_WINDOW_MS) {
+      this.#lastEvictions = now - this.#windowStart < 2 * THRASH_WINDOW_MS ? this.#evictions : 0;
+      this.#evictions = 0;
+      this.#windowStart = now;
+    }
+    return Math.max(this.#evictions, this.#lastEvictions) >= this.maxEntries;
+  }
+
   #evictOne(): void {
+    this.#evictions += 1;
     // Ends: every entry moved is unmarked, so at worst the second visit evicts it.
     for (const [key, entry] of this.#entries) {
       this.#entries.delete(key);
