@@ -127,7 +127,7 @@ export const count = (n: number) => n.toLocaleString("en-US");
 
 /** The usual cells of a point: calls/s, p50, p99, CPU µs/call, errors. */
 export const pointCells = (p: Point) => [
-  fmt(p.rate),
+  fmt(p.rate, p.rate < 100 ? 1 : 0),
   fmt(p.p50, 2),
   fmt(p.p99, 2),
   fmt(p.cpuUsPerCall),
@@ -140,15 +140,20 @@ export function errorNotes(what: string, p: Point | undefined, notes: string[]):
 }
 
 /**
- * The table as lines: the first column left-aligned, the others right-aligned; a row
- * of two cells (a name and why it did not run) spans the rest of the line.
+ * The table as lines: columns of numbers right-aligned, the others left-aligned; a row
+ * with fewer cells (a name and why it did not run) spans the rest of the line.
  */
 export function tableLines(header: readonly string[], rows: readonly (readonly string[])[]) {
   const full = rows.filter((r) => r.length === header.length);
-  const widths = header.map((h, i) => Math.max(h.length, ...full.map((r) => r[i]!.length)));
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...(i === 0 ? rows : full).map((r) => r[i]!.length)),
+  );
+  const numeric = header.map((_, i) => full.every((r) => /^[-\d.,]+$/.test(r[i]!)));
   const line = (cells: readonly string[]) =>
     cells.length < header.length
-      ? cells.map((c, i) => (i === 0 ? c.padEnd(widths[0]!) : c)).join("  ")
-      : cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+      ? cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")
+      : cells
+          .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+          .join("  ");
   return [header, widths.map((w) => "-".repeat(w)), ...rows].map((r) => line(r).trimEnd());
 }

@@ -11,7 +11,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { Worker } from "node:worker_threads";
 import { startServer, type Child } from "../children.js";
-import { HEADERS, callProblem, nextRpcId } from "../drive.js";
+import { HEADERS, callProblem, nextRpcId, post } from "../drive.js";
 import { READ_SCOPE, type ScaleServerConfig } from "../perf-shared.js";
 import {
   callBody,
@@ -147,9 +147,15 @@ export async function startJwtServer(
   const child = await startServer(name, jwtServerConfig(dir, principals));
   const headers = { ...HEADERS, authorization: principals.authorizations[0]! };
   const problem = await callProblem(child.url, headers, callBody(nextRpcId(), "echo"));
-  if (problem !== undefined) {
+  // Auth must really be on, or the figures would flatter it.
+  const anonymous = await post(child.url, HEADERS, callBody(nextRpcId(), "echo"));
+  if (problem !== undefined || anonymous.status !== 401) {
     await child.stop();
-    throw new Error(`${name}: the first call with a JWKS-verified token failed: ${problem}`);
+    throw new Error(
+      problem === undefined
+        ? `${name}: a call without a token got HTTP ${anonymous.status}, not 401`
+        : `${name}: the first call with a JWKS-verified token failed: ${problem}`,
+    );
   }
   return child;
 }

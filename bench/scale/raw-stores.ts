@@ -47,6 +47,8 @@ const loadPg = async () => (await import("pg")).default;
 
 /** Why Redis cannot be used, or undefined when it answers PING. */
 export async function redisProblem(url: string): Promise<string | undefined> {
+  // ioredis rejects with "Connection is closed"; the socket's own error says why.
+  let cause: Error | undefined;
   try {
     const Redis = await loadRedis();
     const client = new Redis(url, {
@@ -55,7 +57,7 @@ export async function redisProblem(url: string): Promise<string | undefined> {
       retryStrategy: () => null,
       lazyConnect: true,
     });
-    client.on("error", () => undefined);
+    client.on("error", (error: Error) => void (cause ??= error));
     try {
       await client.connect();
       await client.ping();
@@ -64,7 +66,7 @@ export async function redisProblem(url: string): Promise<string | undefined> {
     }
     return undefined;
   } catch (error) {
-    return `Redis at ${url}: ${(error as Error).message}`;
+    return `Redis at ${url}: ${(cause ?? (error as Error)).message}`;
   }
 }
 
