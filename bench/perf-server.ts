@@ -21,6 +21,7 @@ import { serveChild } from "./child-ipc.js";
 import {
   READ_SCOPE,
   WRITE_SCOPE,
+  isScaleConfig,
   type ChildStats,
   type MajorGc,
   type PerfServerConfig,
@@ -328,7 +329,9 @@ async function plainProxy(upstreamUrl: string): Promise<Running> {
   );
 }
 
-function start(config: PerfServerConfig): Promise<Running> {
+async function start(config: PerfServerConfig): Promise<Running> {
+  // Imported only by the servers that need it: the contenders' memory stays their own.
+  if (isScaleConfig(config)) return (await import("./scale/servers.js")).startScaleServer(config);
   switch (config.kind) {
     case "node-http":
       return nodeHttp();

@@ -33,7 +33,61 @@ export type PerfServerConfig =
       readonly lockFile: string;
       readonly storeFile: string;
       readonly auditFile: string;
+    }
+  /** A server of the scale curves (bench/scale/servers.ts). */
+  | ScaleServerConfig;
+
+/** Where a scale-store server keeps idempotency records and rate-limit buckets. */
+export type ScaleStoreSpec =
+  | { readonly type: "sqlite"; readonly file: string }
+  | { readonly type: "redis"; readonly url: string; readonly keyPrefix: string }
+  | { readonly type: "postgres"; readonly url: string; readonly table: string };
+
+export type ScaleServerConfig =
+  /** toolgate-read with jwtVerifier: RS256 tokens checked against a JWKS served over HTTP. */
+  | {
+      readonly kind: "scale-jwt";
+      readonly jwksUrl: string;
+      readonly issuer: string;
+      readonly audience: string;
+      readonly auditFile: string;
+    }
+  /** `count` echo tools (tool_00000...), dev-issuer auth, audit to SQLite. */
+  | {
+      readonly kind: "scale-tools";
+      readonly count: number;
+      readonly keyFile: string;
+      readonly auditFile: string;
+    }
+  /** `record` (an idempotent write) and `limited` (a read with a budget) on one store. */
+  | {
+      readonly kind: "scale-store";
+      readonly store: ScaleStoreSpec;
+      readonly keyFile: string;
+      readonly auditFile: string;
+    }
+  /** `payload({ items }) -> { items }`, dev-issuer auth, audit to SQLite. */
+  | {
+      readonly kind: "scale-payload";
+      readonly keyFile: string;
+      readonly auditFile: string;
+      readonly maxBodyBytes: number;
+    }
+  /** The same tool without auth or audit: the payload gateway's upstream. */
+  | { readonly kind: "scale-payload-upstream"; readonly maxBodyBytes: number }
+  | {
+      readonly kind: "scale-payload-gateway";
+      readonly upstreamUrl: string;
+      readonly keyFile: string;
+      readonly lockFile: string;
+      readonly storeFile: string;
+      readonly auditFile: string;
+      readonly maxBodyBytes: number;
+      readonly maxResultBytes: number;
     };
+
+export const isScaleConfig = (config: PerfServerConfig): config is ScaleServerConfig =>
+  config.kind.startsWith("scale-");
 
 /** What the child answers to an IPC stats request. */
 export interface ChildStats {

@@ -34,7 +34,11 @@
 //   --warmup=S       BENCH_WARMUP_S       warm-up seconds per contender, before round 1 (3)
 //   --only=a,b       BENCH_ONLY           these contenders only (gateway brings toolgate-bare)
 //   --soak[=S]       BENCH_SOAK_S         instead: the memory soak, toolgate-read at full load
-//                                         for S seconds (300), RSS sampled every 10 s, and
+//                                         for S seconds (300, at most 3000), authenticated
+//                                         with jwtVerifier: 100,000 distinct RS256 tokens
+//                                         (JWKS on loopback HTTP) in rotation, so the
+//                                         verifier's cache turns over (bench/scale/
+//                                         principals.ts). RSS sampled every 10 s, and
 //                                         right after every full GC V8 makes by itself (none
 //                                         is forced during the load: a forced one would cut
 //                                         the heap's growth short and hide the peak). PASS:
@@ -49,63 +53,56 @@
 // script are transpiled (no type check) into the temp dir when the bench starts. tsx would
 // add a loader thread (~30 MB RSS per process) and source-mapped stack traces to every
 // server; --tsx measures that way anyway.
-// e.g. `npm run bench -- --rounds=5 --only=sdk2-stateless,toolgate-read`.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+//   --no-scale, --only-scale, --scale=a,b, --scale-duration=S: the scale curves run after
+//                                         the comparison (bench/scale.ts: options there)
+// e.g. `npm run bench -- --rounds=5 --only=sdk2-stateless,toolgate-read --no-scale`.
+import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import autocannon from "autocannon";
 import { devIssuer, type DevIssuer } from "../src/index.js";
+import { READ_SCOPE, WRITE_SCOPE, type PerfServerConfig } from "./perf-shared.js";
 import {
-  READ_SCOPE,
-  WRITE_SCOPE,
-  type ChildStats,
-  type PerfServerConfig,
-  type StatsRequest,
-} from "./perf-shared.js";
-import { childRequests } from "./child-ipc.js";
+  EXTRA_NODE_FLAGS,
+  ROOT,
+  makeTempDir,
+  nodeFlags,
+  prepareServers,
+  removeTempDir,
+  serverLogNotes,
+  shutdown,
+  startServer,
+  stopChildren,
+  wasInterrupted,
+  type Child,
+} from "./children.js";
+import {
+  HEADERS,
+  drive,
+  median,
+  nextRpcId,
+  percentile,
+  post,
+  goodBody,
+  sleep,
+  withCpu,
+  type LoadResult,
+} from "./drive.js";
+import { CONNECTIONS, numberOption, rawOption } from "./options.js";
+import { scaleSelection, runScale } from "./scale.js";
+import { mintPrincipals, startJwtServer } from "./scale/principals.js";
 import { slope } from "./slope.js";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const SERVER_SCRIPT = path.join(ROOT, "bench", "perf-server.ts");
 const RESULTS_DIR = path.join(ROOT, "bench", "results");
-
-/** `--name=value` → "value", a bare `--name` → "", absent → the environment variable. */
-function rawOption(name: string, envName: string): string | undefined {
-  const arg = process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-  if (arg !== undefined) return arg.slice(name.length + 3);
-  return process.env[envName];
-}
-function numberOption(name: string, envName: string, fallback: number): number {
-  const raw = rawOption(name, envName);
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new TypeError(`--${name}: not a number: ${raw}`);
-  return value;
-}
 
 const DURATION_S = numberOption("duration", "BENCH_DURATION_S", 5);
 const ROUNDS = Math.max(1, Math.round(numberOption("rounds", "BENCH_ROUNDS", 3)));
-const CONNECTIONS = Math.max(1, Math.round(numberOption("connections", "BENCH_CONNECTIONS", 10)));
 const WARMUP_S = numberOption("warmup", "BENCH_WARMUP_S", 3);
 // --soak alone: 300 s; --soak=S or BENCH_SOAK_S=S: S seconds; 0 (or absent): no soak.
 const SOAK_RAW = rawOption("soak", "BENCH_SOAK_S");
 const SOAK = SOAK_RAW !== undefined && SOAK_RAW !== "0";
 const SOAK_S = SOAK_RAW === "" ? 300 : Number(SOAK_RAW);
-const USE_TSX = rawOption("tsx", "BENCH_TSX") !== undefined && process.env["BENCH_TSX"] !== "0";
-const EXTRA_NODE_FLAGS = (rawOption("node-flags", "BENCH_NODE_FLAGS") ?? "")
-  .split(/\s+/)
-  .filter(Boolean);
 const ONLY = rawOption("only", "BENCH_ONLY")
   ?.split(",")
   .map((s) => s.trim())
@@ -117,11 +114,12 @@ const NOISY_SPREAD = 0.75;
 const SETTLE_MS = 200; // pause between two runs (audit flushes, GC)
 const UNLOADED_S = 3; // the one-connection latency run of the hop contenders
 const HOP_CONTENDERS: readonly string[] = ["toolgate-bare", "gateway", "plain-proxy"];
-const READY_TIMEOUT_MS = 60_000;
-const CALL_TIMEOUT_MS = 10_000;
-const STATS_TIMEOUT_MS = 5_000;
 const SOAK_SAMPLE_MS = 10_000;
-const SOAK_SEGMENT_S = 60; // one autocannon run (and one fresh token) per minute of soak
+const SOAK_SEGMENT_S = 60; // one autocannon run per minute of soak
+/** Distinct principals of the soak, their tokens in rotation. */
+const SOAK_PRINCIPALS = 100_000;
+/** The soak's tokens are minted before it starts and live an hour (jwtVerifier's cap). */
+const SOAK_MAX_S = 3000;
 
 // Issue 21's targets (the gateway is compared with the plain proxy: both pay the same
 // hop; its upstream called directly pays none, so that ratio is printed as a note).
@@ -135,12 +133,6 @@ const TARGETS = {
   soakMaxRssMb: 200,
   soakSlopeMbPerMin: 1,
   soakWindowS: 240,
-};
-
-const HEADERS: Record<string, string> = {
-  "content-type": "application/json",
-  accept: "application/json, text/event-stream",
-  "mcp-protocol-version": "2025-11-25",
 };
 
 type Name =
@@ -240,184 +232,6 @@ const SPECS: readonly Spec[] = [
 ];
 
 // ---------------------------------------------------------------------------------------
-// Child processes and temp files, removed however the bench ends.
-
-interface Child {
-  readonly name: Name;
-  readonly url: string;
-  /**
-   * The child's CPU and memory now (`gc`: also after a full GC; `watchGc`: with its own
-   * full GCs since the last such request); undefined if it is gone.
-   */
-  stats(gc?: boolean, watchGc?: boolean): Promise<ChildStats | undefined>;
-}
-
-const children = new Set<ChildProcess>();
-/** Servers that exited while the bench still needed them. */
-const crashes: string[] = [];
-let tempDir: string | undefined;
-let activeRun: autocannon.Instance | undefined;
-const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
-function removeTempDir(): void {
-  if (tempDir) rmSync(tempDir, { recursive: true, force: true, maxRetries: 3 });
-  tempDir = undefined;
-}
-/** Stops the servers (SIGTERM, SIGKILL after 3 s). */
-async function stopChildren(): Promise<void> {
-  const stopping = [...children].filter(running);
-  children.clear();
-  const exited = stopping.map((child) => new Promise((resolve) => child.once("exit", resolve)));
-  for (const child of stopping) child.kill("SIGTERM");
-  const timer = setTimeout(() => stopping.filter(running).forEach((c) => c.kill("SIGKILL")), 3000);
-  await Promise.all(exited);
-  clearTimeout(timer);
-}
-async function shutdown(): Promise<void> {
-  activeRun?.stop();
-  await stopChildren();
-  removeTempDir();
-}
-// Last resort (an uncaught error, a second Ctrl-C): no waiting possible here.
-process.on("exit", () => {
-  for (const child of children) if (running(child)) child.kill("SIGKILL");
-  try {
-    removeTempDir();
-  } catch {
-    // a server killed just now may still hold a file; nothing more can be done here
-  }
-});
-let interrupted = false;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    console.error(`\n${signal}: stopping the servers`);
-    void shutdown()
-      .catch((error: unknown) => console.error(`cleanup: ${(error as Error).message}`))
-      .finally(() => process.exit(130));
-  });
-}
-
-/** What each server wrote to stderr (they log nothing on purpose): grouped, numbers masked. */
-const serverLogs = new Map<string, { lines: number; kinds: Map<string, number> }>();
-function logOf(name: string) {
-  const entry = { lines: 0, kinds: new Map<string, number>() };
-  serverLogs.set(name, entry);
-  return (line: string) => {
-    if (line.trim() === "" || line.includes("--trace-warnings")) return;
-    entry.lines += 1;
-    const kind = line.replace(/\d+/g, "N").slice(0, 200);
-    if (entry.kinds.has(kind) || entry.kinds.size < 20) {
-      entry.kinds.set(kind, (entry.kinds.get(kind) ?? 0) + 1);
-    }
-  };
-}
-
-/** The command line of a server child: the JS build, or the TypeScript under tsx. */
-let serverCommand: string[] = ["--import", "tsx", SERVER_SCRIPT];
-/** Node flags of the server children (the soak adds --expose-gc). */
-const nodeFlags: string[] = [...EXTRA_NODE_FLAGS];
-
-/**
- * Transpiles src/ and the server script into `dir` (TypeScript's transpileModule: no type
- * check, so a type error someone is fixing in src/ does not stop the bench), with a
- * package.json (ESM) and a node_modules link so the build resolves the repo's packages.
- */
-async function buildServers(dir: string): Promise<string> {
-  const { default: ts } = await import("typescript");
-  const walk = (folder: string): string[] =>
-    readdirSync(folder, { withFileTypes: true }).flatMap((entry) => {
-      const full = path.join(folder, entry.name);
-      if (entry.isDirectory()) return walk(full);
-      return entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts") ? [full] : [];
-    });
-  const files = [
-    ...walk(path.join(ROOT, "src")),
-    SERVER_SCRIPT,
-    path.join(ROOT, "bench", "perf-shared.ts"),
-    path.join(ROOT, "bench", "child-ipc.ts"),
-  ];
-  for (const file of files) {
-    const { outputText } = ts.transpileModule(readFileSync(file, "utf8"), {
-      fileName: file,
-      compilerOptions: {
-        target: ts.ScriptTarget.ES2022,
-        module: ts.ModuleKind.ESNext,
-        verbatimModuleSyntax: true,
-        sourceMap: false,
-      },
-    });
-    const out = path.join(dir, path.relative(ROOT, file)).replace(/\.ts$/, ".js");
-    mkdirSync(path.dirname(out), { recursive: true });
-    writeFileSync(out, outputText);
-  }
-  writeFileSync(path.join(dir, "package.json"), '{ "type": "module" }\n');
-  symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
-  return path.join(dir, path.relative(ROOT, SERVER_SCRIPT)).replace(/\.ts$/, ".js");
-}
-
-/** Starts the server script with `config`; resolves once it printed its URL. */
-function startServer(name: Name, config: PerfServerConfig): Promise<Child> {
-  const proc = spawn(process.execPath, [...nodeFlags, ...serverCommand, JSON.stringify(config)], {
-    cwd: ROOT,
-    stdio: ["pipe", "pipe", "pipe", "ipc"],
-  });
-  children.add(proc);
-  let stderr = "";
-  let partial = "";
-  const log = logOf(name);
-  proc.stderr?.setEncoding("utf8");
-  proc.stderr?.on("data", (chunk: string) => {
-    stderr = (stderr + chunk).slice(-4000);
-    const lines = (partial + chunk).split("\n");
-    partial = lines.pop() ?? "";
-    for (const line of lines) log(line);
-  });
-  let ready = false;
-  proc.once("exit", (code, signal) => {
-    // Still ours to stop: it died on its own (stopChildren forgets a child before killing it).
-    if (children.has(proc) && ready) {
-      crashes.push(`${name} server exited during the run (${signal ?? `code ${String(code)}`})`);
-    }
-    children.delete(proc);
-  });
-  const ask = childRequests<ChildStats>(proc, STATS_TIMEOUT_MS);
-  const stats = (gc = false, watchGc = false) =>
-    ask({ gc, watchGc } satisfies Omit<StatsRequest, "id">);
-  return new Promise((resolve, reject) => {
-    let stdout = "";
-    const fail = (why: string) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} server: ${why}${stderr ? `\n${stderr.trimEnd()}` : ""}`));
-    };
-    const timer = setTimeout(
-      () => fail(`not ready within ${READY_TIMEOUT_MS} ms`),
-      READY_TIMEOUT_MS,
-    );
-    proc.stdout?.setEncoding("utf8");
-    proc.stdout?.on("data", (chunk: string) => {
-      stdout += chunk;
-      const line = stdout
-        .split("\n")
-        .slice(0, -1)
-        .find((l) => l.startsWith("{"));
-      if (!line) return;
-      clearTimeout(timer);
-      ready = true;
-      try {
-        resolve({ name, url: (JSON.parse(line) as { url: string }).url, stats });
-      } catch {
-        fail(`unexpected output ${JSON.stringify(line)}`);
-      }
-    });
-    proc.once("error", (error) => fail(error.message));
-    proc.once("exit", (code, signal) =>
-      fail(`exited (${signal ?? `code ${String(code)}`}) before it was ready`),
-    );
-  });
-}
-
-// ---------------------------------------------------------------------------------------
 // Calls.
 
 interface Contender {
@@ -437,6 +251,8 @@ interface Contender {
   loadRuns: number;
   /** p50/p99 (ms) with one connection (no queueing): what one hop adds to a call. */
   unloaded?: { p50: number; p99: number; calls: number };
+  /** Authorization headers the calls take in turn (the soak's distinct principals). */
+  authorizations?: readonly string[];
 }
 
 interface Round {
@@ -459,53 +275,8 @@ interface Round {
   rssMb: number;
 }
 
-let rpcId = 0;
 const callBody = (tool: string, id: number) =>
   `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"${tool}","arguments":{"message":"hi"}}}`;
-
-/** The JSON-RPC message of a response, whether sent as JSON or as SSE events. */
-function parseMessage(text: string): unknown {
-  const trimmed = text.trim();
-  if (trimmed.startsWith("{")) return JSON.parse(trimmed);
-  const data = trimmed
-    .split("\n")
-    .filter((l) => l.startsWith("data:"))
-    .map((l) => l.slice(5).trim())
-    .filter((l) => l.startsWith("{"));
-  return JSON.parse(data.at(-1) ?? "");
-}
-
-/** What a load-run response body must be: a tool result, not an error. */
-const goodBody = (body: string) =>
-  body.includes('"result"') && !body.includes('"isError":true') && !body.includes('"error":');
-
-interface RpcResponse {
-  status: number;
-  text: string;
-  headers: Headers;
-  message?: { result?: { isError?: boolean; _meta?: Record<string, unknown> }; error?: unknown };
-}
-
-async function post(
-  url: string,
-  headers: Record<string, string>,
-  body: unknown,
-): Promise<RpcResponse> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers,
-    body: typeof body === "string" ? body : JSON.stringify(body),
-    signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
-  });
-  const text = await res.text();
-  let message: RpcResponse["message"];
-  try {
-    message = text.trim() ? (parseMessage(text) as RpcResponse["message"]) : undefined;
-  } catch {
-    message = undefined;
-  }
-  return { status: res.status, text, headers: res.headers, ...(message ? { message } : {}) };
-}
 
 /** A fresh bearer token for the contender's URL (dev tokens are short-lived). */
 async function tokenHeader(
@@ -559,7 +330,7 @@ async function prepare(c: Contender, issuer: DevIssuer): Promise<string[]> {
   }
   const key = randomUUID();
   const headers = c.spec.write ? { ...c.headers, "idempotency-key": key } : c.headers;
-  const body = callBody(c.spec.tool, ++rpcId);
+  const body = callBody(c.spec.tool, nextRpcId());
   const first = await post(c.child.url, headers, body);
   const result = first.message?.result;
   if (first.status !== 200 || !result || result.isError === true || !goodBody(first.text)) {
@@ -578,7 +349,7 @@ async function prepare(c: Contender, issuer: DevIssuer): Promise<string[]> {
     if (result._meta?.["toolgate/idempotent-replay"] === true) {
       throw new Error("the first call with a fresh key was answered as a replay");
     }
-    const again = await post(c.child.url, headers, callBody(c.spec.tool, ++rpcId));
+    const again = await post(c.child.url, headers, callBody(c.spec.tool, nextRpcId()));
     if (again.message?.result?._meta?.["toolgate/idempotent-replay"] !== true) {
       notes.push(`${name}: the same Idempotency-Key twice was not replayed: idempotency off?`);
     }
@@ -586,103 +357,35 @@ async function prepare(c: Contender, issuer: DevIssuer): Promise<string[]> {
   return notes;
 }
 
-interface LoadResult {
-  calls: number;
-  errors: number;
-  seconds: number;
-  latencies: Float64Array;
-  histogramP50: number;
-  histogramP99: number;
-  firstError?: string;
-}
-
-/** `seconds` of autocannon at `connections` against `c`; every call gets its own id (and key). */
-function load(c: Contender, seconds: number, connections: number): Promise<LoadResult> {
-  const url = new URL(c.child.url);
-  let latencies = new Float64Array(1 << 16);
-  let count = 0;
-  let badBodies = 0;
-  let firstError: string | undefined;
+/** `seconds` of load against `c`; every call gets its own id (and key, and token in turn). */
+async function load(c: Contender, seconds: number, connections: number): Promise<LoadResult> {
   const { tool, write } = c.spec;
-  return new Promise((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url: url.origin,
-        connections,
-        duration: seconds,
-        timeout: CALL_TIMEOUT_MS / 1000,
-        requests: [
-          {
-            method: "POST",
-            path: url.pathname,
-            headers: c.headers,
-            setupRequest: (request) => {
-              request.body = callBody(tool, ++rpcId);
-              if (write && request.headers) request.headers["idempotency-key"] = randomUUID();
-              return request;
-            },
-            onResponse: (status, body) => {
-              if (status >= 200 && status < 300 && goodBody(body)) return;
-              if (status >= 200 && status < 300) badBodies += 1;
-              firstError ??= `HTTP ${status} ${body.slice(0, 300)}`;
-            },
-          },
-        ],
-      },
-      (error, result) => {
-        activeRun = undefined;
-        if (error) return reject(error instanceof Error ? error : new Error(String(error)));
-        c.loadCalls += result.requests.total;
-        c.loadRuns += 1;
-        const all = latencies.subarray(0, count).sort();
-        resolve({
-          calls: result.requests.total,
-          errors: result.non2xx + result.errors + badBodies,
-          seconds: result.duration,
-          latencies: all,
-          histogramP50: result.latency.p50,
-          histogramP99: result.latency.p99,
-          ...(firstError === undefined
-            ? result.errors > 0
-              ? { firstError: `${result.errors} connection errors/timeouts` }
-              : {}
-            : { firstError }),
-        });
-      },
-    );
-    activeRun = instance;
-    instance.on("response", (_client, status, _bytes, ms) => {
-      if (status < 200 || status >= 300) return;
-      if (count === latencies.length) {
-        const grown = new Float64Array(latencies.length * 2);
-        grown.set(latencies);
-        latencies = grown;
-      }
-      latencies[count++] = ms;
-    });
+  const auths = c.authorizations;
+  let turn = 0;
+  const run = await drive({
+    url: c.child.url,
+    seconds,
+    connections,
+    headers: c.headers,
+    setup: (request) => {
+      request.body = callBody(tool, nextRpcId());
+      if (!request.headers) return;
+      if (write) request.headers["idempotency-key"] = randomUUID();
+      if (auths) request.headers["authorization"] = auths[turn++ % auths.length]!;
+    },
   });
+  c.loadCalls += run.calls;
+  c.loadRuns += 1;
+  return run;
 }
-
-/** Nearest-rank percentile of sorted values. */
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
-}
-const median = (xs: number[]) => {
-  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const cpuOf = (s: ChildStats | undefined) => (s ? s.cpu.user + s.cpu.system : Number.NaN);
 
 /** One measured run: CPU of the server processes read before and after. */
 async function measure(c: Contender): Promise<Round> {
-  const before = await Promise.all(c.processes.map((p) => p.stats()));
-  const run = await load(c, DURATION_S, CONNECTIONS);
-  const after = await Promise.all(c.processes.map((p) => p.stats()));
-  const spent = c.processes.map((_, i) => cpuOf(after[i]) - cpuOf(before[i]));
+  const {
+    result: run,
+    cpuUs: spent,
+    after,
+  } = await withCpu(c.processes, () => load(c, DURATION_S, CONNECTIONS));
   if (run.firstError !== undefined) c.firstError ??= run.firstError;
   c.errors += run.errors;
   return {
@@ -737,7 +440,12 @@ async function startContenders(
     if (!child) {
       const why = `the server did not start: ${startFailures.get(spec.name) ?? "?"}`;
       console.error(`FAIL ${spec.name}: ${why}`);
-      const stub: Child = { name: spec.name, url: "", stats: () => Promise.resolve(undefined) };
+      const stub: Child = {
+        name: spec.name,
+        url: "",
+        stats: () => Promise.resolve(undefined),
+        stop: () => Promise.resolve(),
+      };
       contenders.push({
         spec,
         child: stub,
@@ -788,18 +496,9 @@ function selectedNames(all: readonly Name[]): Name[] {
 }
 
 async function prepareRun(notes: string[]): Promise<{ issuer: DevIssuer; setup: Setup }> {
-  const dir = mkdtempSync(path.join(tmpdir(), "toolgate-bench-perf-"));
-  tempDir = dir;
+  const dir = makeTempDir("toolgate-bench-perf-");
   source = sourceVersion();
-  if (!USE_TSX) {
-    try {
-      serverCommand = [await buildServers(path.join(dir, "build"))];
-    } catch (error) {
-      notes.push(`the servers run under tsx: the JS build failed: ${(error as Error).message}`);
-    }
-  } else {
-    notes.push("the servers run under tsx (--tsx)");
-  }
+  notes.push(...(await prepareServers()));
   const keyFile = path.join(dir, "dev.json");
   // Created here first, so every child loads this same key.
   const issuer = await devIssuer({ keyFile });
@@ -850,18 +549,6 @@ async function countRows(file: string, table: string): Promise<number | undefine
     }
   } catch {
     return undefined;
-  }
-}
-
-function serverLogNotes(notes: string[]): void {
-  notes.push(...crashes);
-  for (const [name, log] of serverLogs) {
-    if (log.lines === 0) continue;
-    const top = [...log.kinds].sort((a, b) => b[1] - a[1]).slice(0, 3);
-    notes.push(
-      `${name} server wrote ${log.lines} line(s) to stderr, most often: ` +
-        top.map(([kind, count]) => `${count}x "${kind}"`).join("; "),
-    );
   }
 }
 
@@ -953,7 +640,7 @@ async function compare(): Promise<void> {
     "toolgate_idempotency",
     "idempotency records (new claims, no replays)",
   );
-  removeTempDir();
+  removeTempDir(setup.dir);
   report(contenders, notes, elapsedS);
 }
 
@@ -1208,11 +895,42 @@ async function soak(): Promise<void> {
   if (!Number.isFinite(SOAK_S) || SOAK_S <= 0) {
     throw new TypeError(`--soak: not a number of seconds: ${SOAK_RAW}`);
   }
+  if (SOAK_S > SOAK_MAX_S) {
+    throw new TypeError(
+      `--soak: at most ${SOAK_MAX_S} s: the soak's tokens live an hour (the verifier's ` +
+        `lifetime cap) from when they are minted`,
+    );
+  }
   const notes: string[] = [];
   nodeFlags.push("--expose-gc");
-  const { issuer, setup } = await prepareRun(notes);
-  const [c] = await startContenders(["toolgate-read"], issuer, setup, notes);
-  if (!c || c.failed) throw new Error(`toolgate-read failed: ${c?.failed}`);
+  const { setup } = await prepareRun(notes);
+  process.stderr.write(
+    `soak: minting ${SOAK_PRINCIPALS.toLocaleString("en-US")} RS256 tokens...\n`,
+  );
+  const principals = await mintPrincipals(SOAK_PRINCIPALS);
+  notes.push(
+    `${SOAK_PRINCIPALS.toLocaleString("en-US")} distinct principals (RS256 tokens, distinct ` +
+      `sub) in rotation, verified by jwtVerifier against a JWKS on loopback HTTP; minted in ` +
+      `${principals.mintSeconds.toFixed(1)} s on ${principals.workers} worker threads`,
+  );
+  let child: Child;
+  try {
+    child = await startJwtServer("toolgate-read", setup.dir, principals);
+  } catch (error) {
+    await principals.close();
+    throw error;
+  }
+  const c: Contender = {
+    spec: SPECS.find((s) => s.name === "toolgate-read")!,
+    child,
+    processes: [child],
+    headers: { ...HEADERS },
+    authorizations: principals.authorizations,
+    rounds: [],
+    errors: 0,
+    loadCalls: 0,
+    loadRuns: 0,
+  };
   const samples: Sample[] = [];
   const gcs: GcPoint[] = [];
   const mb = (bytes: number) => bytes / 2 ** 20;
@@ -1250,7 +968,6 @@ async function soak(): Promise<void> {
   const rates: number[] = [];
   try {
     for (let done = 0; done < SOAK_S; done += SOAK_SEGMENT_S) {
-      c.headers = { ...c.headers, ...(await tokenHeader(c, issuer)) };
       const run = await load(c, Math.min(SOAK_SEGMENT_S, SOAK_S - done), CONNECTIONS);
       calls += run.calls;
       errors += run.errors;
@@ -1263,7 +980,9 @@ async function soak(): Promise<void> {
   const loadEnd = (Date.now() - t0) / 1000;
   await sample(true);
   await stopChildren();
-  removeTempDir();
+  notes.push(`the JWKS was fetched ${principals.jwksFetches()} time(s)`);
+  await principals.close();
+  removeTempDir(setup.dir);
 
   const start = samples[0]!;
   const end = samples.at(-1)!;
@@ -1282,7 +1001,8 @@ async function soak(): Promise<void> {
   const clean = errors === 0;
   const mark = (pass: boolean) => (pass && clean ? "PASS" : clean ? "FAIL" : "FAIL (errors)");
   console.log(
-    `\ntoolgate memory soak: toolgate-read (auth, validation, SQLite audit) at ${CONNECTIONS} ` +
+    `\ntoolgate memory soak: toolgate-read (jwtVerifier: ${SOAK_PRINCIPALS.toLocaleString("en-US")} ` +
+      `distinct RS256 tokens in rotation; validation, SQLite audit) at ${CONNECTIONS} ` +
       `connections for ${SOAK_S} s, autocannon, Node ${process.version}, ${cpus().length} CPUs\n`,
   );
   console.log(
@@ -1344,6 +1064,8 @@ async function soak(): Promise<void> {
         ...environment(),
         settings: {
           soakS: SOAK_S,
+          principals: SOAK_PRINCIPALS,
+          mintS: principals.mintSeconds,
           connections: CONNECTIONS,
           sampleMs: SOAK_SAMPLE_MS,
           nodeFlags: EXTRA_NODE_FLAGS,
@@ -1373,9 +1095,15 @@ async function soak(): Promise<void> {
 }
 
 try {
-  await (SOAK ? soak() : compare());
+  if (SOAK) {
+    await soak();
+  } else {
+    const scale = scaleSelection();
+    if (!scale.only) await compare();
+    await runScale(scale);
+  }
 } catch (error) {
-  if (!interrupted) {
+  if (!wasInterrupted()) {
     console.error(`bench failed: ${(error as Error).stack ?? String(error)}`);
     process.exitCode = 1;
   }
