@@ -46,6 +46,7 @@
 //                                         the least-squares slope of RSS right after those
 //                                         full GCs over the last 4 minutes < 1 MB/min (a
 //                                         soak under 5 minutes: its 2nd half)
+//   --soak-principals=N BENCH_SOAK_PRINCIPALS  distinct tokens of the soak (100,000)
 //   --tsx            BENCH_TSX=1          run the servers under tsx instead of a JS build
 //   --node-flags=F   BENCH_NODE_FLAGS     extra Node/V8 flags for the server children
 //                                         (space-separated), e.g. "--max-semi-space-size=8"
@@ -116,8 +117,11 @@ const UNLOADED_S = 3; // the one-connection latency run of the hop contenders
 const HOP_CONTENDERS: readonly string[] = ["toolgate-bare", "gateway", "plain-proxy"];
 const SOAK_SAMPLE_MS = 10_000;
 const SOAK_SEGMENT_S = 60; // one autocannon run per minute of soak
-/** Distinct principals of the soak, their tokens in rotation. */
-const SOAK_PRINCIPALS = 100_000;
+/** Distinct principals of the soak, their tokens in rotation (--soak-principals=N). */
+const SOAK_PRINCIPALS = Math.max(
+  1,
+  Math.round(numberOption("soak-principals", "BENCH_SOAK_PRINCIPALS", 100_000)),
+);
 /** The soak's tokens are minted before it starts and live an hour (jwtVerifier's cap). */
 const SOAK_MAX_S = 3000;
 

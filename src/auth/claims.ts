@@ -1,7 +1,8 @@
 // What both token verifiers share: the claims -> Principal mapping, safe refusal
 // messages, cancellation, and the option checks their factories run when built.
 import type { Principal } from "./principal.js";
-import { AuthError } from "./verifier.js";
+import { AuthError, type VerifyOptions } from "./verifier.js";
+import { cancellationOf, type Cancellation } from "../util/lazy-abort.js";
 import { deepFreeze } from "../util/deep-freeze.js";
 
 /** Claim names used to build a principal; both verifiers take them as options. */
@@ -153,19 +154,29 @@ export function nonEmptyString(value: unknown, where: string): string {
 }
 
 /** A verification the caller abandoned (its signal aborted): fails closed, retryably. */
-export function cancelled(signal: AbortSignal): AuthError {
-  return new AuthError("unavailable", "The token check was cancelled.", { cause: signal.reason });
+export function cancelled(cancellation: { readonly reason: unknown }): AuthError {
+  return new AuthError("unavailable", "The token check was cancelled.", {
+    cause: cancellation.reason,
+  });
+}
+
+/** What a verifier listens to: VerifyOptions' `cancellation`, else its `signal`. */
+export function cancellationOfOptions(options: VerifyOptions): Cancellation | undefined {
+  if (options.cancellation !== undefined) return options.cancellation;
+  return options.signal === undefined ? undefined : cancellationOf(options.signal);
 }
 
 /**
- * The caller stops waiting when its signal aborts. The work itself is not aborted: a
- * JWKS fetch is shared by concurrent calls, and is bounded by its own timeout.
+ * The caller stops waiting when it cancels. The work itself is not aborted: a JWKS fetch
+ * is shared by concurrent calls, and is bounded by its own timeout.
  */
-export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return work;
+export function untilAborted<T>(
+  work: Promise<T>,
+  cancellation: Cancellation | undefined,
+): Promise<T> {
+  if (cancellation === undefined) return work;
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(cancelled(signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    const off = cancellation.onAbort(() => reject(cancelled(cancellation)));
+    work.then(resolve, reject).finally(off);
   });
 }

@@ -2,6 +2,7 @@ import type { KeyObject } from "node:crypto";
 import { errors, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
 import {
   cancelled,
+  cancellationOfOptions,
   endpointOption,
   intOption,
   nonEmptyString,
@@ -221,14 +222,15 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier {
       if (typeof token !== "string" || token === "") {
         throw new AuthError("invalid_request", "No bearer token was given.");
       }
-      const { signal } = verifyOptions;
-      if (signal?.aborted) throw cancelled(signal);
+      // Listened to without making an AbortSignal (see VerifyOptions.cancellation).
+      const cancellation = cancellationOfOptions(verifyOptions);
+      if (cancellation?.aborted) throw cancelled(cancellation);
       const key = cache ? PrincipalCache.keyOf(token) : "";
       const now = Date.now();
       const known = cache?.get(key, now);
       if (known) return known;
       try {
-        const principal = await untilAborted(check(token), signal);
+        const principal = await untilAborted(check(token), cancellation);
         // Only successes are remembered, and never past `exp` (no clock tolerance here).
         if (cache && principal.expiresAt !== undefined)
           cache.set(key, principal, Math.min(principal.expiresAt, now + cacheTtlMs));

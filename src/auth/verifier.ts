@@ -1,4 +1,5 @@
 import type { Principal } from "./principal.js";
+import type { Cancellation } from "../util/lazy-abort.js";
 
 /**
  * Why a token was refused. `invalid_token` and `invalid_request` are the RFC 6750
@@ -22,6 +23,14 @@ export class AuthError extends Error {
 
 export interface VerifyOptions {
   signal?: AbortSignal;
+  /**
+   * The same cancellation as `signal`, for a verifier that only stops waiting on it:
+   * listening here creates no AbortSignal. toolgate's HTTP edge passes both, its `signal`
+   * made only when read: on Node 20 every AbortSignal leaves ~1 KB in V8's old
+   * generation, and with many distinct users every verified-token cache miss made one
+   * (the 100,000-principal soak). toolgate's jwtVerifier reads this one.
+   */
+  cancellation?: Cancellation;
   /**
    * The resource URL of the server asking (RFC 8707). Verifiers configured with a fixed
    * `audience` check that; a verifier without one (the dev issuer's) checks this.

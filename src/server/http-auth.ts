@@ -5,8 +5,9 @@ import { bearerChallenge, type Challenge } from "../auth/challenge.js";
 import type { Principal } from "../auth/principal.js";
 import { buildResourceMetadata, resourceMetadataUrl } from "../auth/resource-metadata.js";
 import { accessDenial } from "../auth/scopes.js";
-import { DeadlineExceeded, runBy } from "../util/deadline.js";
-import { AuthError } from "../auth/verifier.js";
+import { DeadlineExceeded, settleBy } from "../util/deadline.js";
+import { LazyAbort, withLazySignal } from "../util/lazy-abort.js";
+import { AuthError, type VerifyOptions } from "../auth/verifier.js";
 import { rememberSubjectToken } from "../auth/subject-token.js";
 import type { Logger } from "../log/logger.js";
 import type { ToolDefinition } from "../tool/types.js";
@@ -143,8 +144,8 @@ export function createHttpAuthenticator(input: {
         const resource = input.resource();
         const principal =
           auth.verifier.cached?.(token, { resource }) ??
-          (await verifyWithin(auth.verifyTimeoutMs, (signal) =>
-            auth.verifier.verify(token, { resource, signal }),
+          (await verifyWithin(auth.verifyTimeoutMs, resource, (options) =>
+            auth.verifier.verify(token, options),
           ));
         // A verifier's clock tolerance may pass a token just past `exp`; OAuth clients only
         // refresh on a 401, so an expired token is refused here, not as a tool result later.
@@ -265,9 +266,24 @@ function isToolsCall(body: unknown): body is { params: { name: string } } {
  * Runs a verification with an abort signal and a hard deadline, so a verifier that hangs
  * (a custom one ignoring its signal) cannot hang the request. The timer is always cleared.
  */
-async function verifyWithin<T>(ms: number, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+/**
+ * Runs a verification bounded by `ms`. Its VerifyOptions carry the cancellation twice:
+ * `cancellation` for verifiers that only listen (toolgate's jwtVerifier), and `signal`,
+ * made when first read (an introspection fetch, a custom verifier).
+ */
+async function verifyWithin<T>(
+  ms: number,
+  resource: string,
+  run: (options: VerifyOptions) => Promise<T>,
+): Promise<T> {
+  const abort = new LazyAbort();
+  const options = withLazySignal({ resource, cancellation: abort }, abort);
   try {
-    return await runBy(run, { until: Date.now() + ms });
+    return await settleBy(
+      Promise.resolve().then(() => run(options)),
+      abort,
+      { until: Date.now() + ms },
+    );
   } catch (error) {
     if (error instanceof DeadlineExceeded)
       throw new AuthError("unavailable", "Token verification took too long.");

@@ -5,7 +5,10 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import * as z from "zod";
 import { LazyAbort, cancellationOf, withLazySignal } from "../../src/util/lazy-abort.js";
-import { createToolServer, defineTool } from "../../src/index.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createToolServer, defineTool, devIssuer } from "../../src/index.js";
 import { silentLogger } from "../../src/server/index.js";
 import { MCP_HEADERS, parseOne, rawRequest, toolsCall } from "../helpers/http.js";
 import { dig } from "../helpers/json.js";
@@ -160,6 +163,44 @@ describe("a call whose handler reads no signal creates none", () => {
       assert.equal(created, 0);
     } finally {
       await server.close();
+    }
+  });
+
+  // Every token is new to the verifier's cache: each is verified, bounded by a deadline,
+  // and cancellable. On Node 20 a signal per verification was ~1 KB of old-generation
+  // memory per call with many distinct users (the 100,000-principal soak).
+  it("on the HTTP fast path with a JWT verifier, when every token misses its cache", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "lazy-abort-"));
+    const issuer = await devIssuer({ keyFile: path.join(dir, "dev-issuer.json"), env: {} });
+    const server = createToolServer({
+      name: "t",
+      version: "1.0.0",
+      tools,
+      logger: silentLogger(),
+      auth: issuer.verifier(),
+      audit: false,
+    });
+    const { port, url } = await server.listen({ port: 0, host: "127.0.0.1" });
+    try {
+      const call = async (sub: string) => {
+        const token = await issuer.mint({ sub, audience: url });
+        return rawRequest({
+          port,
+          headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` },
+          body: toolsCall("echo", { message: "hi" }),
+        });
+      };
+      await call("warm");
+      created = 0;
+      for (const sub of ["alice", "bob", "carol"]) {
+        const response = await call(sub);
+        assert.equal(response.status, 200);
+        assert.equal(dig(parseOne(response), "result", "content", 0, "text"), "hi");
+      }
+      assert.equal(created, 0);
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
