@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { Client as ClientV1 } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport as TransportV1 } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import * as z from "zod";
@@ -17,11 +18,12 @@ import { createToolClient } from "../../src/client/index.js";
 import { memoryStore } from "../../src/stores/index.js";
 import {
   CLIENT_MODES,
-  connectClient,
   connectClientWithHeaders,
   startServer,
+  type ClientMode,
   type RunningServer,
 } from "../helpers/server.js";
+import { httpRecorder, type HttpRecorder } from "../client/http-recorder.js";
 
 /** `count` read tools named t1..tN; tool i needs `scopes(i)`. */
 function makeTools(count: number, scopes: (i: number) => string[] = () => []): ToolDefinition[] {
@@ -45,9 +47,10 @@ const scopeOf = (i: number) => (i === 1 ? [] : (SCOPE_OF[i] ?? ["b"]));
 
 const running: RunningServer[] = [];
 const v1Clients: ClientV1[] = [];
+const v2Clients: Client[] = [];
 const dir = mkdtempSync(path.join(tmpdir(), "toolgate-paging-"));
 after(async () => {
-  await Promise.allSettled(v1Clients.map((c) => c.close()));
+  await Promise.allSettled([...v1Clients, ...v2Clients].map((c) => c.close()));
   await Promise.allSettled(running.map((r) => r.close()));
   rmSync(dir, { recursive: true, force: true });
 });
@@ -61,12 +64,35 @@ async function serve(
   return server;
 }
 
-async function connectV1(url: URL, headers?: Record<string, string>): Promise<ClientV1> {
+/** A v1 client; `via` adds headers (a bearer token) or a recorder's fetch. */
+async function connectV1(
+  url: URL,
+  via: { headers?: Record<string, string>; recorder?: HttpRecorder } = {},
+): Promise<ClientV1> {
   const client = new ClientV1({ name: "toolgate-paging-v1", version: "1.0.0" });
-  await client.connect(new TransportV1(url, headers ? { requestInit: { headers } } : {}));
+  await client.connect(
+    new TransportV1(url, {
+      ...(via.headers ? { requestInit: { headers: via.headers } } : {}),
+      ...(via.recorder ? { fetch: via.recorder.fetch } : {}),
+    }),
+  );
   v1Clients.push(client);
   return client;
 }
+
+/** A v2 client whose HTTP requests `recorder` sees (so a test can count the pages asked for). */
+async function connectV2(url: URL, mode: ClientMode, recorder: HttpRecorder): Promise<Client> {
+  const client = new Client(
+    { name: "toolgate-paging-v2", version: "1.0.0" },
+    { versionNegotiation: { mode } },
+  );
+  await client.connect(new StreamableHTTPClientTransport(url, { fetch: recorder.fetch }));
+  v2Clients.push(client);
+  return client;
+}
+
+const listRequests = (recorder: HttpRecorder) =>
+  recorder.requests.filter((r) => r.rpcMethod === "tools/list").length;
 
 interface RawPage {
   names: string[];
@@ -105,13 +131,14 @@ describe("tools/list pages (toolsPageSize: 3, 8 tools)", () => {
 
   for (const mode of CLIENT_MODES) {
     test(`the SDK v2 client's listTools walks every page (${mode})`, async () => {
-      const conn = await connectClient(paged.url, mode);
-      after(() => conn.close());
-      const { tools } = await conn.client.listTools();
+      const recorder = httpRecorder();
+      const client = await connectV2(paged.url, mode, recorder);
+      const { tools } = await client.listTools();
       assert.deepEqual(
         tools.map((t) => t.name),
         EIGHT,
       );
+      assert.equal(listRequests(recorder), 3, "three pages were asked for");
     });
   }
 
@@ -127,10 +154,10 @@ describe("tools/list pages (toolsPageSize: 3, 8 tools)", () => {
   });
 
   test("the client kit's listTools returns every tool, over the v2 and the v1 client", async () => {
-    const conn = await connectClient(paged.url, "legacy");
-    after(() => conn.close());
-    const overV2 = await createToolClient(conn.client).listTools();
-    const overV1 = await createToolClient(await connectV1(paged.url)).listTools();
+    const v2 = httpRecorder();
+    const overV2 = await createToolClient(await connectV2(paged.url, "legacy", v2)).listTools();
+    const v1 = httpRecorder();
+    const overV1 = await createToolClient(await connectV1(paged.url, { recorder: v1 })).listTools();
     assert.deepEqual(
       overV2.map((t) => t.name),
       EIGHT,
@@ -139,12 +166,13 @@ describe("tools/list pages (toolsPageSize: 3, 8 tools)", () => {
       overV1.map((t) => t.name),
       EIGHT,
     );
+    assert.deepEqual([listRequests(v2), listRequests(v1)], [3, 3], "three pages each");
   });
 
   test("a cursor the server did not hand out is Invalid params (-32602), saying what to do", async () => {
     const client = await connectV1(paged.url);
     const first = await client.listTools();
-    assert.ok(first.nextCursor);
+    assert.ok(first.nextCursor, "the first page has a nextCursor");
     for (const cursor of ["garbage", "", `${first.nextCursor}A`, first.nextCursor.slice(1)]) {
       const error = await rpcError(client.listTools({ cursor }));
       assert.equal(error.code, -32602, `cursor ${JSON.stringify(cursor)}`);
@@ -191,7 +219,7 @@ describe("tools/list pages with auth: only the tools the token allows", () => {
     tokenA = await issuer.mint({ sub: "alice", scope: ["a"], audience: server.url.href });
     tokenB = await issuer.mint({ sub: "bob", scope: ["b"], audience: server.url.href });
   });
-  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+  const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 
   test("each page holds allowed tools only, and the walk returns exactly the allowed set", async () => {
     const pagesA = await walkV1(await connectV1(server.url, bearer(tokenA)));
@@ -209,7 +237,7 @@ describe("tools/list pages with auth: only the tools the token allows", () => {
       ],
     );
     for (const mode of CLIENT_MODES) {
-      const conn = await connectClientWithHeaders(server.url, mode, bearer(tokenA));
+      const conn = await connectClientWithHeaders(server.url, mode, bearer(tokenA).headers);
       after(() => conn.close());
       const { tools } = await conn.client.listTools();
       assert.deepEqual(
@@ -222,7 +250,7 @@ describe("tools/list pages with auth: only the tools the token allows", () => {
 
   test("a cursor is a position in the full list: another token's cursor pages that token's tools", async () => {
     const first = await (await connectV1(server.url, bearer(tokenA))).listTools();
-    assert.ok(first.nextCursor);
+    assert.ok(first.nextCursor, "the first page has a nextCursor");
     const forB = await (
       await connectV1(server.url, bearer(tokenB))
     ).listTools({
