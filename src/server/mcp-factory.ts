@@ -55,7 +55,7 @@ export interface FactoryPaging {
 /**
  * Builds the SDK `Server` for one serving unit (one HTTP request when stateless, one
  * stdio connection). It is deliberately thin: `tools/list` returns the prebuilt
- * listing and `tools/call` hands everything to the toolgate pipeline, so both
+ * listing (in pages of `toolsPageSize`, list-page.ts) and `tools/call` hands everything to the toolgate pipeline, so both
  * transports run exactly the same stages.
  */
 export function createMcpServerFactory(
