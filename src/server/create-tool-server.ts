@@ -12,6 +12,7 @@ import { createHttpAuthenticator, type HttpRefusal } from "./http-auth.js";
 import { createFastCall } from "./fast-call.js";
 import { createCallContext, createMcpServerFactory } from "./mcp-factory.js";
 import { createToolRegistry } from "./tool-registry.js";
+import { checkPageSize } from "./list-page.js";
 import { resolveStdioPrincipal } from "./stdio-principal.js";
 import { serverStages } from "./server-stages.js";
 import type { ServerInternals, ToolServer, ToolServerOptions } from "./server-options.js";
@@ -50,6 +51,7 @@ export function buildToolServer(
   const log = options.logger ?? createLogger({ name: options.name });
   if (options.listDeprecated !== undefined && typeof options.listDeprecated !== "boolean")
     throw new TypeError("createToolServer: listDeprecated must be true or false.");
+  checkPageSize(options.toolsPageSize, "toolsPageSize");
   const registry =
     internals?.registry ??
     createToolRegistry(options.tools, { listDeprecated: options.listDeprecated });
@@ -152,6 +154,7 @@ export function buildToolServer(
           subscriptions,
         }
       : undefined,
+    { toolsPageSize: options.toolsPageSize },
   );
   // The common request (a stateless 2025-era tools/call) without the SDK's per-request
   // server; everything else is served by the SDK (see fast-call.ts).

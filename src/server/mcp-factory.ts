@@ -6,7 +6,7 @@ import type { CallContext, Transport } from "../pipeline/types.js";
 import { PRINCIPAL_KEY } from "./http-auth.js";
 import type { ToolRegistry } from "./tool-registry.js";
 import type { BackendRegistry } from "../backends/registry.js";
-import type { McpRequestContext, ServerCapabilities } from "@modelcontextprotocol/server";
+import type { McpRequestContext, ServerCapabilities, Tool } from "@modelcontextprotocol/server";
 import type { PromptRegistry } from "../prompts/prompt-registry.js";
 import { registerPromptHandlers } from "../prompts/prompt-handlers.js";
 import type { ResourceRegistry } from "../resources/resource-registry.js";
@@ -16,6 +16,7 @@ import { createSubscriptionHub, type SubscriptionHub } from "../resources/subscr
 import { registerCompletionHandler } from "./completion.js";
 import { LazyAbort } from "../util/lazy-abort.js";
 import { newCallContext } from "../pipeline/context.js";
+import { DEFAULT_PAGE_SIZE, listPage } from "./list-page.js";
 
 export interface FactoryAuth {
   /** Whether tools/list is filtered by the caller's scopes. */
@@ -45,10 +46,16 @@ export interface FactoryFeatures {
   defaultTimeoutMs?: number;
 }
 
+/** How list answers are paged. */
+export interface FactoryPaging {
+  /** The most tools one tools/list page holds (default DEFAULT_PAGE_SIZE). */
+  toolsPageSize?: number | undefined;
+}
+
 /**
  * Builds the SDK `Server` for one serving unit (one HTTP request when stateless, one
  * stdio connection). It is deliberately thin: `tools/list` returns the prebuilt
- * listing and `tools/call` hands everything to the toolgate pipeline, so both
+ * listing (in pages of `toolsPageSize`, list-page.ts) and `tools/call` hands everything to the toolgate pipeline, so both
  * transports run exactly the same stages.
  */
 export function createMcpServerFactory(
@@ -59,7 +66,9 @@ export function createMcpServerFactory(
   auth: FactoryAuth,
   backends?: BackendRegistry,
   features?: FactoryFeatures,
+  paging: FactoryPaging = {},
 ) {
+  const toolsPageSize = paging.toolsPageSize ?? DEFAULT_PAGE_SIZE;
   // HTTP: the principal the authenticator verified for this request; stdio: the process's.
   const principalOf = (sdkCtx: ServerContext): Principal => {
     if (!sdkCtx.http?.req) return auth.stdioPrincipal();
@@ -119,16 +128,22 @@ export function createMcpServerFactory(
   return function createMcpServer(unit?: McpRequestContext): Server {
     const server = new Server({ name: info.name, version: info.version }, serverOptions);
     if (served) registerFeatures(server, served, unit);
-    server.setRequestHandler("tools/list", (_request, sdkCtx) => {
-      if (!auth.enabled) return { tools: [...registry.listing] };
+    server.setRequestHandler("tools/list", (request, sdkCtx) => {
+      const cursor = request.params?.cursor;
       // Only the tools this principal may call (the one scope rule): the model is not shown
       // what it cannot use. Nobody, or a token that has expired since, may call nothing.
-      const principal = principalOf(sdkCtx);
-      const tools = registry.listing.filter((entry) => {
-        const tool = registry.get(entry.name);
-        return tool !== undefined && mayUse(principal, tool.scopes);
-      });
-      return { tools };
+      const principal = auth.enabled ? principalOf(sdkCtx) : undefined;
+      const mayList = principal
+        ? (entry: Tool) => {
+            const tool = registry.get(entry.name);
+            return tool !== undefined && mayUse(principal, tool.scopes);
+          }
+        : undefined;
+      // The cursor is a position in the full listing, so the filter does not move it.
+      const page = listPage("tools/list", registry.listing, cursor, toolsPageSize, mayList);
+      return page.nextCursor === undefined
+        ? { tools: page.items }
+        : { tools: page.items, nextCursor: page.nextCursor };
     });
     server.setRequestHandler("tools/call", async (request, sdkCtx) => {
       const params = request.params;

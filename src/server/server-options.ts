@@ -73,6 +73,14 @@ export interface ToolServerOptions {
    * hidden from new clients but stay callable by name for the ones that still use them.
    */
   listDeprecated?: boolean;
+  /**
+   * The most tools one tools/list answer holds (a positive integer; default 1000). A server
+   * with more answers in pages: `nextCursor` names the next one, and clients that walk
+   * pages (the SDK's `listTools()`, the client kit) still get every tool. The default keeps
+   * every server under 1000 tools answering in one response as before, while one with
+   * 10 000 tools no longer builds a 4 MB answer (120-200 ms of CPU) for each list.
+   */
+  toolsPageSize?: number;
   /** Resources with a fixed URI (`defineResource`): resources/list and resources/read. */
   resources?: readonly ResourceDefinition[];
   /** URI template families (`defineResourceTemplate`): resources/templates/list, read, complete. */
