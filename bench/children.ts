@@ -23,8 +23,8 @@ import type { ChildStats, PerfServerConfig, StatsRequest } from "./perf-shared.j
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const SERVER_SCRIPT = path.join(ROOT, "bench", "perf-server.ts");
 /** What the server script imports from bench/ (src/ is transpiled whole). */
-const SERVER_SOURCES = ["perf-shared.ts", "child-ipc.ts", "scale/servers.ts"].map((f) =>
-  path.join(ROOT, "bench", f),
+const SERVER_SOURCES = ["perf-shared.ts", "child-ipc.ts", "bench-tools.ts", "scale/servers.ts"].map(
+  (f) => path.join(ROOT, "bench", f),
 );
 const READY_TIMEOUT_MS = 60_000;
 const STATS_TIMEOUT_MS = 5_000;

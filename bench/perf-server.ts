@@ -18,9 +18,9 @@ import { PerformanceObserver, constants } from "node:perf_hooks";
 import type { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import * as z from "zod";
 import { serveChild } from "./child-ipc.js";
+import { echoTool, listening, recordTool } from "./bench-tools.js";
 import {
   READ_SCOPE,
-  WRITE_SCOPE,
   isScaleConfig,
   type ChildStats,
   type MajorGc,
@@ -215,14 +215,6 @@ async function fastmcp(stateless: boolean): Promise<Running> {
   return { url: `http://127.0.0.1:${port}/mcp`, close: () => server.stop() };
 }
 
-async function listening(server: {
-  listen(options: { port: number; host: string }): Promise<{ url: string }>;
-  close(): Promise<void>;
-}): Promise<Running> {
-  const { url } = await server.listen({ port: 0, host: "127.0.0.1" });
-  return { url, close: () => server.close() };
-}
-
 async function toolgate(config: PerfServerConfig): Promise<Running> {
   const [root, server, stores, audit, gateway] = await Promise.all([
     import("../src/index.js"),
@@ -232,28 +224,8 @@ async function toolgate(config: PerfServerConfig): Promise<Running> {
     import("../src/gateway/index.js"),
   ]);
   const tg = { ...root, ...server, ...stores, ...audit, ...gateway };
-  const echo = (scopes: string[]) =>
-    tg.defineTool({
-      name: "echo",
-      version: "1.0.0",
-      description: DESCRIPTION,
-      input: z.object({ message: z.string() }),
-      output: z.object({ message: z.string() }),
-      scopes,
-      sideEffect: "read",
-      handler: ({ message }) => ({ message }),
-    });
-  // Idempotent (the default for `sideEffect: "write"`): every call claims its key.
-  const record = tg.defineTool({
-    name: "record",
-    version: "1.0.0",
-    description: "Records its message.",
-    input: z.object({ message: z.string() }),
-    output: z.object({ message: z.string() }),
-    scopes: [WRITE_SCOPE],
-    sideEffect: "write",
-    handler: ({ message }) => ({ message }),
-  });
+  const echo = (scopes: string[]) => echoTool(tg, "echo", scopes);
+  const record = recordTool(tg);
   const logger = tg.silentLogger();
   switch (config.kind) {
     case "toolgate-read":

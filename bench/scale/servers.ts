@@ -3,39 +3,10 @@
 // Each imports toolgate's modules itself, so a child holds only what its curve needs.
 import * as z from "zod";
 import type * as toolgate from "../../src/index.js";
-import {
-  READ_SCOPE,
-  WRITE_SCOPE,
-  type ScaleServerConfig,
-  type ScaleStoreSpec,
-} from "../perf-shared.js";
-
-interface Running {
-  readonly url: string;
-  close(): Promise<void>;
-}
-
-async function listening(server: {
-  listen(options: { port: number; host: string }): Promise<{ url: string }>;
-  close(): Promise<void>;
-}): Promise<Running> {
-  const { url } = await server.listen({ port: 0, host: "127.0.0.1" });
-  return { url, close: () => server.close() };
-}
+import { READ_SCOPE, type ScaleServerConfig, type ScaleStoreSpec } from "../perf-shared.js";
+import { echoTool, listening, recordTool, type Running } from "../bench-tools.js";
 
 type Toolgate = typeof toolgate;
-
-const echoOf = (tg: Toolgate, name: string, scopes: string[]) =>
-  tg.defineTool({
-    name,
-    version: "1.0.0",
-    description: "Returns its message.",
-    input: z.object({ message: z.string() }),
-    output: z.object({ message: z.string() }),
-    scopes,
-    sideEffect: "read",
-    handler: ({ message }) => ({ message }),
-  });
 
 /** The payload curve's tool: rows in, the same rows out (validated both ways, audited). */
 const payloadTool = (tg: Toolgate, scopes: string[]) => {
@@ -83,7 +54,7 @@ export async function startScaleServer(config: ScaleServerConfig): Promise<Runni
       return listening(
         tg.createToolServer({
           ...base,
-          tools: [echoOf(tg, "echo", [READ_SCOPE])],
+          tools: [echoTool(tg, "echo", [READ_SCOPE])],
           // Every other option at its default: the principal cache (10 000 entries, 60 s),
           // the JWKS cache, the 3600 s lifetime cap.
           auth: tg.jwtVerifier({
@@ -98,7 +69,7 @@ export async function startScaleServer(config: ScaleServerConfig): Promise<Runni
     case "scale-tools": {
       const issuer = await tg.devIssuer({ keyFile: config.keyFile });
       const tools = Array.from({ length: config.count }, (_, i) =>
-        echoOf(tg, `tool_${String(i).padStart(5, "0")}`, [READ_SCOPE]),
+        echoTool(tg, `tool_${String(i).padStart(5, "0")}`, [READ_SCOPE]),
       );
       return listening(
         tg.createToolServer({
@@ -112,16 +83,7 @@ export async function startScaleServer(config: ScaleServerConfig): Promise<Runni
     case "scale-store": {
       const issuer = await tg.devIssuer({ keyFile: config.keyFile });
       const store = await storeOf(config.store);
-      const record = tg.defineTool({
-        name: "record",
-        version: "1.0.0",
-        description: "Records its message.",
-        input: z.object({ message: z.string() }),
-        output: z.object({ message: z.string() }),
-        scopes: [WRITE_SCOPE],
-        sideEffect: "write",
-        handler: ({ message }) => ({ message }),
-      });
+      const record = recordTool(tg);
       const limited = tg.defineTool({
         name: "limited",
         version: "1.0.0",
