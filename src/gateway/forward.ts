@@ -12,6 +12,7 @@ import { IDEMPOTENCY_META_KEY } from "../idempotency/key.js";
 import { toolResult } from "../tool/result.js";
 import type { RawToolResult, ToolContext, ToolDefinition } from "../tool/types.js";
 import { isRecord } from "../util/is-record.js";
+import { LazyAbort, signalSourceOf } from "../util/lazy-abort.js";
 import {
   answerLost,
   forwardFailure,
@@ -73,15 +74,18 @@ export async function forward(
     );
 
   if (tool.sideEffect === "read" || !tool.idempotency) {
+    // The handler's own cancellation (the deadline, the client going away), read without
+    // creating its AbortSignal.
+    const cancellation = signalSourceOf(ctx);
     try {
       const result = await target.upstream.call({
         ...call,
-        signal: ctx.signal,
+        cancellation,
         timeoutMs: Math.max(1, ctx.deadline - Date.now()),
       });
       return shape(result);
     } catch (error) {
-      if (ctx.signal.aborted) throw ctx.signal.reason;
+      if (cancellation.aborted) throw cancellation.reason;
       throw forwardFailure(error, situation(false));
     }
   }
@@ -91,12 +95,17 @@ export async function forward(
   const startedAt = ctx.deadline - target.timeoutMs;
   const leaseMs = claimLeaseMs(tool.idempotency, target.timeoutMs);
   const waitUntil = startedAt + leaseMs - SAVE_HEADROOM_MS;
-  const late = AbortSignal.timeout(Math.max(1, waitUntil - Date.now()));
+  const late = new LazyAbort();
+  const leaseTimer = setTimeout(
+    () => late.abort(new DOMException("The claim's lease is ending.", "TimeoutError")),
+    Math.max(1, waitUntil - Date.now()),
+  );
+  leaseTimer.unref();
   let result: CallToolResult;
   try {
     result = await target.upstream.call({
       ...call,
-      signal: late,
+      cancellation: late,
       timeoutMs: Math.max(1, waitUntil - Date.now()),
     });
   } catch (error) {
@@ -109,6 +118,8 @@ export async function forward(
           : "write forwarded upstream got no answer: stored as outcome unknown, never resent",
       );
     throw failure;
+  } finally {
+    clearTimeout(leaseTimer);
   }
   return shape(result);
 }
