@@ -278,11 +278,9 @@ export function createUpstream(
         );
       }
       const headers = credentials.callHeaders ? await credentials.callHeaders(call) : NO_HEADERS;
-      const params = {
-        name: call.name,
-        arguments: call.arguments,
-        ...(call.meta ? { _meta: call.meta } : {}),
-      };
+      const params = call.meta
+        ? { name: call.name, arguments: call.arguments, _meta: call.meta }
+        : { name: call.name, arguments: call.arguments };
       const http = httpTransport;
       if (url && http) {
         try {
