@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { Principal } from "./principal.js";
 
 /**
@@ -15,7 +15,9 @@ export class PrincipalCache {
   constructor(readonly maxEntries: number) {}
 
   static keyOf(token: string): string {
-    return createHash("sha256").update(token).digest("base64url");
+    // The one-shot hash: no Hash object per call (about half the CPU of createHash, and it
+    // runs on every authenticated call).
+    return hash("sha256", token, "base64url");
   }
 
   get(key: string, now: number): Principal | undefined {
