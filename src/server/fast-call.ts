@@ -21,6 +21,7 @@ import type { RunCall } from "./mcp-factory.js";
 import { createCallContext } from "./mcp-factory.js";
 import type { ToolRegistry } from "./tool-registry.js";
 import { LazyAbort, withLazySignal } from "../util/lazy-abort.js";
+import { requestHeaders } from "./request-headers.js";
 
 /** Serves the request and returns true, or returns false and leaves it to the SDK. */
 export type FastCall = (
@@ -117,7 +118,7 @@ export function createFastCall(
       rawArguments: call.args,
       meta: call.meta,
       transport: "http",
-      headers: webHeaders(req),
+      headers: requestHeaders(req),
       signal: controller,
       lookup: registry.get,
       log,
@@ -145,16 +146,6 @@ export function createFastCall(
       .finally(() => res.off("close", onClose));
     return true;
   };
-}
-
-/** The request's headers as the pipeline reads them (idempotency key, traceparent). */
-function webHeaders(req: IncomingMessage): Headers {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (typeof value === "string") headers.append(name, value);
-    else if (Array.isArray(value)) for (const item of value) headers.append(name, item);
-  }
-  return headers;
 }
 
 /**
