@@ -6,7 +6,16 @@
 // much of it the process waited); "busy %" leaves idle and GC-free waits out.
 //
 //   npx tsx bench/profile-summary.ts <file.cpuprofile | dir> [--top=N] [--match=TEXT]
-//                                    [--callers=FUNCTION] [--depth=N]
+//                                    [--callers=FUNCTION] [--callees=FUNCTION] [--depth=N]
+//                                    [--calls=N]
+//
+// --callers=FUNCTION: the stacks (DEPTH frames) that lead to functions whose name includes
+// FUNCTION. --callees=FUNCTION: where the time of such functions goes: their own time and
+// each direct callee's inclusive time (a native a function calls, e.g. JSON.parse, shows
+// as its own time: V8 samples no frame for it).
+//
+// --calls=N: the number of calls the process served while profiled; times are then also
+// shown per call (µs), e.g. to set a function's cost against the bench's CPU µs/call.
 //
 // A directory: every .cpuprofile in it, or with --match only those whose scripts include
 // TEXT (e.g. --match=gateway/forward picks the gateway's process out of the bench's three).
@@ -41,7 +50,9 @@ function option(name: string): string | undefined {
 const TOP = Number(option("top") ?? 25);
 const MATCH = option("match");
 const CALLERS = option("callers");
+const CALLEES = option("callees");
 const DEPTH = Number(option("depth") ?? 6);
+const CALLS = option("calls") === undefined ? undefined : Number(option("calls"));
 const target = process.argv.slice(2).find((a) => !a.startsWith("--"));
 if (!target) {
   console.error(
@@ -73,11 +84,12 @@ function pct(part: number, whole: number): string {
 
 function table(title: string, rows: [string, number][], total: number, busy: number): void {
   console.log(`\n${title}`);
-  console.log("      ms   total%   busy%  what");
+  console.log(`      ms   total%   busy%${CALLS ? "  µs/call" : ""}  what`);
   for (const [what, us] of rows.slice(0, TOP)) {
     const ms = (us / 1000).toFixed(0).padStart(8);
     const ofBusy = what.startsWith("(idle)") ? "-" : pct(us, busy);
-    console.log(`${ms}  ${pct(us, total).padStart(7)} ${ofBusy.padStart(7)}  ${what}`);
+    const perCall = CALLS ? `  ${(us / CALLS).toFixed(1).padStart(7)}` : "";
+    console.log(`${ms}  ${pct(us, total).padStart(7)} ${ofBusy.padStart(7)}${perCall}  ${what}`);
   }
 }
 
@@ -127,7 +139,8 @@ function summarise(file: string, profile: Profile): void {
   const sorted = (m: Map<string, number>) => [...m.entries()].sort((a, b) => b[1] - a[1]);
   console.log(`\n=== ${file}`);
   console.log(
-    `sampled ${(total / 1000).toFixed(0)} ms, idle ${(idle / 1000).toFixed(0)} ms (${pct(idle, total)}), busy ${(busy / 1000).toFixed(0)} ms`,
+    `sampled ${(total / 1000).toFixed(0)} ms, idle ${(idle / 1000).toFixed(0)} ms (${pct(idle, total)}), busy ${(busy / 1000).toFixed(0)} ms` +
+      (CALLS ? ` (${(busy / CALLS).toFixed(0)} µs per call)` : ""),
   );
   table("top functions by self time", sorted(selfOf), total, busy);
   table(
@@ -145,6 +158,7 @@ function summarise(file: string, profile: Profile): void {
     busy,
   );
   if (CALLERS) callers(profile, byId, parent, selfUs, busy);
+  if (CALLEES) callees(profile, byId, parent, selfUs, busy);
 }
 
 /** The owner of a script: src/<file>, bench/<file> or a package name; undefined for Node's own. */
@@ -177,15 +191,12 @@ function ownerTimes(
   return owners;
 }
 
-/** The stacks (up to DEPTH callers) leading to functions whose name includes CALLERS. */
-function callers(
+/** Inclusive time of every node: its own plus its subtree's. */
+function inclusiveTimes(
   profile: Profile,
   byId: Map<number, ProfileNode>,
-  parent: Map<number, number>,
   selfUs: Map<number, number>,
-  busy: number,
-): void {
-  // Inclusive time of each node: its own plus its subtree's.
+): Map<number, number> {
   const inclusive = new Map<number, number>();
   const visit = (id: number): number => {
     const node = byId.get(id);
@@ -196,6 +207,55 @@ function callers(
   };
   const root = profile.nodes[0];
   if (root) visit(root.id);
+  return inclusive;
+}
+
+/** Where the time of functions whose name includes CALLEES goes (outermost frames only). */
+function callees(
+  profile: Profile,
+  byId: Map<number, ProfileNode>,
+  parent: Map<number, number>,
+  selfUs: Map<number, number>,
+  busy: number,
+): void {
+  const name = CALLEES as string;
+  const inclusive = inclusiveTimes(profile, byId, selfUs);
+  const parts = new Map<string, number>();
+  let whole = 0;
+  for (const node of profile.nodes) {
+    if (!node.callFrame.functionName.includes(name)) continue;
+    let nested = false;
+    for (let at = parent.get(node.id); at !== undefined; at = parent.get(at))
+      if (byId.get(at)?.callFrame.functionName.includes(name)) nested = true;
+    if (nested) continue;
+    whole += inclusive.get(node.id) ?? 0;
+    const own = "(own time, natives it calls included)";
+    parts.set(own, (parts.get(own) ?? 0) + (selfUs.get(node.id) ?? 0));
+    for (const child of node.children ?? []) {
+      const frame = byId.get(child)?.callFrame;
+      if (!frame) continue;
+      const key = frameKey(frame);
+      parts.set(key, (parts.get(key) ?? 0) + (inclusive.get(child) ?? 0));
+    }
+  }
+  const perCall = (us: number) => (CALLS ? `${(us / CALLS).toFixed(1).padStart(7)} µs/call` : "");
+  console.log(`\ncallees of *${name}*: ${(whole / 1000).toFixed(0)} ms in all ${perCall(whole)}`);
+  for (const [what, us] of [...parts.entries()].sort((a, b) => b[1] - a[1]).slice(0, TOP)) {
+    console.log(
+      `${(us / 1000).toFixed(0).padStart(8)} ms ${pct(us, busy).padStart(7)} ${perCall(us)}  ${what}`,
+    );
+  }
+}
+
+/** The stacks (up to DEPTH callers) leading to functions whose name includes CALLERS. */
+function callers(
+  profile: Profile,
+  byId: Map<number, ProfileNode>,
+  parent: Map<number, number>,
+  selfUs: Map<number, number>,
+  busy: number,
+): void {
+  const inclusive = inclusiveTimes(profile, byId, selfUs);
   const stacks = new Map<string, number>();
   for (const node of profile.nodes) {
     if (!node.callFrame.functionName.includes(CALLERS as string)) continue;
