@@ -808,9 +808,15 @@ function report(contenders: Contender[], notes: string[], elapsedS: number): voi
     );
   }
   if (gateway) {
+    // The proxy's own process is its hop: its CPU per call without its upstream's.
+    const hop = proxy ? pick(proxy, "ownCpuUsPerCall") : Number.NaN;
     notes.push(
       `gateway CPU/call: ${pick(gateway, "ownCpuUsPerCall").toFixed(0)} µs in the gateway, ` +
-        `${(pick(gateway, "cpuUsPerCall") - pick(gateway, "ownCpuUsPerCall")).toFixed(0)} µs in its upstream`,
+        `${(pick(gateway, "cpuUsPerCall") - pick(gateway, "ownCpuUsPerCall")).toFixed(0)} µs in its upstream` +
+        (proxy
+          ? `; the plain proxy's hop ${hop.toFixed(0)} µs (gateway ` +
+            `${(pick(gateway, "ownCpuUsPerCall") / hop).toFixed(2)}x of it)`
+          : ""),
     );
   }
 

@@ -12,6 +12,7 @@ import { IDEMPOTENCY_META_KEY } from "../idempotency/key.js";
 import { toolResult } from "../tool/result.js";
 import type { RawToolResult, ToolContext, ToolDefinition } from "../tool/types.js";
 import { isRecord } from "../util/is-record.js";
+import { LazyAbort, signalSourceOf } from "../util/lazy-abort.js";
 import {
   answerLost,
   forwardFailure,
@@ -41,48 +42,41 @@ export async function forward(
   args: unknown,
   ctx: ToolContext,
 ): Promise<RawToolResult> {
-  const meta: Record<string, unknown> = {};
+  const upstream = target.upstream;
+  const argumentsOf = isRecord(args) ? args : {};
   // A toolgate upstream deduplicates by it too; other servers ignore unknown _meta keys.
-  if (ctx.idempotencyKey !== undefined) meta[IDEMPOTENCY_META_KEY] = ctx.idempotencyKey;
-  const call = {
-    name: target.entry.name,
-    entry: target.entry,
-    arguments: isRecord(args) ? args : {},
-    ...(Object.keys(meta).length > 0 ? { meta } : {}),
-    principal: ctx.principal,
-  };
-  const options = target.upstream.options;
-  const honoursKey = honoursIdempotencyKey(target);
-  const situation = (leaseEnded: boolean): ForwardSituation => ({
-    upstream: target.upstream.name,
-    tool,
-    timeoutMs: target.timeoutMs,
-    honoursKey,
-    leaseEnded,
-    retryAfterMs: target.upstream.retryAfterMs(),
-    mask: options.redactErrors === false ? (text) => text : maskSecretsInText,
-  });
-  const shape = (result: CallToolResult) =>
-    toolResult(
-      forwardResult(result, {
-        upstream: target.upstream.name,
-        tool,
-        honoursKey,
-        redact: options.redactErrors !== false,
-      }),
-    );
+  const key = ctx.idempotencyKey;
 
   if (tool.sideEffect === "read" || !tool.idempotency) {
+    // The handler's own cancellation (the deadline, the client going away), read without
+    // creating its AbortSignal.
+    const cancellation = signalSourceOf(ctx);
+    const timeoutMs = Math.max(1, ctx.deadline - Date.now());
     try {
-      const result = await target.upstream.call({
-        ...call,
-        signal: ctx.signal,
-        timeoutMs: Math.max(1, ctx.deadline - Date.now()),
-      });
-      return shape(result);
+      const result = await upstream.call(
+        key === undefined
+          ? {
+              name: target.entry.name,
+              entry: target.entry,
+              arguments: argumentsOf,
+              principal: ctx.principal,
+              cancellation,
+              timeoutMs,
+            }
+          : {
+              name: target.entry.name,
+              entry: target.entry,
+              arguments: argumentsOf,
+              meta: { [IDEMPOTENCY_META_KEY]: key },
+              principal: ctx.principal,
+              cancellation,
+              timeoutMs,
+            },
+      );
+      return shape(target, tool, result);
     } catch (error) {
-      if (ctx.signal.aborted) throw ctx.signal.reason;
-      throw forwardFailure(error, situation(false));
+      if (cancellation.aborted) throw cancellation.reason;
+      throw forwardFailure(error, situation(target, tool, false));
     }
   }
 
@@ -91,26 +85,68 @@ export async function forward(
   const startedAt = ctx.deadline - target.timeoutMs;
   const leaseMs = claimLeaseMs(tool.idempotency, target.timeoutMs);
   const waitUntil = startedAt + leaseMs - SAVE_HEADROOM_MS;
-  const late = AbortSignal.timeout(Math.max(1, waitUntil - Date.now()));
+  const late = new LazyAbort();
+  const leaseTimer = setTimeout(
+    () => late.abort(new DOMException("The claim's lease is ending.", "TimeoutError")),
+    Math.max(1, waitUntil - Date.now()),
+  );
+  leaseTimer.unref();
   let result: CallToolResult;
   try {
-    result = await target.upstream.call({
-      ...call,
-      signal: late,
+    result = await upstream.call({
+      name: target.entry.name,
+      entry: target.entry,
+      arguments: argumentsOf,
+      ...(key === undefined ? {} : { meta: { [IDEMPOTENCY_META_KEY]: key } }),
+      principal: ctx.principal,
+      cancellation: late,
       timeoutMs: Math.max(1, waitUntil - Date.now()),
     });
   } catch (error) {
-    const failure = forwardFailure(error, situation(late.aborted));
+    const failure = forwardFailure(error, situation(target, tool, late.aborted));
     if (answerLost(error))
       ctx.log.warn(
         { reason: (error as Error).message, answered: failure.type },
-        honoursKey
+        honoursIdempotencyKey(target)
           ? "write forwarded upstream got no answer: released, the upstream deduplicates a resend"
           : "write forwarded upstream got no answer: stored as outcome unknown, never resent",
       );
     throw failure;
+  } finally {
+    clearTimeout(leaseTimer);
   }
-  return shape(result);
+  return shape(target, tool, result);
+}
+
+/** An answered result as the model gets it (upstream-outcome.ts's forwardResult). */
+function shape(target: ForwardTarget, tool: ToolDefinition, result: CallToolResult) {
+  // The common case: not an error, passed through as it is (forwardResult changes errors only).
+  if (result.isError !== true) return toolResult(result);
+  return toolResult(
+    forwardResult(result, {
+      upstream: target.upstream.name,
+      tool,
+      honoursKey: honoursIdempotencyKey(target),
+      redact: target.upstream.options.redactErrors !== false,
+    }),
+  );
+}
+
+function situation(
+  target: ForwardTarget,
+  tool: ToolDefinition,
+  leaseEnded: boolean,
+): ForwardSituation {
+  const upstream = target.upstream;
+  return {
+    upstream: upstream.name,
+    tool,
+    timeoutMs: target.timeoutMs,
+    honoursKey: honoursIdempotencyKey(target),
+    leaseEnded,
+    retryAfterMs: upstream.retryAfterMs(),
+    mask: upstream.options.redactErrors === false ? (text) => text : maskSecretsInText,
+  };
 }
 
 /**

@@ -66,6 +66,10 @@ export function buildGatewayTool(input: GatewayToolInput): GatewayToolOutcome {
       : inputSchema;
     const validator = compileValidator(validationSchema, `${where}: input`);
     const keyArgument = idempotency?.argument === true;
+    // Ajv writes defaults into what it validates, and the key argument is deleted from
+    // it: only then does a call need its own copy of the arguments (a clone per call
+    // was most of a forwarded read's input check).
+    const copies = keyArgument || JSON.stringify(validationSchema).includes('"default"');
     const rateLimit = resolveRateLimits(policy.rateLimit, `${where}: rateLimit`);
     const outputSchema = isRecord(entry.outputSchema) ? entry.outputSchema : undefined;
     const title = entry.title ?? annotations.title;
@@ -90,7 +94,7 @@ export function buildGatewayTool(input: GatewayToolInput): GatewayToolOutcome {
       inputSchema: deepFreeze(inputSchema),
       outputSchema: outputSchema ? deepFreeze(structuredClone(outputSchema)) : undefined,
       deprecated: undefined,
-      parseInput: (raw: unknown) => parseInput(raw, validator.validate, keyArgument),
+      parseInput: (raw: unknown) => parseInput(raw, validator.validate, keyArgument, copies),
       // The upstream owns its results: they pass through as it sent them.
       checkOutput: undefined,
       handler: input.handler,
@@ -115,9 +119,11 @@ function parseInput(
   raw: unknown,
   validate: (value: unknown) => ValidationOutcome<unknown>,
   keyArgument: boolean,
+  copies: boolean,
 ): ValidationOutcome<unknown> {
-  // A copy: Ajv writes defaults into what it validates; the raw arguments stay as sent.
-  const checked = validate(structuredClone(raw ?? {}));
+  // A copy when the check writes into it (defaults, the key argument): the raw arguments
+  // stay as sent, for the audit log.
+  const checked = validate(copies ? structuredClone(raw ?? {}) : (raw ?? {}));
   if (checked.ok && keyArgument && isRecord(checked.value)) {
     delete checked.value[IDEMPOTENCY_ARGUMENT];
   }

@@ -15,8 +15,11 @@ import type { UpstreamCall } from "./upstream-types.js";
 export interface UpstreamCredentials {
   /** Headers of the SDK client's requests; may throw if the credential cannot be had. */
   readonly discoveryHeaders: () => Promise<Record<string, string>>;
-  /** Headers of one call; a failure to get them means nothing was sent. */
-  readonly callHeaders: (call: UpstreamCall) => Promise<Record<string, string>>;
+  /**
+   * Headers of one call; a failure to get them means nothing was sent. Undefined when the
+   * upstream has no credential (no promise to await per call).
+   */
+  readonly callHeaders: ((call: UpstreamCall) => Promise<Record<string, string>>) | undefined;
   /** Forgets the call's cached credential (the upstream refused it: it may be revoked). */
   readonly invalidate: (call: UpstreamCall) => void;
 }
@@ -34,31 +37,36 @@ export function upstreamCredentials(
     signal,
     backend: name,
   });
+  // A forwarded call is the hot path: with no credential it awaits nothing.
+  const credential = options.credential;
   return {
     discoveryHeaders: async () => {
-      const credential = options.discoveryCredential ?? options.credential;
-      if (!credential) return {};
-      return credential.headers(
-        request(ANONYMOUS_PRINCIPAL, AbortSignal.timeout(connectTimeoutMs)),
-      );
+      const discovery = options.discoveryCredential ?? credential;
+      if (!discovery) return {};
+      return discovery.headers(request(ANONYMOUS_PRINCIPAL, AbortSignal.timeout(connectTimeoutMs)));
     },
-    callHeaders: async (call) => {
-      if (!options.credential) return {};
-      try {
-        return await options.credential.headers(request(call.principal, call.signal));
-      } catch (error) {
-        if (call.signal.aborted) throw error;
-        // The caller's own problem (no user token, refused for this user): theirs to fix.
-        if (error instanceof ToolError && error.type !== "internal" && error.type !== "unavailable")
-          throw error;
-        const failure = credentialOutcome(error, name);
-        if (failure instanceof UpstreamCredentialRefused)
-          log.error({ reason: failure.message }, "could not get the credential for a call");
-        throw failure;
-      }
-    },
+    callHeaders: credential
+      ? async (call) => {
+          try {
+            return await credential.headers(request(call.principal, call.cancellation.signal));
+          } catch (error) {
+            if (call.cancellation.aborted) throw error;
+            // The caller's own problem (no user token, refused for this user): theirs to fix.
+            if (
+              error instanceof ToolError &&
+              error.type !== "internal" &&
+              error.type !== "unavailable"
+            )
+              throw error;
+            const failure = credentialOutcome(error, name);
+            if (failure instanceof UpstreamCredentialRefused)
+              log.error({ reason: failure.message }, "could not get the credential for a call");
+            throw failure;
+          }
+        }
+      : undefined,
     invalidate: (call) => {
-      options.credential?.invalidate?.(request(call.principal, call.signal));
+      credential?.invalidate?.(request(call.principal, call.cancellation.signal));
     },
   };
 }

@@ -2,6 +2,7 @@
 import type { Tool } from "@modelcontextprotocol/client";
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { Principal } from "../auth/principal.js";
+import type { SignalSource } from "../util/lazy-abort.js";
 import type { UpstreamOptions } from "./options.js";
 
 export type UpstreamState = "starting" | "ready" | "down" | "closed";
@@ -16,8 +17,12 @@ export interface UpstreamCall {
   readonly entry: Tool;
   readonly arguments: Record<string, unknown>;
   readonly meta?: Record<string, unknown>;
-  /** Aborts the request (and sends notifications/cancelled). */
-  readonly signal: AbortSignal;
+  /**
+   * Aborts the request (and, on stdio, sends notifications/cancelled). An HTTP call reads
+   * it without its `signal`, which a LazyAbort creates only for code that needs one (a
+   * credential provider, the SDK client on stdio).
+   */
+  readonly cancellation: SignalSource;
   readonly timeoutMs: number;
   /** For a token-exchange credential: who the call is for. */
   readonly principal: Principal;

@@ -50,6 +50,7 @@ const DEFAULT_RESTART_MAX_MS = 30_000;
 // An upstream that stayed up this long has recovered: its next failure starts the backoff over.
 const STABLE_AFTER_MS = 30_000;
 const CLIENT_INFO = { name: "toolgate-gateway", version: "1.0.0" };
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 export function createUpstream(
   name: string,
@@ -276,12 +277,10 @@ export function createUpstream(
           runtime.retryAfterMs(),
         );
       }
-      const headers = await credentials.callHeaders(call);
-      const params = {
-        name: call.name,
-        arguments: call.arguments,
-        ...(call.meta ? { _meta: call.meta } : {}),
-      };
+      const headers = credentials.callHeaders ? await credentials.callHeaders(call) : NO_HEADERS;
+      const params = call.meta
+        ? { name: call.name, arguments: call.arguments, _meta: call.meta }
+        : { name: call.name, arguments: call.arguments };
       const http = httpTransport;
       if (url && http) {
         try {
@@ -291,7 +290,7 @@ export function createUpstream(
             sessionId: http.sessionId,
             headers,
             params,
-            signal: call.signal,
+            cancellation: call.cancellation,
             timeoutMs: call.timeoutMs,
             upstream: name,
             maxResultBytes,
@@ -302,12 +301,12 @@ export function createUpstream(
       }
       try {
         return await current.callTool(params, {
-          signal: call.signal,
+          signal: call.cancellation.signal,
           timeout: call.timeoutMs,
           toolDefinition: withoutOutputSchema(call.entry),
         });
       } catch (error) {
-        if (call.signal.aborted) throw error;
+        if (call.cancellation.aborted) throw error;
         throw sdkOutcome(error, name, maxResultBytes);
       }
     },

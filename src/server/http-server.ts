@@ -26,6 +26,7 @@ import { hasProtoKey } from "../validation/json-value.js";
 import { nestsDeeperThan } from "./json-depth.js";
 import { BodyTooLarge, ClientAborted, readBody } from "./read-body.js";
 import { createSessionRouter, type SessionRouter } from "./sessions.js";
+import { remembering } from "./remembering-guard.js";
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** JSON-RPC message plus tool arguments; real arguments are never nested this deep. */
@@ -127,8 +128,12 @@ export async function startHttpServer(
   const loopback = LOOPBACK.test(host);
   const allowedHosts = options.allowedHosts ?? (loopback ? localhostAllowedHostnames() : undefined);
   const allowedOrigins = options.allowedOrigins ?? allowedHosts;
-  const checkHost = allowedHosts ? hostHeaderValidation(allowedHosts) : undefined;
-  const checkOrigin = allowedOrigins ? originValidation(allowedOrigins) : undefined;
+  const checkHost = allowedHosts
+    ? remembering(hostHeaderValidation(allowedHosts), (req) => req.headers.host)
+    : undefined;
+  const checkOrigin = allowedOrigins
+    ? remembering(originValidation(allowedOrigins), (req) => req.headers.origin)
+    : undefined;
   // Mostly client mistakes the SDK already answered (e.g. a missing Accept header): not our errors.
   const onerror = (error: Error) =>
     log.debug({ reason: error.message }, "MCP request refused by the SDK");

@@ -98,9 +98,23 @@ export interface Cancellation {
   onAbort(listener: () => void): () => void;
 }
 
+/** A Cancellation that also hands out an AbortSignal, for code that needs one (created on first read by a LazyAbort). */
+export interface SignalSource extends Cancellation {
+  readonly signal: AbortSignal;
+}
+
+/**
+ * What a value made by `withLazySignal` (a tool handler's context) cancels with, without
+ * creating its signal: its LazyAbort. Any other holder: its signal's Cancellation.
+ */
+export function signalSourceOf(holder: { readonly signal: AbortSignal }): SignalSource {
+  return (holder as { [ABORT]?: LazyAbort })[ABORT] ?? cancellationOf(holder.signal);
+}
+
 /** `signal` as a Cancellation (one small object; the signal already exists). */
-export function cancellationOf(signal: AbortSignal): Cancellation {
+export function cancellationOf(signal: AbortSignal): SignalSource {
   return {
+    signal,
     get aborted() {
       return signal.aborted;
     },

@@ -402,6 +402,24 @@ describe("HTTP guards (raw requests)", () => {
       assert.deepEqual(dig(parseOne(res), "result", "structuredContent"), { echoed: "h", n: null });
     });
 
+    test("an accepted Host or Origin is remembered; a refused one is refused every time", async () => {
+      // The guards remember the values they accepted (bounded): more distinct accepted
+      // ports than they keep, and refused values before, between and after them.
+      const status = async (headers: Record<string, string>) =>
+        (await send({ headers: { ...MCP_HEADERS, ...headers }, body })).status;
+      for (let i = 0; i < 70; i++) {
+        assert.equal(await status({ host: `localhost:${1000 + i}` }), 200);
+        if (i % 20 === 0) {
+          assert.equal(await status({ host: "evil.example" }), 403);
+          assert.equal(await status({ origin: "http://evil.example" }), 403);
+        }
+      }
+      assert.equal(await status({ host: `localhost:${1000}` }), 200);
+      assert.equal(await status({ origin: "http://localhost:1234" }), 200);
+      assert.equal(await status({ host: "evil.example", origin: "http://localhost:1234" }), 403);
+      assert.equal(await status({ origin: "http://evil.example" }), 403);
+    });
+
     test("the server still serves after refused hosts and origins", async () => {
       await assertStillServing("after 403");
     });

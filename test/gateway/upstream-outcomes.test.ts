@@ -26,6 +26,7 @@ import {
   forwardResult,
   type ForwardSituation,
 } from "../../src/gateway/upstream-outcome.js";
+import { cancellationOf } from "../../src/util/lazy-abort.js";
 import { LEAKED } from "./fixtures/hostile-http.js";
 
 /** What the server does with the next tools/call: `id` is the request's JSON-RPC id. */
@@ -73,7 +74,7 @@ function call(
     sessionId: "s-1",
     headers: {},
     params: { name: "x", arguments: {} },
-    signal: options.signal ?? new AbortController().signal,
+    cancellation: cancellationOf(options.signal ?? new AbortController().signal),
     timeoutMs: options.timeoutMs ?? 5_000,
     upstream: "web",
     maxResultBytes: options.maxResultBytes ?? 64 * 1024,

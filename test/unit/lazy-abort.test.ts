@@ -4,7 +4,12 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import * as z from "zod";
-import { LazyAbort, cancellationOf, withLazySignal } from "../../src/util/lazy-abort.js";
+import {
+  LazyAbort,
+  cancellationOf,
+  signalSourceOf,
+  withLazySignal,
+} from "../../src/util/lazy-abort.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -78,6 +83,19 @@ describe("LazyAbort", () => {
     assert.equal(cancellation.reason, "why");
     cancellation.onAbort(() => calls.push("late"));
     assert.deepEqual(calls, ["a", "late"]);
+    assert.equal(cancellation.signal, controller.signal);
+  });
+
+  it("signalSourceOf: a withLazySignal value's LazyAbort (no signal made), else its signal's", () => {
+    const abort = new LazyAbort();
+    const source = signalSourceOf(withLazySignal({ a: 1 }, abort));
+    assert.equal(source, abort);
+    const controller = new AbortController();
+    const other = signalSourceOf({ signal: controller.signal });
+    assert.equal(other.signal, controller.signal);
+    controller.abort("why");
+    assert.equal(other.aborted, true);
+    assert.equal(other.reason, "why");
   });
 });
 
