@@ -167,6 +167,10 @@ export function createUpstream(
         // A 2025-era session (the SDK's default, said here because upstream-http-call.ts
         // speaks that era's tools/call on it).
         versionNegotiation: { mode: "legacy" },
+        // listTools() walks every page; the SDK's default cap of 64 pages throws past it,
+        // and the upstream stayed down (a server paging 50 tools at a time lists 3,200
+        // at most). 1,000 pages still stops a server whose cursors never end.
+        listMaxPages: 1_000,
         listChanged: {
           tools: {
             onChanged: (error, tools) => {

@@ -37,8 +37,9 @@ before(async () => {
         handler: () => ({ name }),
       }),
     ),
-    // 11 pages of tools/list for the gateway's upstream client to walk.
-    toolsPageSize: 100,
+    // 101 pages of tools/list for the gateway's upstream client to walk: past the SDK
+    // client's default cap of 64 pages, which left such an upstream down.
+    toolsPageSize: 10,
     logger: silentLogger(),
     audit: false,
     store: memoryStore(),
