@@ -180,10 +180,9 @@ export function sqliteStore(options: SqliteStoreOptions): ToolgateStore {
     conn.transaction(() => migrate(conn)).immediate();
     const claim = conn.prepare<[Record<string, string | number>], { takeovers: number }>(CLAIM);
     const select = conn.prepare<[string, number], RecordRow>(SELECT);
-    // Upsert and read in one transaction (the group's, in the write's own savepoint): the
-    // row reported as existing is the one that blocked the claim. Plain functions, not
-    // nested transactions: nested, each would be a second savepoint inside the write's
-    // (two more statements per claim, for no more atomicity).
+    // Upsert and read in one transaction (the group's): the row reported as existing is
+    // the one that blocked the claim. Plain functions, not nested transactions: nested,
+    // each would be a savepoint (two more statements per claim, for no more atomicity).
     const claimOp = (input: ClaimInput): ClaimOutcome => {
       const { scope, fingerprint, ownerToken, now } = input;
       const leaseExpiresAt = now + input.leaseMs;
