@@ -64,7 +64,8 @@ export interface JwtVerifierOptions extends ClaimMapping {
    * tokens after at most this long. Default 60; 0 turns the cache off.
    */
   cacheTtlSec?: number;
-  /** Bound on remembered tokens; the least recently used goes first. Default 10 000. */
+  /** Bound on remembered tokens; the least recently used goes first; while it turns over completely
+   * within a minute, one new token in eight is admitted (see PrincipalCache). Default 10 000. */
   cacheMaxEntries?: number;
 }
 
