@@ -25,8 +25,11 @@ export interface IntrospectionVerifierOptions extends ClaimMapping {
   issuer?: string;
   /** How long an active token's answer is reused, capped by its `exp`. Default 60; 0 = no cache. */
   cacheTtlSec?: number;
-  /** Bound on cached answers; the least recently used goes first; while it turns over completely
-   * within a minute, one new token in eight is admitted (see PrincipalCache). Default 10 000. */
+  /**
+   * Bound on cached answers; the least recently used goes first. While the cache
+   * turns over completely within a minute, one new token in eight is admitted
+   * (see PrincipalCache). Default 10 000.
+   */
   cacheMaxEntries?: number;
   /** Bound on one introspection request, body included. Default 5000 ms. */
   timeoutMs?: number;

@@ -41,7 +41,11 @@ export interface JwtVerifierOptions extends ClaimMapping {
   clockToleranceSec?: number;
   /** Longest accepted `exp - iat`: only short-lived tokens are accepted. Default 3600 s. */
   maxTokenLifetimeSec?: number;
-  /** Bound on one JWKS fetch. Default 5000 ms. */
+  /**
+   * Bound on remembered tokens; the least recently used goes first. While the cache
+   * turns over completely within a minute, one new token in eight is admitted
+   * (see PrincipalCache). Default 10 000.
+   */
   jwksTimeoutMs?: number;
   /** After a fetch, an unknown `kid` triggers no refetch for this long. Default 30 000 ms. */
   jwksCooldownMs?: number;
