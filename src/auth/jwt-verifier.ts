@@ -41,11 +41,7 @@ export interface JwtVerifierOptions extends ClaimMapping {
   clockToleranceSec?: number;
   /** Longest accepted `exp - iat`: only short-lived tokens are accepted. Default 3600 s. */
   maxTokenLifetimeSec?: number;
-  /**
-   * Bound on remembered tokens; the least recently used goes first. While the cache
-   * turns over completely within a minute, one new token in eight is admitted
-   * (see PrincipalCache). Default 10 000.
-   */
+  /** Bound on one JWKS fetch. Default 5000 ms. */
   jwksTimeoutMs?: number;
   /** After a fetch, an unknown `kid` triggers no refetch for this long. Default 30 000 ms. */
   jwksCooldownMs?: number;
@@ -68,8 +64,11 @@ export interface JwtVerifierOptions extends ClaimMapping {
    * tokens after at most this long. Default 60; 0 turns the cache off.
    */
   cacheTtlSec?: number;
-  /** Bound on remembered tokens; the least recently used goes first; while it turns over completely
-   * within a minute, one new token in eight is admitted (see PrincipalCache). Default 10 000. */
+  /**
+   * Bound on remembered tokens; the least recently used goes first. While the cache
+   * turns over completely within a minute, one new token in eight is admitted
+   * (see PrincipalCache). Default 10 000.
+   */
   cacheMaxEntries?: number;
 }
 
