@@ -4,13 +4,14 @@
 // Cancellation and undici's dispatch controller instead. A handler that needs a signal
 // (a credential provider, the stdio client) still gets one.
 import assert from "node:assert/strict";
-import { after, afterEach, before, beforeEach, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { createToolServer, defineTool } from "../../src/index.js";
 import { silentLogger } from "../../src/server/index.js";
 import { memoryStore } from "../../src/stores/index.js";
 import { createGateway, type Gateway } from "../../src/gateway/index.js";
 import { MCP_HEADERS, parseOne, rawRequest, toolsCall } from "../helpers/http.js";
 import { dig } from "../helpers/json.js";
+import { countAbortControllers } from "../helpers/abort-count.js";
 
 let upstream: ReturnType<typeof createToolServer>;
 let gateway: Gateway;
@@ -51,20 +52,7 @@ after(async () => {
 });
 
 describe("a read forwarded to an HTTP upstream", () => {
-  const Original = globalThis.AbortController;
-  let created = 0;
-  beforeEach(() => {
-    created = 0;
-    globalThis.AbortController = class Counted extends Original {
-      constructor() {
-        super();
-        created++;
-      }
-    };
-  });
-  afterEach(() => {
-    globalThis.AbortController = Original;
-  });
+  const counted = countAbortControllers();
 
   const call = async (message: string) => {
     const response = await rawRequest({
@@ -78,16 +66,16 @@ describe("a read forwarded to an HTTP upstream", () => {
 
   it("creates no AbortController in the gateway or its upstream", async () => {
     assert.equal(await call("warm"), "warm"); // lazily built parts, once
-    created = 0;
+    counted.reset();
     for (const message of ["one", "two", "three"]) assert.equal(await call(message), message);
-    assert.equal(created, 0);
+    assert.equal(counted.created, 0);
   });
 
   it("in process too", async () => {
     await gateway.callTool("up.echo", { message: "warm" });
-    created = 0;
+    counted.reset();
     const result = await gateway.callTool("up.echo", { message: "hi" });
     assert.equal(dig(result, "content", 0, "text"), "hi");
-    assert.equal(created, 0);
+    assert.equal(counted.created, 0);
   });
 });

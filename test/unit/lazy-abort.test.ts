@@ -2,7 +2,7 @@
 // exists: a tools/call whose handler never reads a signal creates none, in process and on
 // the HTTP fast path (on Node 20 every AbortSignal costs ~1 KB of old-generation memory).
 import assert from "node:assert/strict";
-import { afterEach, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import * as z from "zod";
 import {
   LazyAbort,
@@ -17,6 +17,7 @@ import { createToolServer, defineTool, devIssuer } from "../../src/index.js";
 import { silentLogger } from "../../src/server/index.js";
 import { MCP_HEADERS, parseOne, rawRequest, toolsCall } from "../helpers/http.js";
 import { dig } from "../helpers/json.js";
+import { countAbortControllers } from "../helpers/abort-count.js";
 
 describe("LazyAbort", () => {
   it("gives one signal, aborted with the reason of the first abort", () => {
@@ -100,20 +101,7 @@ describe("LazyAbort", () => {
 });
 
 describe("a call whose handler reads no signal creates none", () => {
-  const Original = globalThis.AbortController;
-  let created = 0;
-  beforeEach(() => {
-    created = 0;
-    globalThis.AbortController = class Counted extends Original {
-      constructor() {
-        super();
-        created++;
-      }
-    };
-  });
-  afterEach(() => {
-    globalThis.AbortController = Original;
-  });
+  const counted = countAbortControllers();
 
   const tools = [
     defineTool({
@@ -152,14 +140,14 @@ describe("a call whose handler reads no signal creates none", () => {
     const server = createToolServer({ name: "t", version: "1.0.0", tools, logger: silentLogger() });
     try {
       await server.callTool("echo", { message: "warm" }); // lazily built parts, once
-      created = 0;
+      counted.reset();
       for (const name of ["echo", "echo_async"]) {
         const result = await server.callTool(name, { message: "hi" });
         assert.notEqual(result.isError, true, JSON.stringify(result));
       }
-      assert.equal(created, 0);
+      assert.equal(counted.created, 0);
       assert.equal(dig(await server.callTool("uses_signal", {}), "content", 0, "text"), "false");
-      assert.equal(created, 1);
+      assert.equal(counted.created, 1);
     } finally {
       await server.close();
     }
@@ -172,13 +160,13 @@ describe("a call whose handler reads no signal creates none", () => {
       const call = (name: string) =>
         rawRequest({ port, headers: MCP_HEADERS, body: toolsCall(name, { message: "hi" }) });
       await call("echo");
-      created = 0;
+      counted.reset();
       for (const name of ["echo", "echo_async"]) {
         const response = await call(name);
         assert.equal(response.status, 200);
         assert.equal(dig(parseOne(response), "result", "content", 0, "text"), "hi");
       }
-      assert.equal(created, 0);
+      assert.equal(counted.created, 0);
     } finally {
       await server.close();
     }
@@ -209,13 +197,13 @@ describe("a call whose handler reads no signal creates none", () => {
         });
       };
       await call("warm");
-      created = 0;
+      counted.reset();
       for (const sub of ["alice", "bob", "carol"]) {
         const response = await call(sub);
         assert.equal(response.status, 200);
         assert.equal(dig(parseOne(response), "result", "content", 0, "text"), "hi");
       }
-      assert.equal(created, 0);
+      assert.equal(counted.created, 0);
     } finally {
       await server.close();
       rmSync(dir, { recursive: true, force: true });
