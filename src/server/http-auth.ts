@@ -8,7 +8,7 @@ import { accessDenial } from "../auth/scopes.js";
 import { DeadlineExceeded, settleBy } from "../util/deadline.js";
 import { LazyAbort, withLazySignal } from "../util/lazy-abort.js";
 import { AuthError, type VerifyOptions } from "../auth/verifier.js";
-import { rememberSubjectToken } from "../auth/subject-token.js";
+import { principalForRequest } from "../auth/subject-token.js";
 import type { Logger } from "../log/logger.js";
 import type { ToolDefinition } from "../tool/types.js";
 import { AMBIGUOUS_AUTHORIZATION, hasAmbiguousAuthorization } from "./authorization-header.js";
@@ -142,14 +142,14 @@ export function createHttpAuthenticator(input: {
       try {
         const token = match[1];
         const resource = input.resource();
-        const principal =
+        const verified =
           auth.verifier.cached?.(token, { resource }) ??
           (await verifyWithin(auth.verifyTimeoutMs, resource, (options) =>
             auth.verifier.verify(token, options),
           ));
         // A verifier's clock tolerance may pass a token just past `exp`; OAuth clients only
         // refresh on a 401, so an expired token is refused here, not as a tool result later.
-        if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now()) {
+        if (verified.expiresAt !== undefined && verified.expiresAt <= Date.now()) {
           return challenge(
             res,
             401,
@@ -160,6 +160,9 @@ export function createHttpAuthenticator(input: {
             started,
           );
         }
+        // This request's own principal, its token beside it for RFC 8693 token exchange by
+        // a backend credential only; never handed to tools (see principalForRequest).
+        const principal = principalForRequest(verified, token);
         const info: AuthInfo = {
           token: "", // never carried further: no token passthrough (the principal is enough)
           clientId: principal.clientId ?? "",
@@ -169,8 +172,6 @@ export function createHttpAuthenticator(input: {
         if (principal.expiresAt !== undefined)
           info.expiresAt = Math.floor(principal.expiresAt / 1000);
         (req as IncomingMessage & { auth?: AuthInfo }).auth = info;
-        // For RFC 8693 token exchange by a backend credential only; never handed to tools.
-        rememberSubjectToken(principal, token);
         return principal;
       } catch (error) {
         if (error instanceof AuthError && error.code === "unavailable") {
