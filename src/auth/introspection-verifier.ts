@@ -167,8 +167,8 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): To
       const principal = principalOf(await introspect(token, signal));
       // The entry never outlives the token: expiresAt is the token's `exp`.
       const until = Math.min(Date.now() + cacheTtlMs, principal.expiresAt ?? 0);
-      if (key !== "") cache.set(key, principal, until);
-      return principal;
+      // The cache's own copy when admitted (a second call gets the same object).
+      return key === "" ? principal : cache.set(key, principal, until);
     },
   };
 }

@@ -236,9 +236,10 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier {
       try {
         const principal = await untilAborted(check(token), cancellation);
         // Only successes are remembered, and never past `exp` (no clock tolerance here).
-        if (cache && principal.expiresAt !== undefined)
-          cache.set(key, principal, Math.min(principal.expiresAt, now + cacheTtlMs));
-        return principal;
+        // Answered with the cache's own copy when admitted (see PrincipalCache.set).
+        return cache && principal.expiresAt !== undefined
+          ? cache.set(key, principal, Math.min(principal.expiresAt, now + cacheTtlMs))
+          : principal;
       } catch (err) {
         throw toAuthError(err);
       }

@@ -55,4 +55,38 @@ describe("PrincipalCache", () => {
     for (const key of fresh) cache.set(key, principal(key), NOW + 500_000, later);
     assert.deepEqual(cachedOf(cache, fresh, later), fresh);
   });
+
+  it("holds its own deep, frozen copy of what it is given (see ownCopy)", () => {
+    const claims = JSON.parse(
+      '{"sub":"alice","roles":["a","b"],"realm":{"groups":[{"id":1}]},"__proto__":{"x":1}}',
+    ) as Record<string, unknown>;
+    const given = {
+      issuer: "https://issuer.test",
+      subject: "alice",
+      scopes: ["read"],
+      expiresAt: UNTIL,
+      claims,
+      anonymous: false,
+    } as Principal;
+    const cache = new PrincipalCache(4);
+    cache.set("k", given, UNTIL, NOW);
+    const held = cache.get("k", NOW)!;
+    assert.deepEqual(held, given);
+    assert.notEqual(held, given);
+    assert.notEqual(held.claims, given.claims);
+    assert.notEqual(held.scopes, given.scopes);
+    const objects = [
+      held,
+      held.scopes,
+      held.claims,
+      held.claims.roles,
+      held.claims.realm,
+      (held.claims.realm as { groups: unknown[] }).groups,
+      (held.claims.realm as { groups: unknown[] }).groups[0],
+    ];
+    for (const value of objects) assert.ok(Object.isFrozen(value), JSON.stringify(value));
+    // A "__proto__" claim stays a plain own property; the prototype is untouched.
+    assert.ok(Object.hasOwn(held.claims, "__proto__"));
+    assert.equal(Object.getPrototypeOf(held.claims), Object.prototype);
+  });
 });
