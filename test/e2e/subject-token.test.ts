@@ -97,7 +97,11 @@ describe("the subject token belongs to its request", () => {
       const issuer = await devIssuer({ keyFile: path.join(dir, "issuer.json"), env: {} });
       const port = await freePort();
       const resource = `http://127.0.0.1:${port}/mcp`;
-      const verifier = jwtVerifier({ issuer: issuer.issuer, audience: resource, jwks: issuer.jwks });
+      const verifier = jwtVerifier({
+        issuer: issuer.issuer,
+        audience: resource,
+        jwks: issuer.jwks,
+      });
       const server = await startServerOn(port, [peekTool()], { auth: { verifier } });
       servers.push(server);
       const token = await issuer.mint({ sub: "bob", audience: resource });
