@@ -10,7 +10,7 @@ import { after, describe, test } from "node:test";
 import * as z from "zod";
 import { defineTool, devIssuer, jwtVerifier, type Principal } from "../../src/index.js";
 import { subjectTokenOf } from "../../src/auth/subject-token.js";
-import { MCP_HEADERS, rawRequest } from "../helpers/http.js";
+import { MCP_HEADERS, parseOne, rawRequest, toolsCall } from "../helpers/http.js";
 import { freePort, startServer, startServerOn, type RunningServer } from "../helpers/server.js";
 
 const servers: RunningServer[] = [];
@@ -52,19 +52,10 @@ async function peek(server: RunningServer, token: string, wait: boolean): Promis
     path: "/mcp",
     method: "POST",
     headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "tools/call",
-      params: { name: "peek", arguments: { wait } },
-    }),
+    body: toolsCall("peek", { wait }),
   });
   assert.equal(res.status, 200, res.body);
-  // JSON, or one server-sent event whose data line is the JSON-RPC answer.
-  const json = res.body.startsWith("{")
-    ? res.body
-    : (/^data: (.*)$/m.exec(res.body)?.[1] ?? res.body);
-  const reply = JSON.parse(json) as { result: { structuredContent: { seen: string[] } } };
+  const reply = parseOne(res) as { result: { structuredContent: { seen: string[] } } };
   return reply.result.structuredContent.seen;
 }
 
