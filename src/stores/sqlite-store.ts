@@ -23,6 +23,7 @@ import { gcraExpiresAt, gcraFirst, gcraOutcome, gcraStep } from "./gcra.js";
 import { importPeer } from "./optional-peer.js";
 import { RECORD_COLUMNS, TAKEOVERS_ON_CLAIM, toRecord, type RecordRow } from "./sql-record.js";
 import { rateLimitUpsert, type RateLimitRow } from "./sql-rate-limit.js";
+import { setWritePragmas } from "./sqlite-pragmas.js";
 import {
   checkClaim,
   checkComplete,
@@ -353,10 +354,7 @@ async function openFile(path: string, options: { busyTimeoutMs?: number }) {
       { cause: err },
     );
   }
-  // busy_timeout first: switching to WAL takes a lock another process may hold.
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = NORMAL");
+  setWritePragmas(db, options.busyTimeoutMs);
   return db;
 }
 

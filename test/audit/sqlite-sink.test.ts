@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import type { AuditEvent } from "../../src/audit/event.js";
 import { sqliteAuditReader, sqliteAuditSink } from "../../src/audit/sinks/sqlite-sink.js";
+import { pragmasOfConnectionsOpenedBy } from "../helpers/sqlite.js";
 
 const T0 = Date.parse("2025-05-01T09:00:00.000Z");
 
@@ -59,6 +60,18 @@ describe("sqlite audit sink", () => {
     const db = new Database(file, { readonly: true });
     assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
     db.close();
+  });
+
+  it("writes through a WAL connection with SQLite's 2 MiB page cache, not better-sqlite3's 16 MB", async () => {
+    const sink = sqliteAuditSink({ path: logFile() });
+    try {
+      const opened = await pragmasOfConnectionsOpenedBy(() => sink.write([event(0)]));
+      assert.deepEqual(opened, [
+        { journalMode: "wal", synchronous: 1, busyTimeout: 5000, cacheSize: -2000 },
+      ]);
+    } finally {
+      await sink.close();
+    }
   });
 
   it("stores a batch and skips request ids it already has (a retried batch)", async () => {

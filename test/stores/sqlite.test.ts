@@ -8,6 +8,7 @@ import Database from "better-sqlite3";
 import { StoreUnavailable } from "../../src/idempotency/store.js";
 import { SQLITE_SCHEMA_VERSION, sqliteStore } from "../../src/stores/sqlite-store.js";
 import { LineCollector, REPO_ROOT, minimalEnv, waitForExit } from "../helpers/process.js";
+import { pragmasOfConnectionsOpenedBy } from "../helpers/sqlite.js";
 import { describeRateLimitContract } from "./rate-limit-contract.js";
 import { claimInput, describeStoreContract, newScope } from "./store-contract.js";
 
@@ -46,6 +47,18 @@ describe("sqlite store", () => {
       ]);
     } finally {
       db.close();
+    }
+  });
+
+  it("opens its connection in WAL mode with SQLite's 2 MiB page cache, not better-sqlite3's 16 MB", async () => {
+    const store = sqliteStore({ path: newFile(), busyTimeoutMs: 1234 });
+    try {
+      const opened = await pragmasOfConnectionsOpenedBy(() => store.claim(claimInput(newScope())));
+      assert.deepEqual(opened, [
+        { journalMode: "wal", synchronous: 1, busyTimeout: 1234, cacheSize: -2000 },
+      ]);
+    } finally {
+      await store.close();
     }
   });
 

@@ -26,6 +26,7 @@ import {
   type SqlAuditReader,
 } from "./sql-schema.js";
 import { importPeer } from "../../stores/optional-peer.js";
+import { setWritePragmas } from "../../stores/sqlite-pragmas.js";
 
 export interface SqliteAuditSinkOptions {
   /** The log file (created on the first write, with its folder). */
@@ -90,10 +91,7 @@ export function sqliteAuditSink(options: SqliteAuditSinkOptions): AuditSink {
     const Database = await loadDatabase();
     const conn = new Database(file);
     try {
-      // busy_timeout first: switching to WAL takes a lock another process may hold.
-      conn.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-      conn.pragma("journal_mode = WAL");
-      conn.pragma("synchronous = NORMAL");
+      setWritePragmas(conn, options.busyTimeoutMs);
       conn.transaction(() => migrate(conn, table)).immediate();
       const insert = conn.prepare<[AuditColumns]>(
         `INSERT INTO "${table}" (${INSERT_COLUMNS}) VALUES (@request_id, @time_ms, @subject, ` +
